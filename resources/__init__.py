@@ -1,0 +1,1 @@
+"""Data files (label schema, sample article, styles), shipped as stancelabel.resources."""

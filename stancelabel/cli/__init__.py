@@ -1,0 +1,1 @@
+"""The stancelabel command line."""

@@ -1,0 +1,87 @@
+"""The command implementations behind `stancelabel`; each returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from stancelabel.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from stancelabel.cli.progress import ImportProgressBar
+from stancelabel.core.errors import StanceLabelError
+from stancelabel.store.project import Project
+
+
+def run(args: argparse.Namespace) -> int:
+    return _COMMANDS[args.command](args)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from stancelabel.io.importer import ImportOptions, import_paths
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    options = ImportOptions(format=args.format, text_column=args.text_column, id_column=args.id_column,
+                            annotator=args.annotator, n_process=args.n_process, batch_size=args.batch_size)
+    with Project.open(args.project, create=True) as project:
+        if project.backup_path:
+            _warn(f"upgraded the project file; the previous version is kept in {project.backup_path}")
+        requested = args.model or project.get_setting("pipeline")
+        nlp, pipeline = load_pipeline(requested)
+        if pipeline.warning:
+            _warn(pipeline.warning)
+        if args.model or project.get_setting("pipeline") is None:
+            project.set_setting("pipeline", pipeline.name)
+        bar = ImportProgressBar()
+        try:
+            report = import_paths(project, [Path(p) for p in args.paths], options, nlp, pipeline,
+                                  progress=bar.update)
+        finally:
+            bar.close()
+    for message in report.warnings:
+        _warn(message)
+    for message in report.errors:
+        print(f"error: {message}", file=sys.stderr)
+    summary = (f"{report.documents_added} document(s) imported ({report.sentences_added} sentences, "
+               f"{report.attributions_added} attributions) with {pipeline.name} {pipeline.version}")
+    if report.documents_present:
+        summary += f"; {report.documents_present} skipped as duplicate text (already in the project or repeated)"
+    if report.interrupted:
+        print(f"{summary}. Interrupted: run the same command again to continue.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(summary)
+    if report.errors:
+        print(f"error: {len(report.errors)} file(s) or path(s) could not be imported; see above", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with Project.open(args.project) as project:
+        stats = project.stats()
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{stats['project']}: {stats['documents']} documents, {stats['sentences']} sentences, "
+          f"{stats['attributions']} attributions, {stats['labels']} labels")
+    for title, key in (("by origin", "by_origin"), ("by annotator", "by_annotator"), ("by label", "by_label")):
+        if stats[key]:
+            print(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+    return EXIT_OK
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from stancelabel.gui.app import run_gui
+
+    try:
+        return run_gui(args.project, sample=args.sample)
+    except StanceLabelError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+_COMMANDS = {"import": cmd_import, "stats": cmd_stats, "gui": cmd_gui}

@@ -1,0 +1,90 @@
+"""Argument parsing and dispatch; heavy imports (Qt, spaCy) happen only inside commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from stancelabel import __version__
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, as fixed by the interface contract."""
+    parser = argparse.ArgumentParser(
+        prog="stancelabel",
+        description="Label the stance of attributed speakers in news text.",
+        epilog="Run 'stancelabel COMMAND --help' for a command's options. With no command, opens the GUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"stancelabel {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = commands.add_parser("import", help="import documents (txt, JSONL, CSV, BRAT) into a project",
+                            description="Import documents into PROJECT (created if missing). Each document is "
+                            "committed as soon as it is processed: an interrupted import can be run again "
+                            "and continues where it stopped.")
+    p.add_argument("project", metavar="PROJECT", help="project file (.stance)")
+    p.add_argument("paths", metavar="PATH", nargs="+", help="files or folders to import")
+    p.add_argument("--format", choices=("auto", "txt", "jsonl", "csv", "brat"), default="auto",
+                   help="input format (default: by file extension; folders with .ann files are BRAT)")
+    p.add_argument("--model", metavar="NAME",
+                   help="spaCy pipeline (package name or blank:en); default: the project's, else the best installed")
+    p.add_argument("--n-process", type=_positive_int, default=1, metavar="N", help="worker processes for spaCy")
+    p.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="documents per spaCy batch")
+    p.add_argument("--no-detect", action="store_true", help="do not detect attributions automatically")
+    p.add_argument("--annotator", metavar="NAME", help="annotator of BRAT .ann files without one in their name")
+    p.add_argument("--text-column", default="text", metavar="NAME", help="CSV column holding the text")
+    p.add_argument("--id-column", metavar="NAME", help="CSV column holding the document id (default: id)")
+
+    p = commands.add_parser("stats", help="counts of documents, sentences, attributions and labels")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = commands.add_parser("gui", help="open the annotation window")
+    p.add_argument("project", metavar="PROJECT", nargs="?", help="project file to open")
+    p.add_argument("--sample", action="store_true", help="open the bundled sample project")
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {value}")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stancelabel`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        args.command, args.project, args.sample = "gui", None, False
+    from stancelabel.cli import commands  # after parsing: --help stays instant
+    from stancelabel.core.errors import StanceLabelError
+
+    try:
+        return commands.run(args)
+    except StanceLabelError as error:
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def gui_main() -> int:
+    """Entry point of the ``stancelabel-gui`` script: the ``gui`` command."""
+    return main(["gui", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Plain dataclasses for what annotators talk about: documents, attributions, labels."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A half-open ``[start, end)`` range of document character offsets.
+Span = tuple[int, int]
+#: One role of an attribution: a list of spans, so discontinuous text fits.
+Spans = tuple[Span, ...]
+
+ROLES = ("source", "cue", "content")
+ORIGINS = ("auto", "imported", "manual")
+STATUSES = ("active", "rejected")
+
+
+def text_sha256(text: str) -> str:
+    """The identity of a document across project files: SHA-256 of its UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def normalize_spans(spans: Any) -> Spans:
+    """Spans as a sorted tuple of ``(start, end)`` int pairs, empty ones dropped."""
+    out = sorted((int(s), int(e)) for s, e in spans)
+    return tuple((s, e) for s, e in out if e > s)
+
+
+def spans_to_text(spans: Spans) -> str:
+    """The compact ``start-end;start-end`` form used in keys and CSV cells."""
+    return ";".join(f"{s}-{e}" for s, e in spans)
+
+
+def attribution_key(doc_sha256: str, source: Spans, cue: Spans, content: Spans) -> str:
+    """A stable identity of an attribution, the same in every copy of a project.
+
+    Built from the document's text hash and the role spans only, so two
+    annotators who mark the same spans in two files produce the same key.
+    """
+    payload = "|".join(
+        (doc_sha256, spans_to_text(source), spans_to_text(cue), spans_to_text(content))
+    )
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()[:32]
+
+
+def span_text(text: str, spans: Spans, joiner: str = " … ") -> str:
+    """The text a role covers; discontinuous pieces are joined with an ellipsis."""
+    return joiner.join(text[s:e] for s, e in spans)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence as character offsets into its document (text is never stored twice)."""
+
+    document_id: int
+    index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An imported text with its identity and provenance."""
+
+    id: int
+    external_id: str
+    title: str
+    text: str
+    sha256: str
+    meta: dict[str, Any]
+    source_file: str
+    imported_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    """A document's row in a list: no text, only what a list shows."""
+
+    id: int
+    external_id: str
+    title: str
+    sentences: int
+    attributions: int
+    labelled: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Who (source) says what (content) through which expression (cue)."""
+
+    id: int
+    document_id: int
+    sentence_index: int | None
+    key: str
+    source: Spans
+    cue: Spans
+    content: Spans
+    origin: str
+    source_hint: str | None = None
+    suggestion: str | None = None
+    status: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One stance label of the project's schema."""
+
+    name: str
+    shortcut: str
+    colour: str
+    description: str = ""
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """An annotator's current label, note and flag on one attribution."""
+
+    attribution_id: int
+    annotator: str
+    label: str | None
+    note: str
+    flagged: bool
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class ImportedAttribution:
+    """An attribution read from a file (BRAT, JSONL), before it has a row id."""
+
+    source: Spans
+    cue: Spans
+    content: Spans
+    annotator: str | None = None
+
+
+@dataclass(slots=True)
+class SourceDocument:
+    """A document as an importer read it, before the pipeline and the store see it."""
+
+    external_id: str
+    text: str
+    source_file: str
+    title: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    attributions: list[ImportedAttribution] = field(default_factory=list)
+    #: annotators whose files were read for this document (BRAT), even with no attributions
+    annotators: list[str] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return text_sha256(self.text)

@@ -1,0 +1,70 @@
+"""Starting the GUI: display check, QApplication, the project to open."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from stancelabel.core.errors import StanceLabelError
+
+APP_NAME = "StanceLabel"
+SAMPLE_FILE = "sample.stance"
+
+
+def check_display() -> None:
+    """Refuse early, in one line, when there is no screen to show a window on."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        raise StanceLabelError(
+            "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); run StanceLabel "
+            "in a desktop session, or use the command line (stancelabel --help)"
+        )
+
+
+def sample_project_path() -> Path:
+    """Where the sample project lives: the per-user application data folder."""
+    from PySide6.QtCore import QStandardPaths
+
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(folder) / SAMPLE_FILE
+
+
+def create_application(argv: list[str] | None = None):
+    """The QApplication with the names QSettings and QStandardPaths use."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    return app
+
+
+def open_main_window(project_path: str | Path | None, sample: bool = False):
+    """Open the project (or the sample project) in a new main window, shown."""
+    from stancelabel.gui.main_window import MainWindow
+    from stancelabel.io.sample import ensure_sample_project
+    from stancelabel.store.project import Project
+
+    note = None
+    if project_path is None or sample:
+        project_path = sample_project_path()
+        info, _ = ensure_sample_project(project_path)
+        if info is not None and info.warning:
+            note = f"spaCy: {info.name} (fallback)"
+    project = Project.open(project_path)
+    window = MainWindow(project, pipeline_note=note)
+    window.show()
+    return window
+
+
+def run_gui(project_path: str | None = None, sample: bool = False) -> int:
+    """Run the GUI until its last window closes; returns the exit code."""
+    check_display()
+    app = create_application()
+    window = open_main_window(project_path, sample)  # noqa: F841 (kept alive until exec returns)
+    return app.exec()

@@ -1,0 +1,1 @@
+"""Importers and exporters between files and the project store."""

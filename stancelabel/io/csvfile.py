@@ -1,0 +1,67 @@
+"""Reading documents from CSV: a text column, an optional id column, dialect sniffed."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from stancelabel.core.errors import InputFileError
+from stancelabel.core.model import SourceDocument
+from stancelabel.io.textfile import decode, normalize_newlines, read_bytes
+
+#: A news article fits in one cell; the csv module's default limit (128 KiB) may not.
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        return csv.excel
+
+
+def read_csv(path: Path, text_column: str = "text", id_column: str | None = None) -> list[SourceDocument]:
+    """All documents of a CSV file (one per row), or an InputFileError naming the line."""
+    text, _ = decode(path, read_bytes(path))
+    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text[:65536]))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputFileError(path, "empty file, no header row") from None
+    except csv.Error as error:
+        raise InputFileError(path, f"malformed CSV ({error})", line=reader.line_num) from None
+    columns = [c.strip() for c in header]
+    if text_column not in columns:
+        raise InputFileError(
+            path, f"no column {text_column!r} (columns: {', '.join(columns)}); choose one with --text-column", line=1
+        )
+    if id_column is not None and id_column not in columns:
+        raise InputFileError(path, f"no column {id_column!r} (columns: {', '.join(columns)})", line=1)
+    if id_column is None and "id" in columns:
+        id_column = "id"
+    text_at = columns.index(text_column)
+    id_at = columns.index(id_column) if id_column else None
+    documents = []
+    while True:
+        start_line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise InputFileError(path, f"malformed CSV ({error})", line=start_line) from None
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            raise InputFileError(path, f"{len(row)} fields, but the header has {len(columns)}", line=start_line)
+        body = row[text_at]
+        if not body.strip():
+            raise InputFileError(path, f"column {text_column!r} is empty", line=start_line)
+        external_id = row[id_at] if id_at is not None and row[id_at].strip() else f"{path.stem}:{start_line}"
+        meta = {c: v for c, v in zip(columns, row) if c not in (text_column, id_column)}
+        documents.append(
+            SourceDocument(external_id=external_id, text=normalize_newlines(body), source_file=str(path),
+                           title=meta.get("title", "") or external_id, meta=meta)
+        )
+    return documents

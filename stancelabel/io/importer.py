@@ -1,0 +1,234 @@
+"""Importing files into a project: discover, read (all-or-nothing per file), parse, store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stancelabel.core.errors import InputFileError, StanceLabelError
+from stancelabel.core.model import SourceDocument
+from stancelabel.io import brat
+from stancelabel.io.csvfile import read_csv
+from stancelabel.io.jsonl import read_jsonl
+from stancelabel.io.textfile import read_text
+from stancelabel.nlp.pipeline import PipelineInfo, process, sentence_offsets
+from stancelabel.store.project import Project
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+FORMATS = ("auto", "txt", "jsonl", "csv", "brat")
+_SUFFIX_FORMAT = {".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+                  ".tsv": "csv", ".ann": "brat"}
+
+
+@dataclass(slots=True)
+class ImportOptions:
+    """What the user chose for one import run (CLI flags or the GUI's import dialog)."""
+
+    format: str = "auto"
+    text_column: str = "text"
+    id_column: str | None = None
+    annotator: str | None = None
+    n_process: int = 1
+    batch_size: int = 16
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import run did, for the summary line and the exit code."""
+
+    files: int = 0
+    documents_added: int = 0
+    documents_present: int = 0
+    sentences_added: int = 0
+    attributions_added: int = 0
+    words: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Sent after each stored document."""
+
+    done: int
+    total: int
+    words: int
+
+
+def _format_of_file(path: Path) -> str | None:
+    return _SUFFIX_FORMAT.get(path.suffix.lower())
+
+
+def _is_brat_folder(path: Path) -> bool:
+    return any(path.glob("*.ann")) or (path / "attributions").is_dir() or (path / "ann").is_dir()
+
+
+def discover(paths: list[Path], fmt: str) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Expand the named paths into (file or BRAT folder, format) units; errors for the rest."""
+    units: list[tuple[Path, str]] = []
+    errors: list[str] = []
+    for path in paths:
+        if not path.exists():
+            errors.append(f"{path}: no such file or folder")
+        elif path.is_dir():
+            if fmt == "brat" or (fmt == "auto" and _is_brat_folder(path)):
+                units.append((path, "brat"))
+                continue
+            found = [
+                (p, kind) for p in sorted(path.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")
+                and (kind := _format_of_file(p)) not in (None, "brat") and fmt in ("auto", kind)
+            ]
+            if not found:
+                errors.append(f"{path}: no importable files (.txt, .jsonl, .csv) in this folder")
+            units.extend(found)
+        else:
+            if fmt == "brat" or (fmt == "auto" and path.suffix.lower() == ".ann"):
+                units.append((path, "brat"))
+                continue
+            kind = fmt if fmt != "auto" else _format_of_file(path)
+            if kind is None:
+                errors.append(f"{path}: unknown file type {path.suffix or '(none)'}; name it with --format")
+            else:
+                units.append((path, kind))
+    return units, errors
+
+
+def _brat_pairs(path: Path) -> list[brat.BratPair]:
+    if path.is_dir():
+        return brat.find_pairs(path)
+    if path.suffix.lower() == ".txt":
+        return [p for p in brat.find_pairs(path.parent) if p.text == path]
+    # an .ann file: its text is NAME.txt beside it, NAME being the longest matching stem
+    pairs = brat.find_pairs(path.parent)
+    return [brat.BratPair(p.text, tuple(a for a in p.annotations if a[0] == path))
+            for p in pairs if any(a[0] == path for a in p.annotations)]
+
+
+def read_unit(path: Path, kind: str, options: ImportOptions, warn: Callable[[str], None]) -> Iterator[list[SourceDocument]]:
+    """Documents of one unit, one list per file, each list complete or an InputFileError."""
+    if kind == "txt":
+        text = read_text(path)
+        if not text.strip():
+            raise InputFileError(path, "empty file, nothing to import")
+        yield [SourceDocument(external_id=path.stem, text=text, source_file=str(path), title=path.stem)]
+    elif kind == "jsonl":
+        yield read_jsonl(path)
+    elif kind == "csv":
+        yield read_csv(path, options.text_column, options.id_column)
+    elif kind == "brat":
+        pairs = _brat_pairs(path)
+        if not pairs:
+            raise InputFileError(path, "no BRAT text (.txt) with annotations (.ann) found here")
+        for pair in pairs:
+            yield [brat.read_pair(pair, options.annotator, warn)]
+    else:
+        raise InputFileError(path, f"unknown format {kind!r}")
+
+
+def read_sources(paths: list[Path], options: ImportOptions, report: ImportReport) -> list[SourceDocument]:
+    """Every readable document of the run; a bad file is reported and skipped whole."""
+    units, errors = discover(paths, options.format)
+    report.errors.extend(errors)
+    documents: list[SourceDocument] = []
+    for path, kind in units:
+        try:
+            for batch in read_unit(path, kind, options, report.warnings.append):
+                documents.extend(batch)
+                report.files += 1
+        except InputFileError as error:
+            report.errors.append(str(error))
+    return documents
+
+
+def import_paths(
+    project: Project,
+    paths: list[Path],
+    options: ImportOptions,
+    nlp: Language,
+    pipeline: PipelineInfo,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> ImportReport:
+    """Import files into the project, committing each document as the pipeline finishes it.
+
+    Stopping (KeyboardInterrupt, ``should_stop``, or the process being killed)
+    leaves the project consistent with the documents done so far; running the
+    same import again skips those (by text hash) and continues.
+    """
+    report = ImportReport()
+    sources = read_sources(paths, options, report)
+    return import_sources(project, sources, [str(p) for p in paths], options, nlp, pipeline,
+                          report=report, progress=progress, should_stop=should_stop)
+
+
+def import_sources(
+    project: Project,
+    sources: list[SourceDocument],
+    names: list[str],
+    options: ImportOptions,
+    nlp: Language,
+    pipeline: PipelineInfo,
+    *,
+    report: ImportReport | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> ImportReport:
+    """Parse and store documents already read; see import_paths."""
+    report = report or ImportReport()
+    present = project.document_shas()
+    pending: list[SourceDocument] = []
+    first: dict[str, SourceDocument] = {}
+    for source in sources:
+        sha = source.sha256
+        if sha in first:
+            # The same text twice in one run (e.g. two annotators' .ann files
+            # of copies of one article): one document with all attributions.
+            first[sha].attributions.extend(source.attributions)
+            first[sha].annotators.extend(source.annotators)
+            report.documents_present += 1
+        elif sha in present:
+            if source.attributions or source.annotators:
+                # A known text with attributions (another annotator's .ann): attach them.
+                _, added = project.add_document(source, [], attributions=[(a, "imported") for a in source.attributions])
+                report.attributions_added += added
+            report.documents_present += 1
+        else:
+            first[sha] = source
+            pending.append(source)
+    if not pending:
+        return report
+    import_id = project.begin_import(names, options.format, pipeline.name, pipeline.version)
+    total = len(pending)
+    try:
+        stream = process(nlp, ((s.text, i) for i, s in enumerate(pending)),
+                         n_process=options.n_process, batch_size=options.batch_size)
+        for doc, index in stream:
+            source = pending[index]
+            sentences = sentence_offsets(doc)
+            _, added = project.add_document(source, sentences, import_id=import_id,
+                                            attributions=[(a, "imported") for a in source.attributions])
+            report.documents_added += 1
+            report.sentences_added += len(sentences)
+            report.attributions_added += added
+            report.words += len(source.text.split())
+            pending[index] = None  # type: ignore[call-overload]  # free the text once stored
+            if progress:
+                progress(Progress(report.documents_added, total, report.words))
+            if should_stop():
+                report.interrupted = True
+                break
+    except KeyboardInterrupt:
+        report.interrupted = True
+    finally:
+        try:
+            project.finish_import(import_id)
+        except StanceLabelError:
+            pass  # the run's own failure (disk full, lock) is the one to report
+    return report

@@ -1,0 +1,56 @@
+"""Reading text files defensively: binary refusal, UTF-8 with line-numbered errors, BOM, newlines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stancelabel.core.errors import InputFileError
+
+BOM = b"\xef\xbb\xbf"
+#: Input files larger than this are refused rather than read into memory.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or an InputFileError saying why it cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputFileError(path, f"file too large ({size // 2**20} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB)")
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise InputFileError(path, "is a folder, not a file") from None
+    except OSError as error:
+        raise InputFileError(path, f"cannot read the file ({error.strerror or error})") from None
+
+
+def decode(path: Path, data: bytes) -> tuple[str, bool]:
+    """Decode UTF-8 text; returns (text without BOM, whether a BOM was there).
+
+    Binary files (NUL bytes) and undecodable bytes are refused with the line
+    they occur on.
+    """
+    nul = data.find(b"\x00")
+    if nul != -1:
+        raise InputFileError(path, "binary file (contains NUL bytes), not text", line=data.count(b"\n", 0, nul) + 1)
+    had_bom = data.startswith(BOM)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start:error.start + 1].hex()
+        raise InputFileError(
+            path, f"not valid UTF-8 (byte 0x{byte}); save the file as UTF-8 and import it again", line=line
+        ) from None
+    return text, had_bom
+
+
+def normalize_newlines(text: str) -> str:
+    """CRLF and lone CR become LF, so offsets mean the same on every platform."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text(path: Path) -> str:
+    """A plain text document: decoded, BOM removed, newlines normalised."""
+    text, _ = decode(path, read_bytes(path))
+    return normalize_newlines(text)

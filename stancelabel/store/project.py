@@ -1,0 +1,569 @@
+"""The Project class: one SQLite project file, its connection and its queries."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from stancelabel import __version__
+from stancelabel.core.errors import ProjectFileError
+from stancelabel.core.model import (
+    Annotation,
+    Attribution,
+    Document,
+    DocumentSummary,
+    ImportedAttribution,
+    Label,
+    Sentence,
+    SourceDocument,
+    Spans,
+    attribution_key,
+    normalize_spans,
+)
+from stancelabel.store import schema
+
+#: How long a write waits for another process holding the file before giving up.
+BUSY_TIMEOUT_MS = 5000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def utc_now() -> str:
+    """ISO 8601 UTC with microseconds, the time format of every stored timestamp."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def default_labels() -> list[Label]:
+    """The label schema a new project starts with (resources/labels.json)."""
+    raw = json.loads(resources.files("stancelabel.resources").joinpath("labels.json").read_text("utf-8"))
+    return [
+        Label(name=x["name"], shortcut=x["shortcut"], colour=x["colour"],
+              description=x.get("description", ""), position=i)
+        for i, x in enumerate(raw["labels"])
+    ]
+
+
+def _spans_json(spans: Spans) -> str:
+    return json.dumps([list(s) for s in spans], separators=(",", ":"))
+
+
+def _spans_from_json(value: str) -> Spans:
+    return tuple((int(s), int(e)) for s, e in json.loads(value))
+
+
+def _explain(path: Path, error: sqlite3.Error) -> ProjectFileError:
+    """Turn an SQLite failure into one line a person can act on."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    messages = {
+        sqlite3.SQLITE_BUSY: "the project file is locked by another program; close it there and try again",
+        sqlite3.SQLITE_LOCKED: "the project file is locked by another program; close it there and try again",
+        sqlite3.SQLITE_FULL: "the disk is full (or the file reached its size limit); free some space and try again",
+        sqlite3.SQLITE_READONLY: "the project file or its folder is read-only; nothing was saved",
+        sqlite3.SQLITE_CORRUPT: "the project file is damaged (database disk image is malformed)",
+        sqlite3.SQLITE_NOTADB: "not a StanceLabel project (not an SQLite database)",
+        sqlite3.SQLITE_IOERR: f"input/output error while writing the project file ({error})",
+        sqlite3.SQLITE_CANTOPEN: "cannot open the project file (missing folder or no permission)",
+    }
+    return ProjectFileError(path, messages.get(code, f"database error: {error}"))
+
+
+def _inspect(path: Path) -> tuple[int, int]:
+    """Read (application_id, user_version) without changing the file, or refuse it."""
+    wal = path.with_name(path.name + "-wal")
+    try:
+        size = path.stat().st_size
+        if size == 0 and not wal.exists():
+            raise ProjectFileError(path, "not a StanceLabel project (the file is empty)")
+        if size:
+            with path.open("rb") as handle:
+                if handle.read(16) != _SQLITE_MAGIC:
+                    raise ProjectFileError(path, "not a StanceLabel project (not an SQLite database)")
+    except OSError as error:
+        raise ProjectFileError(path, f"cannot read the file ({error.strerror})") from None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        raise _explain(path, error) from None
+    if app_id != schema.APPLICATION_ID:
+        raise ProjectFileError(path, "not a StanceLabel project (an SQLite database of another program)")
+    latest = len(schema.MIGRATIONS)
+    if version > latest:
+        raise ProjectFileError(
+            path,
+            f"written by a newer StanceLabel (schema version {version}; this version reads up to "
+            f"{latest}); update StanceLabel to open it",
+        )
+    return app_id, version
+
+
+class Project:
+    """Owns the connection to one project file; every read and write goes through it.
+
+    Rows become dataclasses here, so nothing above this layer sees ``sqlite3.Row``.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._depth = 0
+        self.backup_path: Path | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = False, name: str | None = None) -> Project:
+        """Open a project file, creating it when asked, migrating an older one.
+
+        A file that is not ours, or is from a newer version, is refused before
+        anything is written to it.
+        """
+        path = Path(path)
+        existed = path.exists()
+        if not existed and not create:
+            raise ProjectFileError(path, "no such project file")
+        if existed and path.is_dir():
+            raise ProjectFileError(path, "is a folder, not a project file")
+        version = _inspect(path)[1] if existed else 0
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            raise _explain(path, error) from None
+        project = cls(path, conn)
+        try:
+            project._configure()
+            if not existed:
+                conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+            elif version < len(schema.MIGRATIONS):
+                project.backup_path = project._backup_before_migration(version)
+            project._migrate(version)
+            if not existed:
+                project._initialise(name or path.stem)
+        except BaseException:
+            conn.close()
+            if not existed:
+                for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                    leftover.unlink(missing_ok=True)
+            raise
+        return project
+
+    def _configure(self) -> None:
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA trusted_schema = OFF")
+        except sqlite3.Error as error:
+            raise _explain(self.path, error) from None
+        if mode.lower() != "wal":
+            raise ProjectFileError(self.path, f"cannot switch the project file to WAL mode (got {mode})")
+
+    def _backup_before_migration(self, version: int) -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        backup = self.path.with_name(f"{self.path.name}.v{version}-{stamp}.bak")
+        try:
+            self._conn.execute("VACUUM INTO ?", (str(backup),))
+        except sqlite3.Error as error:
+            raise ProjectFileError(
+                self.path, f"cannot back up the project before upgrading it ({error}); nothing was changed"
+            ) from None
+        return backup
+
+    def _migrate(self, version: int) -> None:
+        for target, migration in enumerate(schema.MIGRATIONS[version:], start=version + 1):
+            try:
+                with self.transaction() as conn:
+                    migration(conn)
+                    conn.execute(f"PRAGMA user_version = {target}")
+            except sqlite3.Error as error:
+                raise ProjectFileError(
+                    self.path, f"upgrading to schema version {target} failed ({error}); nothing was changed"
+                ) from None
+
+    def _initialise(self, name: str) -> None:
+        now = utc_now()
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO project_meta (key, value) VALUES (?, ?)",
+                [("name", name), ("created_at", now), ("created_with", __version__)],
+            )
+            conn.executemany(
+                "INSERT INTO label (name, shortcut, colour, description, position) VALUES (?, ?, ?, ?, ?)",
+                [(x.name, x.shortcut, x.colour, x.description, x.position) for x in default_labels()],
+            )
+
+    def close(self) -> None:
+        """Close the connection; WAL content is checkpointed into the main file."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One durable transaction; nested calls become savepoints.
+
+        SQLite failures leave as ProjectFileError with a readable reason, after
+        the transaction (or savepoint) was rolled back, so nothing half-done stays.
+        """
+        depth = self._depth
+        try:
+            self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
+        except sqlite3.Error as error:
+            raise _explain(self.path, error) from None
+        self._depth += 1
+        try:
+            yield self._conn
+        except BaseException as error:
+            self._depth -= 1
+            self._rollback(depth)
+            if isinstance(error, sqlite3.Error) and depth == 0:
+                raise _explain(self.path, error) from error
+            raise
+        self._depth -= 1
+        try:
+            self._conn.execute("COMMIT" if depth == 0 else f"RELEASE sp{depth}")
+        except sqlite3.Error as error:
+            self._rollback(depth)
+            raise _explain(self.path, error) from None
+
+    def _rollback(self, depth: int) -> None:
+        try:
+            if depth == 0:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            else:
+                self._conn.execute(f"ROLLBACK TO sp{depth}")
+                self._conn.execute(f"RELEASE sp{depth}")
+        except sqlite3.Error:
+            pass  # the connection already rolled back (e.g. after SQLITE_FULL)
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            raise _explain(self.path, error) from None
+
+    # -- settings --------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return self._query("PRAGMA user_version")[0][0]
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        rows = self._query("SELECT value FROM project_meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO project_meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    @property
+    def name(self) -> str:
+        return self.get_setting("name", self.path.stem) or self.path.stem
+
+    # -- imports and documents -------------------------------------------------------------
+
+    def begin_import(self, paths: Iterable[str], fmt: str, pipeline_name: str, pipeline_version: str) -> int:
+        """Record an import run; its pipeline is how this project's sentences were made."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO import_run (started_at, paths, format, pipeline_name, pipeline_version) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (utc_now(), json.dumps(list(paths)), fmt, pipeline_name, pipeline_version),
+            )
+            return int(cur.lastrowid)
+
+    def finish_import(self, import_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE import_run SET finished_at = ?, "
+                "documents = (SELECT count(*) FROM document WHERE import_id = ?) WHERE id = ?",
+                (utc_now(), import_id, import_id),
+            )
+
+    def imports(self) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT id, started_at, finished_at, paths, format, pipeline_name, pipeline_version, "
+            "(SELECT count(*) FROM document WHERE import_id = import_run.id) FROM import_run ORDER BY id"
+        )
+        keys = ("id", "started_at", "finished_at", "paths", "format", "pipeline_name", "pipeline_version", "documents")
+        out = [dict(zip(keys, row)) for row in rows]
+        for item in out:
+            item["paths"] = json.loads(item["paths"])
+        return out
+
+    def document_id_by_sha(self, sha256: str) -> int | None:
+        rows = self._query("SELECT id FROM document WHERE sha256 = ?", (sha256,))
+        return rows[0][0] if rows else None
+
+    def document_shas(self) -> set[str]:
+        return {row[0] for row in self._query("SELECT sha256 FROM document")}
+
+    def add_document(
+        self,
+        source: SourceDocument,
+        sentences: Sequence[tuple[int, int]],
+        *,
+        import_id: int | None = None,
+        attributions: Iterable[tuple[ImportedAttribution, str]] = (),
+    ) -> tuple[int, int]:
+        """Store a document with its sentences and attributions in one transaction.
+
+        ``attributions`` pairs each attribution with its origin. A document whose
+        text is already in the project is not stored again, and only attributions
+        not yet there are added. Returns (document id, attributions added).
+        """
+        sha = source.sha256
+        with self.transaction() as conn:
+            existing = conn.execute("SELECT id FROM document WHERE sha256 = ?", (sha,)).fetchone()
+            if existing:
+                doc_id = existing[0]
+            else:
+                doc_id = conn.execute(
+                    "INSERT INTO document (external_id, title, text, sha256, meta, source_file, import_id, "
+                    "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (source.external_id, source.title, source.text, sha,
+                     json.dumps(source.meta, ensure_ascii=False), source.source_file, import_id, utc_now()),
+                ).lastrowid
+                conn.executemany(
+                    'INSERT INTO sentence (document_id, idx, start, "end") VALUES (?, ?, ?, ?)',
+                    [(doc_id, i, s, e) for i, (s, e) in enumerate(sentences)],
+                )
+            for name in source.annotators:
+                self._annotator_id(conn, name)
+            added = sum(self._add_attribution(conn, doc_id, sha, item, origin)[1]
+                        for item, origin in attributions)
+        return int(doc_id), added
+
+    def _add_attribution(
+        self, conn: sqlite3.Connection, doc_id: int, sha: str, item: ImportedAttribution, origin: str
+    ) -> tuple[int, bool]:
+        """Insert an attribution unless its key is there; returns (id, whether it is new)."""
+        source, cue, content = (normalize_spans(x) for x in (item.source, item.cue, item.content))
+        key = attribution_key(sha, source, cue, content)
+        row = conn.execute("SELECT id FROM attribution WHERE key = ?", (key,)).fetchone()
+        if row:
+            attribution_id, created = row[0], False
+        else:
+            created = True
+            anchor = (cue or content or source)[0][0]
+            sentence = conn.execute(
+                'SELECT idx FROM sentence WHERE document_id = ? AND start <= ? AND ? < "end"',
+                (doc_id, anchor, anchor),
+            ).fetchone()
+            attribution_id = conn.execute(
+                "INSERT INTO attribution (document_id, sentence_index, key, source, cue, content, origin, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc_id, sentence[0] if sentence else None, key, _spans_json(source), _spans_json(cue),
+                 _spans_json(content), origin, utc_now()),
+            ).lastrowid
+        if item.annotator:
+            conn.execute(
+                "INSERT OR IGNORE INTO attribution_author (attribution_id, annotator_id) VALUES (?, ?)",
+                (attribution_id, self._annotator_id(conn, item.annotator)),
+            )
+        return int(attribution_id), created
+
+    def document_count(self) -> int:
+        return self._query("SELECT count(*) FROM document")[0][0]
+
+    def document_summaries(self, offset: int = 0, limit: int = -1) -> list[DocumentSummary]:
+        """Documents in import order, a page at a time, with their counts."""
+        rows = self._query(
+            "SELECT d.id, d.external_id, d.title, "
+            "(SELECT count(*) FROM sentence s WHERE s.document_id = d.id), "
+            "(SELECT count(*) FROM attribution a WHERE a.document_id = d.id AND a.status = 'active'), "
+            "(SELECT count(DISTINCT n.attribution_id) FROM annotation n JOIN attribution a "
+            " ON a.id = n.attribution_id WHERE a.document_id = d.id AND n.label_id IS NOT NULL) "
+            "FROM document d ORDER BY d.id LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [DocumentSummary(*row) for row in rows]
+
+    def document(self, document_id: int) -> Document:
+        rows = self._query(
+            "SELECT id, external_id, title, text, sha256, meta, source_file, imported_at FROM document WHERE id = ?",
+            (document_id,),
+        )
+        if not rows:
+            raise KeyError(document_id)
+        row = rows[0]
+        return Document(*row[:5], json.loads(row[5]), *row[6:])
+
+    def sentences(self, document_id: int) -> list[Sentence]:
+        rows = self._query(
+            'SELECT document_id, idx, start, "end" FROM sentence WHERE document_id = ? ORDER BY idx',
+            (document_id,),
+        )
+        return [Sentence(*row) for row in rows]
+
+    def attributions(self, document_id: int) -> list[Attribution]:
+        rows = self._query(
+            "SELECT id, document_id, sentence_index, key, source, cue, content, origin, source_hint, "
+            "suggestion, status FROM attribution WHERE document_id = ? ORDER BY sentence_index, id",
+            (document_id,),
+        )
+        return [
+            Attribution(r[0], r[1], r[2], r[3], _spans_from_json(r[4]), _spans_from_json(r[5]),
+                        _spans_from_json(r[6]), r[7], r[8], r[9], r[10])
+            for r in rows
+        ]
+
+    def attribution_authors(self, attribution_id: int) -> list[str]:
+        rows = self._query(
+            "SELECT n.name FROM attribution_author x JOIN annotator n ON n.id = x.annotator_id "
+            "WHERE x.attribution_id = ? ORDER BY n.name",
+            (attribution_id,),
+        )
+        return [r[0] for r in rows]
+
+    # -- labels and annotators -------------------------------------------------------------
+
+    def labels(self) -> list[Label]:
+        rows = self._query("SELECT name, shortcut, colour, description, position FROM label ORDER BY position")
+        return [Label(*row) for row in rows]
+
+    def annotators(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT name FROM annotator ORDER BY name")]
+
+    def add_annotator(self, name: str) -> None:
+        with self.transaction() as conn:
+            self._annotator_id(conn, name)
+
+    @staticmethod
+    def _annotator_id(conn: sqlite3.Connection, name: str) -> int:
+        name = name.strip()
+        if not name:
+            raise ValueError("an annotator needs a name")
+        row = conn.execute("SELECT id FROM annotator WHERE name = ?", (name,)).fetchone()
+        if row:
+            return int(row[0])
+        return int(conn.execute("INSERT INTO annotator (name, created_at) VALUES (?, ?)", (name, utc_now())).lastrowid)
+
+    def _label_id(self, conn: sqlite3.Connection, name: str | None) -> int | None:
+        if name is None:
+            return None
+        row = conn.execute("SELECT id FROM label WHERE name = ?", (name,)).fetchone()
+        if not row:
+            known = ", ".join(x.name for x in self.labels())
+            raise ValueError(f"unknown label {name!r} (this project's labels: {known})")
+        return int(row[0])
+
+    # -- annotations and the event log -----------------------------------------------------
+
+    def set_label(self, attribution_id: int, annotator: str, label: str | None) -> None:
+        """Give (or with None, clear) an annotator's label; durable when this returns."""
+        with self.transaction() as conn:
+            self._record(conn, attribution_id, annotator, "label", self._label_id(conn, label))
+
+    def set_note(self, attribution_id: int, annotator: str, note: str) -> None:
+        with self.transaction() as conn:
+            self._record(conn, attribution_id, annotator, "note", note)
+
+    def set_flag(self, attribution_id: int, annotator: str, flagged: bool) -> None:
+        with self.transaction() as conn:
+            self._record(conn, attribution_id, annotator, "flag", bool(flagged))
+
+    _COLUMN = {"label": "label_id", "note": "note", "flag": "flagged"}
+
+    def _record(self, conn: sqlite3.Connection, attribution_id: int, annotator: str, kind: str, value: Any) -> None:
+        annotator_id = self._annotator_id(conn, annotator)
+        column = self._COLUMN[kind]
+        row = conn.execute(
+            f"SELECT {column} FROM annotation WHERE attribution_id = ? AND annotator_id = ?",
+            (attribution_id, annotator_id),
+        ).fetchone()
+        previous = None if row is None else (bool(row[0]) if kind == "flag" else row[0])
+        now = utc_now()
+        conn.execute(
+            "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous) VALUES (?, ?, ?, ?, ?, ?)",
+            (now, annotator_id, attribution_id, kind, json.dumps(value), json.dumps(previous)),
+        )
+        self._apply(conn, attribution_id, annotator_id, kind, value, now)
+
+    def _apply(self, conn: sqlite3.Connection, attribution_id: int, annotator_id: int, kind: str,
+               value: Any, at: str) -> None:
+        column = self._COLUMN[kind]
+        stored = int(value) if kind == "flag" else value
+        conn.execute(
+            f"INSERT INTO annotation (attribution_id, annotator_id, {column}, created_at, updated_at) "
+            f"VALUES (?, ?, ?, ?, ?) ON CONFLICT (attribution_id, annotator_id) "
+            f"DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at",
+            (attribution_id, annotator_id, stored, at, at),
+        )
+
+    def rebuild_annotations(self) -> None:
+        """Recompute the current annotations from the event log alone (recovery, audit)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM annotation")
+            events = conn.execute(
+                "SELECT attribution_id, annotator_id, kind, value, at FROM event "
+                "WHERE kind IN ('label', 'note', 'flag') ORDER BY id"
+            )
+            for attribution_id, annotator_id, kind, value, at in events.fetchall():
+                self._apply(conn, attribution_id, annotator_id, kind, json.loads(value), at)
+
+    def annotations(self, attribution_id: int | None = None) -> list[Annotation]:
+        where, params = ("WHERE n.attribution_id = ?", (attribution_id,)) if attribution_id is not None else ("", ())
+        rows = self._query(
+            "SELECT n.attribution_id, a.name, l.name, n.note, n.flagged, n.created_at, n.updated_at "
+            "FROM annotation n JOIN annotator a ON a.id = n.annotator_id LEFT JOIN label l ON l.id = n.label_id "
+            f"{where} ORDER BY n.attribution_id, a.name",
+            params,
+        )
+        return [Annotation(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
+
+    def event_count(self) -> int:
+        return self._query("SELECT count(*) FROM event")[0][0]
+
+    # -- statistics ------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for `stancelabel stats`: totals and breakdowns by origin, annotator and label."""
+        one = lambda sql: self._query(sql)[0][0]  # noqa: E731
+        return {
+            "project": self.name,
+            "schema_version": self.schema_version,
+            "documents": one("SELECT count(*) FROM document"),
+            "sentences": one("SELECT count(*) FROM sentence"),
+            "attributions": one("SELECT count(*) FROM attribution WHERE status = 'active'"),
+            "rejected_attributions": one("SELECT count(*) FROM attribution WHERE status = 'rejected'"),
+            "labels": one("SELECT count(*) FROM annotation WHERE label_id IS NOT NULL"),
+            "gold": one("SELECT count(*) FROM gold"),
+            "by_origin": dict(self._query(
+                "SELECT origin, count(*) FROM attribution WHERE status = 'active' GROUP BY origin ORDER BY origin")),
+            "by_annotator": dict(self._query(
+                "SELECT a.name, count(n.label_id) FROM annotator a LEFT JOIN annotation n "
+                "ON n.annotator_id = a.id GROUP BY a.id ORDER BY a.name")),
+            "by_label": dict(self._query(
+                "SELECT l.name, count(n.label_id) FROM label l LEFT JOIN annotation n ON n.label_id = l.id "
+                "GROUP BY l.id ORDER BY l.position")),
+            "imports": [
+                {k: item[k] for k in ("started_at", "format", "pipeline_name", "pipeline_version", "documents")}
+                for item in self.imports()
+            ],
+        }

@@ -1,0 +1,141 @@
+"""Schema of the project file, as an ordered list of migrations gated by user_version."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+#: ``PRAGMA application_id`` of every StanceLabel project: "STNC" in ASCII.
+APPLICATION_ID = 0x53544E43
+
+_V1 = """
+CREATE TABLE project_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE import_run (
+    id               INTEGER PRIMARY KEY,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    paths            TEXT NOT NULL,          -- JSON list of what was named on the command line
+    format           TEXT NOT NULL,
+    pipeline_name    TEXT NOT NULL,
+    pipeline_version TEXT NOT NULL,
+    documents        INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE document (
+    id          INTEGER PRIMARY KEY,
+    external_id TEXT NOT NULL,
+    title       TEXT NOT NULL DEFAULT '',
+    text        TEXT NOT NULL,
+    sha256      TEXT NOT NULL UNIQUE,
+    meta        TEXT NOT NULL DEFAULT '{}',   -- JSON object
+    source_file TEXT NOT NULL DEFAULT '',
+    import_id   INTEGER REFERENCES import_run(id),
+    imported_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE sentence (
+    document_id INTEGER NOT NULL REFERENCES document(id) ON DELETE CASCADE,
+    idx         INTEGER NOT NULL,
+    start       INTEGER NOT NULL,
+    "end"       INTEGER NOT NULL,
+    PRIMARY KEY (document_id, idx),
+    CHECK (0 <= start AND start <= "end")
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE annotator (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE attribution (
+    id             INTEGER PRIMARY KEY,
+    document_id    INTEGER NOT NULL REFERENCES document(id) ON DELETE CASCADE,
+    sentence_index INTEGER,                -- the sentence that holds the cue
+    key            TEXT NOT NULL UNIQUE,   -- hash of document sha256 and role spans
+    source         TEXT NOT NULL,          -- JSON [[start, end], ...] document offsets
+    cue            TEXT NOT NULL,
+    content        TEXT NOT NULL,
+    origin         TEXT NOT NULL CHECK (origin IN ('auto', 'imported', 'manual')),
+    source_hint    TEXT,
+    suggestion     TEXT,
+    status         TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'rejected')),
+    created_at     TEXT NOT NULL
+) STRICT;
+CREATE INDEX attribution_by_document ON attribution (document_id, sentence_index);
+
+-- Who proposed an attribution: the annotator of an imported BRAT file, or
+-- the author of a manual one. Several annotators may propose the same spans.
+CREATE TABLE attribution_author (
+    attribution_id INTEGER NOT NULL REFERENCES attribution(id) ON DELETE CASCADE,
+    annotator_id   INTEGER NOT NULL REFERENCES annotator(id),
+    PRIMARY KEY (attribution_id, annotator_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE label (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    shortcut    TEXT NOT NULL,
+    colour      TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    position    INTEGER NOT NULL
+) STRICT;
+
+-- The current state; a function of the event log (see Project.rebuild_annotations).
+CREATE TABLE annotation (
+    attribution_id INTEGER NOT NULL REFERENCES attribution(id) ON DELETE CASCADE,
+    annotator_id   INTEGER NOT NULL REFERENCES annotator(id),
+    label_id       INTEGER REFERENCES label(id),
+    note           TEXT NOT NULL DEFAULT '',
+    flagged        INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    PRIMARY KEY (attribution_id, annotator_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX annotation_by_annotator ON annotation (annotator_id, label_id);
+
+-- Append-only: one row per change. kind: label | note | flag | span | status | gold.
+CREATE TABLE event (
+    id             INTEGER PRIMARY KEY,
+    at             TEXT NOT NULL,
+    annotator_id   INTEGER REFERENCES annotator(id),
+    attribution_id INTEGER NOT NULL REFERENCES attribution(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL,
+    value          TEXT,                   -- JSON: the new value
+    previous       TEXT                    -- JSON: the value it replaced
+) STRICT;
+CREATE INDEX event_by_attribution ON event (attribution_id, annotator_id);
+
+CREATE TABLE gold (
+    attribution_id INTEGER PRIMARY KEY REFERENCES attribution(id) ON DELETE CASCADE,
+    label_id       INTEGER NOT NULL REFERENCES label(id),
+    adjudicator_id INTEGER NOT NULL REFERENCES annotator(id),
+    note           TEXT NOT NULL DEFAULT '',
+    decided_at     TEXT NOT NULL
+) STRICT;
+"""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    """The first schema: documents, sentences, attributions, labels and the event log."""
+    for statement in _split_script(_V1):
+        conn.execute(statement)
+
+
+def _split_script(script: str) -> list[str]:
+    # executescript() would COMMIT the migration's transaction; run statements one by one.
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return [s for s in statements if s]
+
+
+#: Migration ``i`` brings a file from ``user_version`` ``i`` to ``i + 1``.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]

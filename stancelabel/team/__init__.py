@@ -1,0 +1,1 @@
+"""Team work: merge, agreement and adjudication."""

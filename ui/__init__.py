@@ -1,0 +1,1 @@
+"""Qt Designer forms, shipped as the stancelabel.ui package."""
