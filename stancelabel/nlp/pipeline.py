@@ -88,6 +88,7 @@ def load_pipeline(requested: str | None = None) -> tuple[Language, PipelineInfo]
         except Exception as error:
             raise PipelineError(f"cannot create a blank spaCy pipeline for language {lang!r}: {error}") from None
         nlp.add_pipe("sentencizer")
+        _add_line_breaks(nlp)
         warning = None
         if requested is None:
             warning = (
@@ -105,7 +106,19 @@ def load_pipeline(requested: str | None = None) -> tuple[Language, PipelineInfo]
         ) from None
     if not (nlp.has_pipe("parser") or nlp.has_pipe("senter") or nlp.has_pipe("sentencizer")):
         nlp.add_pipe("sentencizer")
+    _add_line_breaks(nlp)
     return nlp, PipelineInfo(name, str(nlp.meta.get("version", "")), trained=True)
+
+
+def _add_line_breaks(nlp: Language) -> None:
+    """Insert the line-break component where it can still set sentence starts."""
+    from stancelabel.nlp.components import LINE_BREAKS
+
+    for before in ("parser", "senter"):
+        if nlp.has_pipe(before):
+            nlp.add_pipe(LINE_BREAKS, before=before)
+            return
+    nlp.add_pipe(LINE_BREAKS, last=True)
 
 
 def sentence_offsets(doc: Doc) -> list[tuple[int, int]]:

@@ -73,27 +73,36 @@ def _explain(path: Path, error: sqlite3.Error) -> ProjectFileError:
 
 
 def _inspect(path: Path) -> tuple[int, int]:
-    """Read (application_id, user_version) without changing the file, or refuse it."""
+    """Read (application_id, user_version) without changing the file, or refuse it.
+
+    A cleanly closed project has no WAL, and the header holds both numbers, so
+    they are read as bytes and not even SQLite touches the file. With a WAL left
+    beside it (a crash, or the file open elsewhere) SQLite reads it read-only.
+    """
     wal = path.with_name(path.name + "-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
     try:
-        size = path.stat().st_size
-        if size == 0 and not wal.exists():
-            raise ProjectFileError(path, "not a StanceLabel project (the file is empty)")
-        if size:
-            with path.open("rb") as handle:
-                if handle.read(16) != _SQLITE_MAGIC:
-                    raise ProjectFileError(path, "not a StanceLabel project (not an SQLite database)")
+        with path.open("rb") as handle:
+            header = handle.read(100)
     except OSError as error:
         raise ProjectFileError(path, f"cannot read the file ({error.strerror})") from None
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    if not header and not has_wal:
+        raise ProjectFileError(path, "not a StanceLabel project (the file is empty)")
+    if header and (len(header) < 100 or header[:16] != _SQLITE_MAGIC):
+        raise ProjectFileError(path, "not a StanceLabel project (not an SQLite database)")
+    if has_wal:
         try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error as error:
-        raise _explain(path, error) from None
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error as error:
+            raise _explain(path, error) from None
+    else:
+        version = int.from_bytes(header[60:64], "big")
+        app_id = int.from_bytes(header[68:72], "big", signed=True)
     if app_id != schema.APPLICATION_ID:
         raise ProjectFileError(path, "not a StanceLabel project (an SQLite database of another program)")
     latest = len(schema.MIGRATIONS)
@@ -185,9 +194,10 @@ class Project:
                 with self.transaction() as conn:
                     migration(conn)
                     conn.execute(f"PRAGMA user_version = {target}")
-            except sqlite3.Error as error:
+            except (sqlite3.Error, ProjectFileError) as error:
+                reason = error.message if isinstance(error, ProjectFileError) else str(error)
                 raise ProjectFileError(
-                    self.path, f"upgrading to schema version {target} failed ({error}); nothing was changed"
+                    self.path, f"upgrading to schema version {target} failed ({reason}); nothing was changed"
                 ) from None
 
     def _initialise(self, name: str) -> None:

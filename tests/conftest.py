@@ -1,0 +1,68 @@
+"""Shared fixtures: offscreen Qt, spaCy pipelines, project factories, the ../shared data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Qt: tests never need a screen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from stancelabel.store.project import Project  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data beside the checkout; tests using it skip on a user's fresh clone."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is not present (only beside the development checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def blank_nlp():
+    """The blank English fallback pipeline: always available, fast."""
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    return load_pipeline("blank:en")
+
+
+@pytest.fixture(scope="session")
+def trained_nlp():
+    """The best installed trained English pipeline; skips when there is none."""
+    from stancelabel.nlp.pipeline import BLANK_ENGLISH, choose_pipeline, load_pipeline
+
+    name = choose_pipeline(None)
+    if name == BLANK_ENGLISH:
+        pytest.skip("no trained English spaCy pipeline installed (pip install 'stancelabel[model]')")
+    return load_pipeline(name)
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Iterator[Callable[..., Project]]:
+    """Factory for fresh project files in tmp_path; closes them all at the end."""
+    opened: list[Project] = []
+
+    def factory(name: str = "test.stance") -> Project:
+        project = Project.open(tmp_path / name, create=True)
+        opened.append(project)
+        return project
+
+    yield factory
+    for project in opened:
+        project.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep QSettings, QStandardPaths and the sample project out of the real home folder."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))

@@ -1,0 +1,121 @@
+"""The command line: help without heavy imports, exit codes, stats, the gui command's display check."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stancelabel.cli.main import main
+from stancelabel.store.project import Project
+
+ARTICLE = (
+    "Officials said the road will reopen on Friday.\n\n"
+    "Local traders denied that the closure had hurt business.\n"
+)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stancelabel", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=300)
+
+
+def test_help_is_answered_without_importing_qt_or_spacy():
+    code = (
+        "import sys\n"
+        "from stancelabel.cli.main import main\n"
+        "for argv in (['--help'], ['import', '--help'], ['stats', '--help'], ['gui', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, e.code\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('spacy', 'PySide6', 'thinc', 'torch')]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "stancelabel import" in result.stdout or "PROJECT" in result.stdout
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["import"])
+    assert error.value.code == 2
+    with pytest.raises(SystemExit) as error:
+        main(["import", "p.stance", "x.txt", "--n-process", "0"])
+    assert error.value.code == 2
+    assert "must be 1 or more" in capsys.readouterr().err
+
+
+def test_import_then_stats_json(tmp_path, capsys):
+    (tmp_path / "road.txt").write_text(ARTICLE, encoding="utf-8")
+    project = tmp_path / "p.stance"
+    assert main(["import", str(project), str(tmp_path / "road.txt"), "--model", "blank:en"]) == 0
+    out = capsys.readouterr().out
+    assert "1 document(s) imported (2 sentences" in out
+    assert main(["stats", str(project), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert {k: stats[k] for k in ("documents", "sentences", "attributions", "labels")} == {
+        "documents": 1, "sentences": 2, "attributions": 0, "labels": 0}
+    assert all(isinstance(stats[k], int) for k in ("documents", "sentences", "attributions", "labels"))
+    assert stats["by_label"] == {"asserts": 0, "denies": 0, "qualifies": 0}
+    assert stats["imports"][0]["pipeline_name"] == "blank:en"
+    # the project remembers the pipeline it was made with
+    with Project.open(project) as opened:
+        assert opened.get_setting("pipeline") == "blank:en"
+
+
+def test_stats_text_output(tmp_path, capsys):
+    (tmp_path / "road.txt").write_text(ARTICLE, encoding="utf-8")
+    project = tmp_path / "p.stance"
+    main(["import", str(project), str(tmp_path), "--model", "blank:en"])
+    capsys.readouterr()
+    assert main(["stats", str(project)]) == 0
+    assert "1 documents, 2 sentences, 0 attributions, 0 labels" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    not_a_project = tmp_path / "notes.stance"
+    not_a_project.write_text("my shopping list\n" * 10)
+    result = run_cli("stats", str(not_a_project))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {not_a_project}: not a StanceLabel project (not an SQLite database)"]
+    verbose = run_cli("-v", "stats", str(not_a_project))
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+
+
+def test_unknown_model_is_a_user_error(tmp_path):
+    (tmp_path / "road.txt").write_text(ARTICLE, encoding="utf-8")
+    result = run_cli("import", str(tmp_path / "p.stance"), str(tmp_path / "road.txt"), "--model", "xx_nothing")
+    assert result.returncode == 1
+    assert "'xx_nothing' is not installed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gui_without_display_says_so_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "stancelabel", "gui"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0]
+
+
+def test_fallback_pipeline_is_announced(tmp_path):
+    """With no trained pipeline installed, import says what it runs with instead."""
+    (tmp_path / "road.txt").write_text(ARTICLE, encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from stancelabel.nlp import pipeline\n"
+        "pipeline.installed_pipelines = lambda: []\n"
+        "from stancelabel.cli.main import main\n"
+        f"sys.exit(main(['import', {str(tmp_path / 'p.stance')!r}, {str(tmp_path / 'road.txt')!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "warning: no trained English spaCy pipeline is installed" in result.stderr
+    assert "with blank:en" in result.stdout

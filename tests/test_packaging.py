@@ -1,0 +1,74 @@
+"""Packaging: the wheel carries the forms and resources, and the layers keep Qt out of the core."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHECK = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+import stancelabel
+assert stancelabel.__file__.startswith(sys.prefix), stancelabel.__file__
+from stancelabel.store.project import default_labels
+from stancelabel.io.sample import sample_documents
+from PySide6.QtWidgets import QApplication
+from stancelabel.gui.forms import form_names, load_form
+app = QApplication([])
+assert [l.name for l in default_labels()] == ["asserts", "denies", "qualifies"]
+assert sample_documents() and "Harbourside" in sample_documents()[0].text
+names = form_names()
+assert "document_browser" in names, names
+for name in names:
+    load_form(name)
+print("ok", stancelabel.__file__)
+"""
+
+
+@pytest.mark.slow
+def test_wheel_installs_with_forms_and_resources(tmp_path):
+    dist = tmp_path / "dist"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-w", str(dist)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    (wheel,) = dist.glob("stancelabel-*.whl")
+
+    venv = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    install = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)],
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stdout + install.stderr
+    # Dependencies (PySide6, spaCy) come from this environment; its editable
+    # install of StanceLabel does not, because .pth files of an added path are not run.
+    fresh_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    Path(fresh_site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+    result = subprocess.run([str(python), "-c", CHECK], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok") and str(venv) in result.stdout
+
+    script = venv / "bin" / "stancelabel"
+    if script.exists():
+        help_run = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+        assert help_run.returncode == 0 and "import" in help_run.stdout
+
+
+def test_import_layers_are_kept():
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    if lint is None:
+        pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+    result = subprocess.run([lint, "--config", str(ROOT / "pyproject.toml")], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
