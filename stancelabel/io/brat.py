@@ -27,20 +27,30 @@ class BratPair:
     annotations: tuple[tuple[Path, str | None], ...]
 
 
+#: Subfolder names that hold .ann files beside a text/ folder.
+ANNOTATION_FOLDERS = ("attributions", "ann", "annotations")
+
+
 def _folders(root: Path) -> tuple[list[Path], list[Path]]:
     texts = [root / "text"] if (root / "text").is_dir() else [root]
-    anns = [d for d in (root / "attributions", root / "ann", root / "annotations") if d.is_dir()] or [root]
+    anns = [root / d for d in ANNOTATION_FOLDERS if (root / d).is_dir()] or [root]
     return texts, anns
 
 
-def find_pairs(root: Path) -> list[BratPair]:
-    """Pair every NAME.txt below a BRAT folder with NAME.ann and NAME_ANNOTATOR.ann files.
+def find_pairs(*roots: Path) -> list[BratPair]:
+    """Pair every NAME.txt below the BRAT folders with NAME.ann and NAME_ANNOTATOR.ann files.
 
-    Accepts a flat folder or one with ``text/`` and ``attributions/`` (or ``ann/``)
-    subfolders, as PolNeAR is laid out. When one text's name is a prefix of
-    another's, an .ann file goes to the longest name it matches.
+    Accepts flat folders or ones with ``text/`` and ``attributions/`` (or ``ann/``)
+    subfolders, as PolNeAR is laid out, and a text folder and an annotation
+    folder named side by side. When one text's name is a prefix of another's, an
+    .ann file goes to the longest name it matches.
     """
-    text_dirs, ann_dirs = _folders(root)
+    text_dirs: list[Path] = []
+    ann_dirs: list[Path] = []
+    for root in roots:
+        texts, anns = _folders(root)
+        text_dirs += texts
+        ann_dirs += anns
     texts = sorted({p for d in text_dirs for p in d.glob("*.txt")})
     by_stem = {p.stem: p for p in texts}
     stems = sorted(by_stem, key=len, reverse=True)

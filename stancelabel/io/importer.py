@@ -65,7 +65,7 @@ def _format_of_file(path: Path) -> str | None:
 
 
 def _is_brat_folder(path: Path) -> bool:
-    return any(path.glob("*.ann")) or (path / "attributions").is_dir() or (path / "ann").is_dir()
+    return any(path.glob("*.ann")) or any((path / d).is_dir() for d in brat.ANNOTATION_FOLDERS)
 
 
 def discover(paths: list[Path], fmt: str) -> tuple[list[tuple[Path, str]], list[str]]:
@@ -100,12 +100,13 @@ def discover(paths: list[Path], fmt: str) -> tuple[list[tuple[Path, str]], list[
 
 
 def _brat_pairs(path: Path) -> list[brat.BratPair]:
-    if path.is_dir():
-        return brat.find_pairs(path)
+    """The pair a single BRAT file belongs to (folders are read in read_sources)."""
+    roots = [path.parent]
+    if path.parent.name in brat.ANNOTATION_FOLDERS + ("text",):
+        roots.append(path.parent.parent)  # the PolNeAR layout: text/ and attributions/ side by side
+    pairs = brat.find_pairs(*roots)
     if path.suffix.lower() == ".txt":
-        return [p for p in brat.find_pairs(path.parent) if p.text == path]
-    # an .ann file: its text is NAME.txt beside it, NAME being the longest matching stem
-    pairs = brat.find_pairs(path.parent)
+        return [p for p in pairs if p.text == path]
     return [brat.BratPair(p.text, tuple(a for a in p.annotations if a[0] == path))
             for p in pairs if any(a[0] == path for a in p.annotations)]
 
@@ -132,12 +133,31 @@ def read_unit(path: Path, kind: str, options: ImportOptions, warn: Callable[[str
 
 
 def read_sources(paths: list[Path], options: ImportOptions, report: ImportReport) -> list[SourceDocument]:
-    """Every readable document of the run; a bad file is reported and skipped whole."""
+    """Every readable document of the run; a bad file is reported and skipped whole.
+
+    BRAT folders named together are read as one (a text folder and an
+    annotation folder side by side are paired).
+    """
     units, errors = discover(paths, options.format)
     report.errors.extend(errors)
+    brat_folders = [path for path, kind in units if kind == "brat" and path.is_dir()]
+    if brat_folders:
+        units = [u for u in units if u[0] not in brat_folders]
+        units.insert(0, (brat_folders[0], "brat-folders"))
     documents: list[SourceDocument] = []
     for path, kind in units:
         try:
+            if kind == "brat-folders":
+                pairs = brat.find_pairs(*brat_folders)
+                if not any(pair.annotations for pair in pairs):
+                    raise InputFileError(path, "no BRAT text (.txt) with annotations (.ann) found here")
+                for pair in pairs:
+                    try:
+                        documents.append(brat.read_pair(pair, options.annotator, report.warnings.append))
+                        report.files += 1
+                    except InputFileError as error:
+                        report.errors.append(str(error))
+                continue
             for batch in read_unit(path, kind, options, report.warnings.append):
                 documents.extend(batch)
                 report.files += 1
