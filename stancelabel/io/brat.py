@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stancelabel.core.errors import InputFileError
 from stancelabel.core.model import ImportedAttribution, SourceDocument, Spans, normalize_spans
-from stancelabel.io.textfile import decode, read_bytes
+from stancelabel.io.textfile import decode, newline_map, read_bytes
 
 ROLES = {"source": "source", "cue": "cue", "content": "content"}
+#: Subfolder names that hold .ann files beside a text/ folder.
+ANNOTATION_FOLDERS = ("attributions", "ann", "annotations")
 _ID = re.compile(r"^[A-Za-z#*][0-9]*\t")
 _TEXT_BOUND = re.compile(r"^(T\d+)\t(\S+) ([0-9 ;]+)\t(.*)$", re.DOTALL)
+_OFFSETS = re.compile(r"^T\d+\t\S+ ([0-9 ;]+)\t")
 _ROLE_DIGITS = re.compile(r"\d+$")
 
 Warn = Callable[[str], None]
@@ -27,8 +30,12 @@ class BratPair:
     annotations: tuple[tuple[Path, str | None], ...]
 
 
-#: Subfolder names that hold .ann files beside a text/ folder.
-ANNOTATION_FOLDERS = ("attributions", "ann", "annotations")
+@dataclass(slots=True)
+class BratFolders:
+    """What a set of BRAT folders holds: texts with their .ann files, and .ann files without a text."""
+
+    pairs: list[BratPair] = field(default_factory=list)
+    orphans: list[Path] = field(default_factory=list)
 
 
 def _folders(root: Path) -> tuple[list[Path], list[Path]]:
@@ -37,33 +44,51 @@ def _folders(root: Path) -> tuple[list[Path], list[Path]]:
     return texts, anns
 
 
-def find_pairs(*roots: Path) -> list[BratPair]:
+def _match(ann: Path, stems: list[str]) -> tuple[str, str | None] | None:
+    """(text stem, annotator) for an .ann file, the longest stem winning."""
+    for stem in stems:
+        if ann.stem == stem:
+            return stem, None
+        if ann.stem.startswith(stem + "_"):
+            return stem, ann.stem[len(stem) + 1:]
+    return None
+
+
+def find_pairs(*roots: Path) -> BratFolders:
     """Pair every NAME.txt below the BRAT folders with NAME.ann and NAME_ANNOTATOR.ann files.
 
-    Accepts flat folders or ones with ``text/`` and ``attributions/`` (or ``ann/``)
-    subfolders, as PolNeAR is laid out, and a text folder and an annotation
-    folder named side by side. When one text's name is a prefix of another's, an
-    .ann file goes to the longest name it matches.
+    Accepts flat folders, folders with ``text/`` and ``attributions/`` (or ``ann/``)
+    subfolders as PolNeAR is laid out, and a text folder and an annotation
+    folder named side by side. An .ann file is paired with a text of its own
+    folder first; one left over goes to the only text of that name elsewhere.
     """
-    text_dirs: list[Path] = []
-    ann_dirs: list[Path] = []
+    found: dict[Path, list[tuple[Path, str | None]]] = {}
+    leftovers: list[Path] = []
     for root in roots:
-        texts, anns = _folders(root)
-        text_dirs += texts
-        ann_dirs += anns
-    texts = sorted({p for d in text_dirs for p in d.glob("*.txt")})
-    by_stem = {p.stem: p for p in texts}
+        text_dirs, ann_dirs = _folders(root)
+        texts = {p.stem: p for d in text_dirs for p in sorted(d.glob("*.txt"))}
+        stems = sorted(texts, key=len, reverse=True)
+        for text in texts.values():
+            found.setdefault(text, [])
+        for ann in sorted({p for d in ann_dirs for p in d.glob("*.ann")}):
+            match = _match(ann, stems)
+            if match:
+                found[texts[match[0]]].append((ann, match[1]))
+            else:
+                leftovers.append(ann)
+    by_stem: dict[str, list[Path]] = {}
+    for text in found:
+        by_stem.setdefault(text.stem, []).append(text)
     stems = sorted(by_stem, key=len, reverse=True)
-    found: dict[str, list[tuple[Path, str | None]]] = {stem: [] for stem in by_stem}
-    for ann in sorted({p for d in ann_dirs for p in d.glob("*.ann")}):
-        if ann.stem in by_stem:
-            found[ann.stem].append((ann, None))
-            continue
-        for stem in stems:
-            if ann.stem.startswith(stem + "_"):
-                found[stem].append((ann, ann.stem[len(stem) + 1:]))
-                break
-    return [BratPair(by_stem[stem], tuple(found[stem])) for stem in sorted(by_stem)]
+    result = BratFolders()
+    for ann in leftovers:
+        match = _match(ann, stems)
+        if match and len(by_stem[match[0]]) == 1:
+            found[by_stem[match[0]][0]].append((ann, match[1]))
+        else:
+            result.orphans.append(ann)
+    result.pairs = [BratPair(text, tuple(anns)) for text, anns in sorted(found.items(), key=lambda x: str(x[0]))]
+    return result
 
 
 def _parse_offsets(path: Path, number: int, raw: str, limit: int) -> Spans:
@@ -81,19 +106,36 @@ def _parse_offsets(path: Path, number: int, raw: str, limit: int) -> Spans:
     return tuple(spans)
 
 
-def _logical_lines(data: str) -> list[tuple[int, str]]:
-    """Lines of an .ann file; a line without an ID continues the previous text-bound line.
+def _covered_length(line: str) -> int | None:
+    """How long the covered text of a T line should be, from its offsets, if they parse."""
+    match = _OFFSETS.match(line)
+    if not match:
+        return None
+    try:
+        pieces = [tuple(int(x) for x in piece.split()) for piece in match.group(1).split(";")]
+        return sum(end - start for start, end in pieces) + len(pieces) - 1
+    except ValueError:
+        return None
 
-    BRAT writes the covered text after the offsets, and when that text holds a
-    line break the rest of it spills onto the following lines.
+
+def _logical_lines(data: str) -> list[tuple[int, str]]:
+    """Lines of an .ann file, with span text that holds line breaks joined back.
+
+    BRAT writes the covered text after the offsets; when that text holds a line
+    break, the rest of it spills onto the following lines. A following line is
+    taken as spilled text only while the covered text is shorter than its
+    offsets say, so a malformed line is still reported as its own line.
     """
     out: list[tuple[int, str]] = []
+    wanted: int | None = None
     for number, line in enumerate(data.split("\n"), start=1):
         line = line.rstrip("\r")
-        if out and out[-1][1].startswith("T") and not _ID.match(line):
+        if out and wanted is not None and len(out[-1][1].split("\t", 2)[-1]) < wanted:
             out[-1] = (out[-1][0], out[-1][1] + "\n" + line)
-        elif line.strip():
+            continue
+        if line.strip():
             out.append((number, line))
+            wanted = _covered_length(line) if line.startswith("T") else None
     return out
 
 
@@ -114,14 +156,14 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
             if any(s < 0 for s, _ in offsets):
                 raise InputFileError(path, f"span {raw} lies outside the text", line=number)
             actual = " ".join(text[s:e] for s, e in offsets)
-            if actual.rstrip("\n") != covered.rstrip("\n") and actual.replace("\n", " ") != covered.replace("\n", " "):
+            if actual != covered and actual.replace("\n", " ") != covered.replace("\n", " "):
                 raise InputFileError(
                     path, f"{ident} text {_short(covered)!r} does not match the document at {raw} "
                     f"({_short(actual)!r}); is this the .ann file of this text?", line=number)
             spans[ident] = (kind, offsets)
         elif line.startswith("E"):
             parts = line.split("\t")
-            if len(parts) < 2:
+            if len(parts) < 2 or not parts[1].split():
                 raise InputFileError(path, "malformed event line (expected 'E1<TAB>Type:T1 Role:T2 ...')", line=number)
             events.append((number, parts[0], parts[1]))
         else:
@@ -130,11 +172,11 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
     skipped = 0
     for number, ident, body in events:
         roles: dict[str, list[tuple[int, int]]] = {"source": [], "cue": [], "content": []}
-        for argument in body.split()[1:]:
+        for position, argument in enumerate(body.split()):
             role, _, target = argument.partition(":")
             if target not in spans:
                 raise InputFileError(path, f"{ident} refers to {target!r}, which is not defined", line=number)
-            base = ROLES.get(_ROLE_DIGITS.sub("", role).lower())
+            base = ROLES.get(_ROLE_DIGITS.sub("", role).lower()) if position else None  # 0: the trigger
             if base:
                 roles[base].extend(spans[target][1])
         if not roles["cue"] and not roles["content"]:
@@ -154,21 +196,44 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn) -> SourceDocument:
-    """One text and all its .ann files as a document; any bad file refuses the whole pair."""
-    text, had_bom = decode(pair.text, read_bytes(pair.text))
+def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
+              errors: list[str]) -> SourceDocument | None:
+    """One text with the attributions of each of its .ann files.
+
+    All-or-nothing per file: a bad .ann file is reported in ``errors`` and
+    contributes nothing, while the other annotators' files of the same text are
+    kept. When every .ann file of a text is bad, the text is skipped too (None).
+    A bad text raises InputFileError. CRLF line ends are normalised as
+    for plain text, with the offsets mapped, so the document is the same
+    whichever way it was imported.
+    """
+    raw, had_bom = decode(pair.text, read_bytes(pair.text))
+    text, mapping = newline_map(raw) if "\r" in raw else (raw, None)
     document = SourceDocument(external_id=pair.text.stem, text=text, source_file=str(pair.text),
                               title=pair.text.stem)
+    failed = 0
     for ann, annotator in pair.annotations:
         who = annotator or default_annotator
         try:
-            found = read_ann(ann, text, who, warn, shift=1 if had_bom else 0)
-        except InputFileError:
-            if not had_bom:
-                raise
-            # Some tools count the byte-order mark as a character, others do not.
-            found = read_ann(ann, text, who, warn, shift=0)
+            try:
+                found = read_ann(ann, raw, who, warn, shift=1 if had_bom else 0)
+            except InputFileError:
+                if not had_bom:
+                    raise
+                # Some tools count the byte-order mark as a character, others do not.
+                found = read_ann(ann, raw, who, warn, shift=0)
+        except InputFileError as error:
+            errors.append(str(error))
+            failed += 1
+            continue
+        if mapping is not None:
+            for item in found:
+                item.source, item.cue, item.content = (
+                    tuple((mapping[s], mapping[e]) for s, e in spans)
+                    for spans in (item.source, item.cue, item.content))
         document.attributions.extend(found)
         if who:
             document.annotators.append(who)
+    if pair.annotations and failed == len(pair.annotations):
+        return None
     return document

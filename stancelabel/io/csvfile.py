@@ -14,17 +14,28 @@ from stancelabel.io.textfile import decode, normalize_newlines, read_bytes
 csv.field_size_limit(64 * 1024 * 1024)
 
 
-def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        return csv.excel
+class _Dialect(csv.excel):
+    """RFC 4180 quoting (double quotes, doubled to escape) with the file's own separator."""
+
+
+def _dialect(path: Path, header_line: str) -> type[csv.Dialect]:
+    """Only the separator is guessed, from the header row; quoting is always RFC 4180.
+
+    csv.Sniffer also guesses the quote character, and takes the apostrophes of
+    ordinary prose for quotes, which splits or corrupts valid files.
+    """
+    if path.suffix.lower() == ".tsv":
+        separator = "\t"
+    else:
+        counts = {sep: header_line.count(sep) for sep in (",", ";", "\t", "|")}
+        separator = max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
+    return type("FileDialect", (_Dialect,), {"delimiter": separator})
 
 
 def read_csv(path: Path, text_column: str = "text", id_column: str | None = None) -> list[SourceDocument]:
     """All documents of a CSV file (one per row), or an InputFileError naming the line."""
     text, _ = decode(path, read_bytes(path))
-    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text[:65536]))
+    reader = csv.reader(io.StringIO(text, newline=""), _dialect(path, text.split("\n", 1)[0]))
     try:
         header = next(reader)
     except StopIteration:

@@ -103,15 +103,15 @@ def _brat_pairs(path: Path) -> list[brat.BratPair]:
     """The pair a single BRAT file belongs to (folders are read in read_sources)."""
     roots = [path.parent]
     if path.parent.name in brat.ANNOTATION_FOLDERS + ("text",):
-        roots.append(path.parent.parent)  # the PolNeAR layout: text/ and attributions/ side by side
-    pairs = brat.find_pairs(*roots)
+        roots = [path.parent.parent]  # the PolNeAR layout: text/ and attributions/ side by side
+    pairs = brat.find_pairs(*roots).pairs
     if path.suffix.lower() == ".txt":
         return [p for p in pairs if p.text == path]
     return [brat.BratPair(p.text, tuple(a for a in p.annotations if a[0] == path))
             for p in pairs if any(a[0] == path for a in p.annotations)]
 
 
-def read_unit(path: Path, kind: str, options: ImportOptions, warn: Callable[[str], None]) -> Iterator[list[SourceDocument]]:
+def read_unit(path: Path, kind: str, options: ImportOptions, report: ImportReport) -> Iterator[list[SourceDocument]]:
     """Documents of one unit, one list per file, each list complete or an InputFileError."""
     if kind == "txt":
         text = read_text(path)
@@ -127,7 +127,8 @@ def read_unit(path: Path, kind: str, options: ImportOptions, warn: Callable[[str
         if not pairs:
             raise InputFileError(path, "no BRAT text (.txt) with annotations (.ann) found here")
         for pair in pairs:
-            yield [brat.read_pair(pair, options.annotator, warn)]
+            document = brat.read_pair(pair, options.annotator, report.warnings.append, report.errors)
+            yield [document] if document is not None else []
     else:
         raise InputFileError(path, f"unknown format {kind!r}")
 
@@ -148,19 +149,23 @@ def read_sources(paths: list[Path], options: ImportOptions, report: ImportReport
     for path, kind in units:
         try:
             if kind == "brat-folders":
-                pairs = brat.find_pairs(*brat_folders)
-                if not any(pair.annotations for pair in pairs):
+                folders = brat.find_pairs(*brat_folders)
+                if not any(pair.annotations for pair in folders.pairs):
                     raise InputFileError(path, "no BRAT text (.txt) with annotations (.ann) found here")
-                for pair in pairs:
+                for orphan in folders.orphans:
+                    report.warnings.append(f"{orphan}: no text file NAME.txt for this .ann file; skipped")
+                for pair in folders.pairs:
                     try:
-                        documents.append(brat.read_pair(pair, options.annotator, report.warnings.append))
-                        report.files += 1
+                        document = brat.read_pair(pair, options.annotator, report.warnings.append, report.errors)
+                        if document is not None:
+                            documents.append(document)
+                            report.files += 1
                     except InputFileError as error:
                         report.errors.append(str(error))
                 continue
-            for batch in read_unit(path, kind, options, report.warnings.append):
+            for batch in read_unit(path, kind, options, report):
                 documents.extend(batch)
-                report.files += 1
+                report.files += bool(batch)
         except InputFileError as error:
             report.errors.append(str(error))
     return documents

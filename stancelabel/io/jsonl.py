@@ -67,7 +67,7 @@ def read_jsonl(path: Path) -> list[SourceDocument]:
         if not isinstance(meta, dict):
             raise InputFileError(path, "'meta' must be a JSON object", line=number)
         raw_id = record.get("id")
-        if raw_id is not None and not isinstance(raw_id, (str, int)):
+        if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, (str, int))):
             raise InputFileError(path, "'id' must be a string or an integer", line=number)
         external_id = str(raw_id) if raw_id is not None else f"{path.stem}:{number}"
         title = meta.get("title") if isinstance(meta.get("title"), str) else ""

@@ -34,11 +34,12 @@ def decode(path: Path, data: bytes) -> tuple[str, bool]:
     if nul != -1:
         raise InputFileError(path, "binary file (contains NUL bytes), not text", line=data.count(b"\n", 0, nul) + 1)
     had_bom = data.startswith(BOM)
+    body = data[len(BOM):] if had_bom else data
     try:
-        text = data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        byte = data[error.start:error.start + 1].hex()
+        line = body.count(b"\n", 0, error.start) + 1
+        byte = body[error.start:error.start + 1].hex()
         raise InputFileError(
             path, f"not valid UTF-8 (byte 0x{byte}); save the file as UTF-8 and import it again", line=line
         ) from None
@@ -48,6 +49,22 @@ def decode(path: Path, data: bytes) -> tuple[str, bool]:
 def normalize_newlines(text: str) -> str:
     """CRLF and lone CR become LF, so offsets mean the same on every platform."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def newline_map(text: str) -> tuple[str, list[int]]:
+    """Normalise newlines and map every offset of the original text into the result.
+
+    ``mapping[i]`` is the length of what ``text[:i]`` becomes, so a span
+    ``(s, e)`` of the original is ``(mapping[s], mapping[e])`` afterwards.
+    """
+    mapping = [0] * (len(text) + 1)
+    out = 0
+    for i, char in enumerate(text):
+        mapping[i] = out
+        if not (char == "\r" and text[i + 1:i + 2] == "\n"):
+            out += 1
+    mapping[len(text)] = out
+    return normalize_newlines(text), mapping
 
 
 def read_text(path: Path) -> str:
