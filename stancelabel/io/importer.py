@@ -232,9 +232,9 @@ def import_sources(
     import_id = project.begin_import(names, options.format, pipeline.name, pipeline.version)
     total = len(pending)
     try:
-        stream = process(nlp, ((s.text, i) for i, s in enumerate(pending)),
-                         n_process=options.n_process, batch_size=options.batch_size)
-        for doc, index in stream:
+        stream = process(nlp, (s.text for s in pending), n_process=options.n_process,
+                         batch_size=options.batch_size)
+        for index, doc in enumerate(stream):
             source = pending[index]
             sentences = sentence_offsets(doc)
             _, added = project.add_document(source, sentences, import_id=import_id,

