@@ -56,11 +56,12 @@ def test_import_then_stats_json(tmp_path, capsys):
     project = tmp_path / "p.stance"
     assert main(["import", str(project), str(tmp_path / "road.txt"), "--model", "blank:en"]) == 0
     out = capsys.readouterr().out
-    assert "1 document(s) imported (2 sentences" in out
+    assert "1 document(s) imported (2 sentences, 2 attributions" in out
     assert main(["stats", str(project), "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert {k: stats[k] for k in ("documents", "sentences", "attributions", "labels")} == {
-        "documents": 1, "sentences": 2, "attributions": 0, "labels": 0}
+        "documents": 1, "sentences": 2, "attributions": 2, "labels": 0}
+    assert stats["by_origin"] == {"auto": 2}
     assert all(isinstance(stats[k], int) for k in ("documents", "sentences", "attributions", "labels"))
     assert stats["by_label"] == {"asserts": 0, "denies": 0, "qualifies": 0}
     assert stats["imports"][0]["pipeline_name"] == "blank:en"
@@ -72,7 +73,7 @@ def test_import_then_stats_json(tmp_path, capsys):
 def test_stats_text_output(tmp_path, capsys):
     (tmp_path / "road.txt").write_text(ARTICLE, encoding="utf-8")
     project = tmp_path / "p.stance"
-    main(["import", str(project), str(tmp_path), "--model", "blank:en"])
+    main(["import", str(project), str(tmp_path), "--model", "blank:en", "--no-detect"])
     capsys.readouterr()
     assert main(["stats", str(project)]) == 0
     assert "1 documents, 2 sentences, 0 attributions, 0 labels" in capsys.readouterr().out
@@ -119,3 +120,14 @@ def test_fallback_pipeline_is_announced(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "warning: no trained English spaCy pipeline is installed" in result.stderr
     assert "with blank:en" in result.stdout
+
+
+def test_project_pipeline_missing_here_says_how_to_go_on(tmp_path):
+    (tmp_path / "road.txt").write_text(ARTICLE, encoding="utf-8")
+    project = tmp_path / "p.stance"
+    with Project.open(project, create=True) as created:
+        created.set_setting("pipeline", "xx_colleagues_pipeline")
+    result = run_cli("import", str(project), str(tmp_path / "road.txt"))
+    assert result.returncode == 1
+    assert "'xx_colleagues_pipeline' is not installed" in result.stderr and "--model" in result.stderr
+    assert run_cli("import", str(project), str(tmp_path / "road.txt"), "--model", "blank:en").returncode == 0

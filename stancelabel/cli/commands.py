@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stancelabel.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from stancelabel.cli.progress import ImportProgressBar
-from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.errors import PipelineError, StanceLabelError
 from stancelabel.store.project import Project
 
 
@@ -23,19 +23,14 @@ def _warn(message: str) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from stancelabel.io.importer import ImportOptions, import_paths
-    from stancelabel.nlp.pipeline import load_pipeline
 
     options = ImportOptions(format=args.format, text_column=args.text_column, id_column=args.id_column,
-                            annotator=args.annotator, n_process=args.n_process, batch_size=args.batch_size)
+                            annotator=args.annotator, n_process=args.n_process, batch_size=args.batch_size,
+                            detect=not args.no_detect)
     with Project.open(args.project, create=True) as project:
         if project.backup_path:
             _warn(f"upgraded the project file; the previous version is kept in {project.backup_path}")
-        requested = args.model or project.get_setting("pipeline")
-        nlp, pipeline = load_pipeline(requested)
-        if pipeline.warning:
-            _warn(pipeline.warning)
-        if args.model or project.get_setting("pipeline") is None:
-            project.set_setting("pipeline", pipeline.name)
+        nlp, pipeline = _project_pipeline(project, args.model, detect=options.detect)
         bar = ImportProgressBar()
         try:
             report = import_paths(project, [Path(p) for p in args.paths], options, nlp, pipeline,
@@ -58,6 +53,71 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"error: {len(report.errors)} file(s) or path(s) could not be imported; see above", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _project_pipeline(project: Project, model: str | None, *, detect: bool):
+    """The pipeline named on the command line, else the project's; remembered by the project."""
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    requested = model or project.get_setting("pipeline")
+    try:
+        nlp, pipeline = load_pipeline(requested, detect=detect)
+    except PipelineError as error:
+        if model:
+            raise
+        raise PipelineError(f"{error}; this project was made with it: install it, or choose another "
+                            "pipeline with --model") from None
+    if pipeline.warning:
+        _warn(pipeline.warning)
+    if model or project.get_setting("pipeline") is None:
+        project.set_setting("pipeline", pipeline.name)
+    return nlp, pipeline
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from stancelabel.io.detection import detect_in_project
+
+    with Project.open(args.project) as project:
+        nlp, pipeline = _project_pipeline(project, args.model, detect=True)
+        bar = ImportProgressBar("detecting")
+        try:
+            report = detect_in_project(project, nlp, redo=args.redo, n_process=args.n_process, progress=bar.update)
+        finally:
+            bar.close()
+    summary = f"{report.added} attribution(s) found in {report.documents} document(s) with {pipeline.name}"
+    if args.redo:
+        summary += f"; {report.removed} untouched automatic attribution(s) replaced"
+    if report.interrupted:
+        print(f"{summary}. Interrupted: run the same command again to continue.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(summary)
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from stancelabel.io.evaluation import evaluate, format_evaluation
+
+    nlp = None
+    if args.pred_dir is None:
+        from stancelabel.nlp.pipeline import load_pipeline
+
+        nlp, pipeline = load_pipeline(args.model, detect=True)
+        if pipeline.warning:
+            _warn(pipeline.warning)
+    bar = ImportProgressBar("evaluating")
+    try:
+        evaluation, errors = evaluate(Path(args.gold), nlp=nlp,
+                                      pred_dir=Path(args.pred_dir) if args.pred_dir else None,
+                                      n_process=args.n_process, progress=bar.update)
+    finally:
+        bar.close()
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(evaluation.as_dict(), indent=2))
+    else:
+        print(format_evaluation(evaluation))
+    return EXIT_ERROR if errors else EXIT_OK
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -84,4 +144,5 @@ def cmd_gui(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
 
-_COMMANDS = {"import": cmd_import, "stats": cmd_stats, "gui": cmd_gui}
+_COMMANDS = {"import": cmd_import, "detect": cmd_detect, "evaluate": cmd_evaluate, "stats": cmd_stats,
+             "gui": cmd_gui}

@@ -39,6 +39,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default="text", metavar="NAME", help="CSV column holding the text")
     p.add_argument("--id-column", metavar="NAME", help="CSV column holding the document id (default: id)")
 
+    p = commands.add_parser("detect", help="find attributions in the documents of a project",
+                            description="Detect attributions (source, cue, content) in documents already in "
+                            "PROJECT. Without --redo, only documents with no automatic attributions are read.")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--redo", action="store_true",
+                   help="replace automatic attributions nobody has labelled or edited, in every document")
+    p.add_argument("--model", metavar="NAME", help="spaCy pipeline (default: the project's)")
+    p.add_argument("--n-process", type=_positive_int, default=1, metavar="N", help="worker processes for spaCy")
+
+    p = commands.add_parser("evaluate", help="score attribution detection against gold BRAT annotations",
+                            description="Run detection on the texts of a BRAT folder (NAME.txt with "
+                            "NAME_ANNOTATOR.ann, or text/ and attributions/ subfolders) and score it against "
+                            "the first annotator's file of each text: precision, recall and F1 per role under "
+                            "overlap and exact match, and per attribution.")
+    p.add_argument("gold", metavar="GOLD_BRAT_DIR")
+    p.add_argument("--model", metavar="NAME", help="spaCy pipeline (default: the best installed)")
+    p.add_argument("--pred-dir", metavar="DIR",
+                   help="score this BRAT folder's annotations instead of the detector (another annotator)")
+    p.add_argument("--n-process", type=_positive_int, default=1, metavar="N", help="worker processes for spaCy")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = commands.add_parser("stats", help="counts of documents, sentences, attributions and labels")
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--json", action="store_true", help="print one JSON object")

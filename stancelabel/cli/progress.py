@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from stancelabel.io.importer import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stancelabel.io.importer import Progress
 
 
 class ImportProgressBar:
@@ -11,7 +14,8 @@ class ImportProgressBar:
     tqdm hides itself when stderr is not a terminal, so logs and pipes stay clean.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, description: str = "importing") -> None:
+        self._description = description
         self._bar = None
         self._start = 0.0
 
@@ -21,7 +25,7 @@ class ImportProgressBar:
         from tqdm import tqdm
 
         if self._bar is None:
-            self._bar = tqdm(total=progress.total, unit="doc", desc="importing", disable=None, dynamic_ncols=True)
+            self._bar = tqdm(total=progress.total, unit="doc", desc=self._description, disable=None, dynamic_ncols=True)
             self._start = time.perf_counter()
         elapsed = max(time.perf_counter() - self._start, 1e-9)
         self._bar.set_postfix_str(f"{progress.words / elapsed:,.0f} words/s", refresh=False)

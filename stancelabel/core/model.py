@@ -134,6 +134,8 @@ class ImportedAttribution:
     cue: Spans
     content: Spans
     annotator: str | None = None
+    source_hint: str | None = None
+    suggestion: str | None = None
 
 
 @dataclass(slots=True)
@@ -148,6 +150,8 @@ class SourceDocument:
     attributions: list[ImportedAttribution] = field(default_factory=list)
     #: annotators whose files were read for this document (BRAT), even with no attributions
     annotators: list[str] = field(default_factory=list)
+    #: whether automatic detection should look for attributions (not for BRAT, which brings its own)
+    detect: bool = True
 
     @property
     def sha256(self) -> str:

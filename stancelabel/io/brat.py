@@ -210,7 +210,7 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
     raw, had_bom = decode(pair.text, read_bytes(pair.text))
     text, mapping = newline_map(raw) if "\r" in raw else (raw, None)
     document = SourceDocument(external_id=pair.text.stem, text=text, source_file=str(pair.text),
-                              title=pair.text.stem)
+                              title=pair.text.stem, detect=False)
     failed = 0
     for ann, annotator in pair.annotations:
         who = annotator or default_annotator

@@ -34,6 +34,8 @@ class ImportOptions:
     annotator: str | None = None
     n_process: int = 1
     batch_size: int = 16
+    #: find attributions in documents that do not bring their own (needs the detector in the pipeline)
+    detect: bool = True
 
 
 @dataclass(slots=True)
@@ -206,6 +208,8 @@ def import_sources(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ImportReport:
     """Parse and store documents already read; see import_paths."""
+    from stancelabel.nlp.detect import detected_attributions  # spaCy is loaded by now anyway
+
     report = report or ImportReport()
     present = project.document_shas()
     pending: list[SourceDocument] = []
@@ -237,8 +241,10 @@ def import_sources(
         for index, doc in enumerate(stream):
             source = pending[index]
             sentences = sentence_offsets(doc)
-            _, added = project.add_document(source, sentences, import_id=import_id,
-                                            attributions=[(a, "imported") for a in source.attributions])
+            attributions = [(a, "imported") for a in source.attributions]
+            if options.detect and source.detect:
+                attributions += [(a, "auto") for a in detected_attributions(doc)]
+            _, added = project.add_document(source, sentences, import_id=import_id, attributions=attributions)
             report.documents_added += 1
             report.sentences_added += len(sentences)
             report.attributions_added += added

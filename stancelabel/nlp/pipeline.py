@@ -70,8 +70,11 @@ def choose_pipeline(requested: str | None = None) -> str:
     return BLANK_ENGLISH
 
 
-def load_pipeline(requested: str | None = None) -> tuple[Language, PipelineInfo]:
+def load_pipeline(requested: str | None = None, *, detect: bool = False) -> tuple[Language, PipelineInfo]:
     """Load a pipeline by name (or the default choice) ready to split sentences.
+
+    With ``detect`` the attribution detector runs last, leaving its findings on
+    ``doc._.stancelabel_attributions``.
 
     ``blank:LANG`` gives a blank pipeline with a rule-based sentencizer; it is
     also what runs when no trained English pipeline is installed, with a warning.
@@ -87,11 +90,13 @@ def load_pipeline(requested: str | None = None) -> tuple[Language, PipelineInfo]
             raise PipelineError(f"cannot create a blank spaCy pipeline for language {lang!r}: {error}") from None
         nlp.add_pipe("sentencizer")
         _add_line_breaks(nlp)
+        if detect:
+            _add_detector(nlp)
         warning = None
         if requested is None:
             warning = (
                 "no trained English spaCy pipeline is installed: using a blank English pipeline with "
-                "rule-based sentences, so attribution detection is less accurate "
+                "rule-based sentences, so attribution detection finds fewer attributions, less exactly "
                 "(install one with: pip install 'stancelabel[model]')"
             )
         return nlp, PipelineInfo(name, spacy.__version__, trained=False, warning=warning)
@@ -105,6 +110,8 @@ def load_pipeline(requested: str | None = None) -> tuple[Language, PipelineInfo]
     if not (nlp.has_pipe("parser") or nlp.has_pipe("senter") or nlp.has_pipe("sentencizer")):
         nlp.add_pipe("sentencizer")
     _add_line_breaks(nlp)
+    if detect:
+        _add_detector(nlp)
     return nlp, PipelineInfo(name, str(nlp.meta.get("version", "")), trained=True)
 
 
@@ -117,6 +124,12 @@ def _add_line_breaks(nlp: Language) -> None:
             nlp.add_pipe(LINE_BREAKS, before=before)
             return
     nlp.add_pipe(LINE_BREAKS, last=True)
+
+
+def _add_detector(nlp: Language) -> None:
+    from stancelabel.nlp.detect import COMPONENT
+
+    nlp.add_pipe(COMPONENT, last=True)
 
 
 def sentence_offsets(doc: Doc) -> list[tuple[int, int]]:

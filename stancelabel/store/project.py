@@ -387,9 +387,9 @@ class Project:
             ).fetchone()
             attribution_id = conn.execute(
                 "INSERT INTO attribution (document_id, sentence_index, key, source, cue, content, origin, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "source_hint, suggestion, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (doc_id, sentence[0] if sentence else None, key, _spans_json(source), _spans_json(cue),
-                 _spans_json(content), origin, utc_now()),
+                 _spans_json(content), origin, item.source_hint, item.suggestion, utc_now()),
             ).lastrowid
         if item.annotator:
             conn.execute(
@@ -413,6 +413,22 @@ class Project:
             (limit, offset),
         )
         return [DocumentSummary(*row) for row in rows]
+
+    def document_ids(self, *, without_auto_attributions: bool = False) -> list[int]:
+        """Ids of all documents in import order, or of those with no automatic attributions yet."""
+        where = (" WHERE NOT EXISTS (SELECT 1 FROM attribution a WHERE a.document_id = d.id AND a.origin = 'auto')"
+                 if without_auto_attributions else "")
+        return [r[0] for r in self._query(f"SELECT d.id FROM document d{where} ORDER BY d.id")]
+
+    def remove_untouched_auto_attributions(self) -> int:
+        """Delete automatic attributions nobody has labelled, noted, flagged or edited; returns how many."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "DELETE FROM attribution WHERE origin = 'auto' "
+                "AND NOT EXISTS (SELECT 1 FROM event e WHERE e.attribution_id = attribution.id) "
+                "AND NOT EXISTS (SELECT 1 FROM annotation n WHERE n.attribution_id = attribution.id) "
+                "AND NOT EXISTS (SELECT 1 FROM gold g WHERE g.attribution_id = attribution.id)"
+            ).rowcount
 
     def document(self, document_id: int) -> Document:
         rows = self._query(

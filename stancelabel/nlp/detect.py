@@ -1,0 +1,653 @@
+"""Finding attributions (source, cue, content) in parsed text, with a stance suggestion each.
+
+Runs as the spaCy component ``stancelabel_attributions`` so that it works inside
+``nlp.pipe`` worker processes; results are left on ``doc._.stancelabel_attributions``
+as plain tuples (they cross process boundaries with the Doc).
+
+With a trained pipeline the rules read the dependency parse and the entities;
+with the blank fallback pipeline they read only the lexicon, word order and
+quotation marks, and find fewer attributions less exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from stancelabel.core.model import ImportedAttribution, Spans
+from stancelabel.nlp.lexicon import CueEntry, Lexicon, load_lexicon
+from stancelabel.nlp.quotes import quote_spans
+
+COMPONENT = "stancelabel_attributions"
+EXTENSION = "stancelabel_attributions"
+if not Doc.has_extension(EXTENSION):
+    Doc.set_extension(EXTENSION, default=None)
+
+PRONOUNS = {"he", "she", "they", "i", "we", "it", "him", "her", "them", "you", "me", "us"}
+_HINT_LABELS = {
+    "he": ("PERSON",), "she": ("PERSON",), "i": ("PERSON",), "him": ("PERSON",), "her": ("PERSON",),
+    "me": ("PERSON",), "they": ("ORG", "NORP", "GPE", "PERSON"), "them": ("ORG", "NORP", "GPE", "PERSON"),
+    "we": ("ORG", "NORP", "GPE", "PERSON"), "us": ("ORG", "NORP", "GPE", "PERSON"), "it": ("ORG", "GPE", "NORP"),
+    "you": ("PERSON", "ORG"),
+}
+#: Words in a content that make an asserting report a qualified one.
+HEDGES = {"may", "might", "could", "perhaps", "possibly", "probably", "likely", "unlikely", "reportedly",
+          "allegedly", "apparently", "seemingly", "unclear", "unconfirmed", "uncertain", "suggest", "suggests",
+          "appear", "appears", "seem", "seems", "if", "unless", "some", "partly", "partially"}
+#: Phrases that qualify rather than deny, checked before plain negation.
+HEDGE_PHRASES = ("not yet", "no proof", "no evidence", "not clear", "not certain", "not necessarily",
+                 "not entirely", "too early", "no sign")
+NEGATIONS = {"not", "n't", "never", "no", "neither", "nor", "nothing", "nobody", "none", "nowhere", "cannot"}
+#: Dependency labels of a cue's clausal complement (the content) in spaCy's English scheme.
+_CLAUSE_DEPS = ("ccomp", "xcomp")
+_OBJECT_DEPS = ("dobj", "obj")
+_SUBJECT_DEPS = ("nsubj", "csubj")
+_CLIMB_DEPS = ("xcomp", "conj", "advcl", "pcomp", "prep", "relcl", "acl")
+_RELATIVE = {"who", "which", "that", "whom", "whose"}
+_NOUN_CONTEXT = {"statement", "interview", "letter", "tweet", "post", "release", "speech", "email", "memo",
+                 "op-ed", "editorial", "report", "briefing", "conference", "call", "message", "video"}
+_SURFACE_SKIP = {"also", "then", "later", "previously", "repeatedly", "publicly", "has", "have", "had", "was",
+                 "were", "is", "are", "been", "be", "will", "would", "had", "once", "again", "recently", "not",
+                 "n't", "never", "did", "does", "do", "reportedly", "allegedly", "still", "even"}
+_DETERMINERS = {"the", "a", "an", "this", "these", "those", "that", "its", "their", "his", "her", "our", "my",
+                "your", "such", "no", "any", "every", "each"}
+_PASSIVE_AUX = {"was", "were", "is", "are", "been", "be", "being"}
+_SURFACE_STOP = {"that", "and", "but", "which", "who", "when", "because", "while", "as", "if", "after", "before",
+                 "since", "although", "though", "where", "whom", "whose", "what", "how", "why", "so", "or"}
+
+
+@dataclass(slots=True)
+class Detected:
+    """One attribution found in a document, with document character offsets."""
+
+    source: Spans
+    cue: Spans
+    content: Spans
+    source_hint: str | None = None
+    suggestion: str | None = None
+
+    def as_tuple(self) -> tuple:
+        return ([list(s) for s in self.source], [list(s) for s in self.cue], [list(s) for s in self.content],
+                self.source_hint, self.suggestion)
+
+    @classmethod
+    def from_tuple(cls, raw: Sequence) -> Detected:
+        source, cue, content, hint, suggestion = raw
+        spans = (tuple((int(s), int(e)) for s, e in role) for role in (source, cue, content))
+        return cls(*spans, hint, suggestion)
+
+
+def detected(doc: Doc) -> list[Detected]:
+    """The attributions the component left on a Doc (empty when it did not run)."""
+    return [Detected.from_tuple(raw) for raw in (doc._.get(EXTENSION) or [])]
+
+
+def detected_attributions(doc: Doc) -> list[ImportedAttribution]:
+    """The detector's findings as attributions ready for the store."""
+    return [ImportedAttribution(source=d.source, cue=d.cue, content=d.content, source_hint=d.source_hint,
+                                suggestion=d.suggestion) for d in detected(doc)]
+
+
+class AttributionDetector:
+    """The spaCy component: lexicon and rules, chosen by what the pipeline annotated."""
+
+    def __init__(self, lexicon_path: str | None = None) -> None:
+        self.lexicon_path = lexicon_path
+        self.lexicon = load_lexicon(lexicon_path)
+
+    def __call__(self, doc: Doc) -> Doc:
+        found = detect_parsed(doc, self.lexicon) if doc.has_annotation("DEP") else detect_surface(doc, self.lexicon)
+        doc._.set(EXTENSION, [item.as_tuple() for item in _drop_nested(found)])
+        return doc
+
+
+@Language.factory(COMPONENT, default_config={"lexicon_path": None})
+def make_attribution_detector(nlp: Language, name: str, lexicon_path: str | None) -> AttributionDetector:
+    return AttributionDetector(lexicon_path)
+
+
+# -- spans and small helpers --------------------------------------------------------------------
+
+
+def _trim(doc: Doc, start: int, end: int, keep_quotes: bool = False) -> tuple[int, int] | None:
+    """Token range [start, end) as character offsets without edge punctuation and space."""
+    while start < end and (doc[start].is_space or (doc[start].is_punct and not (keep_quotes and doc[start].is_quote))
+                           or doc[start].lower_ == "that" and doc[start].dep_ == "mark"):
+        start += 1
+    while end > start and (doc[end - 1].is_space or (doc[end - 1].is_punct and not (keep_quotes and doc[end - 1].is_quote))):
+        end -= 1
+    if end <= start:
+        return None
+    return doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)
+
+
+def _subtree_span(token: Token, exclude: Iterable[Token] = ()) -> tuple[int, int] | None:
+    """The character span of a token's subtree, cut short before any excluded token."""
+    start, end = token.left_edge.i, token.right_edge.i + 1
+    for other in exclude:
+        if start <= other.i < end:
+            if other.i < token.i:
+                start = max(start, other.right_edge.i + 1 if other.right_edge.i < token.i else other.i + 1)
+            else:
+                end = min(end, other.left_edge.i if other.left_edge.i > token.i else other.i)
+    return _trim(token.doc, start, end)
+
+
+def _enclosing_quote(quotes: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
+    for q_start, q_end in quotes:
+        if q_start <= start and end <= q_end:
+            return q_start, q_end
+    return None
+
+
+def _inside(quotes: list[tuple[int, int]], at: int) -> bool:
+    return any(s < at < e for s, e in quotes)
+
+
+def _negated(token: Token) -> bool:
+    return any(child.dep_ == "neg" or child.lower_ in ("never",) for child in token.children)
+
+
+_SINGULAR_PERSON = {"he", "she", "i", "him", "her", "me"}
+_PLURAL = {"they", "them", "we", "us"}
+
+
+def _fits(doc: Doc, pronoun: str, start: int, end: int) -> bool:
+    """Whether an earlier source can be what the pronoun refers to."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None or len(span) == 0 or span.text.strip().lower() in PRONOUNS:
+        return False
+    head = span.root
+    labels = {ent.label_ for ent in span.ents}
+    if pronoun in _SINGULAR_PERSON:
+        return "PERSON" in labels or (head.tag_ in ("NN", "NNP") and head.ent_type_ in ("", "PERSON")
+                                      and not labels - {"PERSON"})
+    if pronoun in _PLURAL:
+        return head.tag_ in ("NNS", "NNPS") or bool(labels & {"ORG", "NORP"})
+    return bool(labels & {"ORG", "GPE", "NORP"}) or head.tag_ in ("NN", "NNP")
+
+
+def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = ()) -> str | None:
+    """For a pronoun source, the nearest preceding named mention of the same speaker.
+
+    First the earlier attributions' sources, nearest first, that fit the pronoun:
+    he / she / I a person (a PERSON entity or a singular noun), they / we a
+    plural noun or an organisation or group, it an organisation, place or
+    singular noun. Then the nearest preceding entity of a fitting kind. Without a
+    parse (blank pipeline): the nearest preceding run of capitalised words that
+    does not start a sentence.
+    """
+    if len(source) != 1:
+        return None
+    start, end = source[0]
+    word = doc.text[start:end].strip().lower()
+    if word not in PRONOUNS:
+        return None
+    if doc.has_annotation("DEP"):
+        for spans in reversed(earlier):
+            if len(spans) == 1 and spans[0][1] <= start and _fits(doc, word, *spans[0]):
+                return doc.text[spans[0][0]:spans[0][1]]
+    if doc.has_annotation("ENT_IOB"):
+        labels = _HINT_LABELS.get(word, ())
+        for ent in reversed(doc.ents):
+            if ent.end_char <= start and ent.label_ in labels:
+                return ent.text
+        return None
+    run: list[Token] = []
+    for token in reversed(doc[: doc.char_span(start, end, alignment_mode="expand").start]):
+        if token.is_title and not token.is_sent_start and token.lower_ not in PRONOUNS:
+            run.insert(0, token)
+        elif run:
+            break
+    return " ".join(t.text for t in run) or None
+
+
+def suggest(doc: Doc, entry: CueEntry | None, cue_negated: bool, content: Spans, hedged_cue: bool) -> str | None:
+    """A stance suggestion from the cue's hint, negation and hedges; never anybody's label.
+
+    - a negated cue (did not deny, would not confirm) qualifies;
+    - a hedged cue (reportedly said, may have said, seems) qualifies;
+    - an asserting cue whose content holds a hedge phrase (not yet, no proof) qualifies;
+    - an asserting cue whose content is negated (never, not, no) denies;
+    - otherwise the cue's own hint.
+    """
+    base = entry.stance if entry else None
+    if base is None:
+        return None
+    if cue_negated:
+        return "qualifies"
+    if hedged_cue and base == "asserts":
+        return "qualifies"
+    if base != "asserts":
+        return base
+    words = " ".join(doc.text[s:e] for s, e in content).lower()
+    if any(phrase in words for phrase in HEDGE_PHRASES):
+        return "qualifies"
+    tokens = [t.lower_ for t in doc.char_span(content[0][0], content[-1][1], alignment_mode="expand") or []]
+    if any(t in NEGATIONS for t in tokens[:25]):
+        return "denies"
+    return base
+
+
+def _drop_nested(found: list[Detected]) -> list[Detected]:
+    """Report the outermost of nested reports unless an inner one has a source of its own."""
+    out = []
+    for item in found:
+        cue_start = item.cue[0][0] if item.cue else None
+        nested = cue_start is not None and not item.source and any(
+            other is not item and any(s <= cue_start < e for s, e in other.content) for other in found)
+        if not nested:
+            out.append(item)
+    # the same cue found twice (a verb and its phrase): keep the first
+    seen: set[tuple] = set()
+    unique = []
+    for item in out:
+        if item.cue not in seen:
+            seen.add(item.cue)
+            unique.append(item)
+    return unique
+
+
+# -- trained pipelines: the dependency parse ------------------------------------------------------
+
+
+def _subject(token: Token) -> Token | None:
+    for child in token.children:
+        if child.dep_ in _SUBJECT_DEPS:
+            return child
+    return None
+
+
+def _agent(token: Token) -> Token | None:
+    for child in token.children:
+        if child.dep_ == "agent":
+            for grandchild in child.children:
+                if grandchild.dep_ == "pobj":
+                    return grandchild
+    return None
+
+
+def _find_source(cue: Token) -> Token | None:
+    """Who speaks: the agent of a passive, the subject, or the subject of a governing verb."""
+    agent = _agent(cue)
+    if agent is not None:
+        return agent
+    token: Token | None = cue
+    for _ in range(4):
+        subject = _subject(token)
+        if subject is not None:
+            if subject.lower_ in _RELATIVE and token.dep_ == "relcl":
+                return token.head
+            return subject
+        if token.dep_ in ("relcl", "acl") and token.head.pos_ in ("NOUN", "PROPN", "PRON"):
+            return token.head
+        if token.dep_ not in _CLIMB_DEPS or token.head is token:
+            return None
+        token = token.head
+    return None
+
+
+def _source_span(source: Token, cue: Token, content_tokens: Sequence[Token]) -> tuple[int, int] | None:
+    if source is cue.head and cue.dep_ in ("relcl", "acl"):
+        return _trim(source.doc, source.left_edge.i, source.i + 1)
+    return _subtree_span(source, exclude=[cue, *content_tokens])
+
+
+def _content_tokens(cue: Token) -> tuple[list[Token], bool]:
+    """The token(s) whose subtrees hold the content, and whether the content is the governing clause."""
+    clauses = [c for c in cue.children if c.dep_ in _CLAUSE_DEPS]
+    if clauses:
+        return clauses, False
+    if cue.dep_ in ("parataxis", "ccomp") and cue.head.pos_ in ("VERB", "AUX") and cue.head.i < cue.i:
+        return [cue.head], True  # "The plan, he said, is dead." / "The plan is dead, he said."
+    objects = [c for c in cue.children if c.dep_ in _OBJECT_DEPS]
+    if objects:
+        return objects, False
+    passive = [c for c in cue.children if c.dep_ in ("nsubjpass", "csubjpass")]
+    if passive and _agent(cue) is not None:
+        return passive, False
+    for child in cue.children:
+        if child.dep_ == "prep" and child.lower_ in ("of", "about", "on", "for", "to", "that"):
+            objects = [g for g in child.children if g.dep_ in ("pobj", "pcomp")]
+            if objects:
+                return objects, False
+    return [], False
+
+
+def _content_spans(doc: Doc, cue: Token, content_tokens: list[Token], governing: bool, sent: Span,
+                   quotes: list[tuple[int, int]], exclude: list[Token]) -> Spans:
+    spans: list[tuple[int, int]] = []
+    if governing:
+        head = content_tokens[0]
+        span = _subtree_span(head, exclude=[cue, *exclude])
+        if span:
+            spans.append(span)
+    else:
+        for token in content_tokens:
+            span = _subtree_span(token, exclude=[cue, *exclude])
+            if span:
+                spans.append(span)
+    cue_at = cue.idx
+    widened: list[tuple[int, int]] = []
+    for start, end in spans:
+        quote = _enclosing_quote(quotes, start, end)
+        widened.append(quote if quote and not quote[0] <= cue_at < quote[1] else (start, end))
+    spans = widened
+    if not _inside(quotes, cue_at):
+        sentence_quotes = [q for q in quotes if sent.start_char <= q[0] < sent.end_char]
+        if not spans and sentence_quotes:
+            spans = list(sentence_quotes)
+        elif spans:
+            # a quote split around the cue: "...," he said, "..." is one discontinuous content
+            after = [q for q in sentence_quotes if q[0] > cue_at and not any(s <= q[0] < e for s, e in spans)]
+            before_cue = any(e <= cue_at for _, e in spans)
+            if after and before_cue and doc.text[after[0][0] - 3:after[0][0]].strip(" ,:") == "" or (
+                    after and before_cue and len(doc.text[cue_at:after[0][0]]) < 40):
+                spans.append(after[0])
+    if not spans and sent[-1].text == ":" or (not spans and sent.text.rstrip().endswith(":")):
+        following = [q for q in quotes if q[0] >= sent.end_char and q[0] - sent.end_char < 5]
+        if following:
+            spans = [following[0]]
+    return _merge(spans)
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> Spans:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return tuple(out)
+
+
+def _cue_span(cue: Token) -> tuple[int, int]:
+    """The cue word, with its particle ("pointed out") and a following "in a statement"."""
+    doc = cue.doc
+    end_token = cue
+    for child in cue.children:
+        if child.dep_ == "prt" and child.i == end_token.i + 1:
+            end_token = child
+    for child in cue.children:
+        if child.dep_ == "prep" and child.lower_ == "in" and child.i == end_token.i + 1:
+            for pobj in child.children:
+                if pobj.dep_ == "pobj" and pobj.lemma_.lower() in _NOUN_CONTEXT and pobj.i - child.i <= 3:
+                    end_token = pobj
+    last = doc[end_token.i]
+    return cue.idx, last.idx + len(last.text)
+
+
+def _hedged(cue: Token) -> bool:
+    return any(c.lower_ in HEDGES for c in cue.children if c.dep_ in ("aux", "advmod"))
+
+
+def detect_parsed(doc: Doc, lexicon: Lexicon) -> list[Detected]:
+    """Attributions from the dependency parse: verb, noun and phrase cues."""
+    quotes = quote_spans(doc.text)
+    found: list[Detected] = []
+    for sent in doc.sents:
+        taken: set[int] = set()
+        found.extend(_according_to(doc, sent, lexicon, taken))
+        for token in sent:
+            if token.i in taken:
+                continue
+            if token.pos_ in ("VERB", "AUX") or (token.pos_ == "NOUN" and token.tag_.startswith("VB")):
+                item = _verb_cue(doc, token, sent, lexicon, quotes)
+            elif token.pos_ == "NOUN":
+                item = _noun_cue(doc, token, lexicon, quotes, sent)
+            elif token.pos_ == "ADV":
+                item = _adverb_cue(doc, token, lexicon)
+            else:
+                item = None
+            if item is not None:
+                found.append(item)
+    for index, item in enumerate(found):
+        if item.source:
+            item.source_hint = source_hint(doc, item.source, [x.source for x in found[:index] if x.source])
+    return found
+
+
+def _verb_entry(token: Token, lexicon: Lexicon) -> CueEntry | None:
+    lemma = token.lemma_.lower()
+    for child in token.children:
+        if child.dep_ == "prt":
+            phrasal = lexicon.get("verb", f"{lemma} {child.lower_}")
+            if phrasal:
+                return phrasal
+    return lexicon.get("verb", lemma)
+
+
+def _verb_cue(doc: Doc, token: Token, sent: Span, lexicon: Lexicon, quotes: list[tuple[int, int]]) -> Detected | None:
+    entry = _verb_entry(token, lexicon)
+    if entry is None:
+        return None
+    content_tokens, governing = _content_tokens(token)
+    source_token = _find_source(token)
+    if source_token is not None and source_token in content_tokens:
+        source_token = None
+    content = _content_spans(doc, token, content_tokens, governing, sent, quotes,
+                             [source_token] if source_token is not None else [])
+    if not content:
+        return None
+    source_span = _source_span(source_token, token, content_tokens) if source_token is not None else None
+    source: Spans = (source_span,) if source_span else ()
+    if source and any(s < source[0][1] and source[0][0] < e for s, e in content):
+        source = ()
+    return Detected(source=source, cue=(_cue_span(token),), content=content,
+                    source_hint=source_hint(doc, source) if source else None,
+                    suggestion=suggest(doc, entry, _negated(token), content, _hedged(token)))
+
+
+def _noun_cue(doc: Doc, token: Token, lexicon: Lexicon, quotes: list[tuple[int, int]], sent: Span) -> Detected | None:
+    entry = lexicon.get("noun", token.lemma_)
+    if entry is None:
+        return None
+    source_token = next((c for c in token.children if c.dep_ == "poss"), None)
+    if source_token is None:
+        for child in token.children:
+            if child.dep_ == "prep" and child.lower_ in ("by", "from"):
+                source_token = next((g for g in child.children if g.dep_ == "pobj"), None)
+    content_tokens = [c for c in token.children if c.dep_ in ("acl", "ccomp", "relcl") and
+                      any(g.lower_ == "that" and g.dep_ == "mark" for g in c.children)]
+    if not content_tokens:
+        for child in token.children:
+            if child.dep_ == "prep" and child.lower_ in ("of", "about", "on", "that"):
+                content_tokens = [g for g in child.children if g.dep_ in ("pobj", "pcomp")]
+    if not content_tokens or (source_token is None and entry.lemma not in ("claim", "allegation", "denial")):
+        return None
+    content = _merge(span for span in (_subtree_span(t, exclude=[token]) for t in content_tokens) if span)
+    if not content:
+        return None
+    source_span = _subtree_span(source_token, exclude=[token]) if source_token is not None else None
+    source: Spans = (source_span,) if source_span else ()
+    return Detected(source=source, cue=((token.idx, token.idx + len(token.text)),), content=content,
+                    source_hint=source_hint(doc, source) if source else None,
+                    suggestion=suggest(doc, entry, _negated(token), content, False))
+
+
+def _adverb_cue(doc: Doc, token: Token, lexicon: Lexicon) -> Detected | None:
+    entry = lexicon.get("adverb", token.lower_)
+    if entry is None or token.head is token:
+        return None
+    content = _subtree_span(token.head, exclude=[token])
+    if not content:
+        return None
+    return Detected(source=(), cue=((token.idx, token.idx + len(token.text)),), content=(content,),
+                    suggestion=entry.stance)
+
+
+def _according_to(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> list[Detected]:
+    """Phrase cues such as "according to X": X is the source, the rest of the sentence the content."""
+    out = []
+    words = [t.lower_ for t in sent]
+    for entry in lexicon.phrases:
+        parts = entry.lemma.split()
+        for i in range(len(words) - len(parts)):
+            if words[i:i + len(parts)] != parts:
+                continue
+            first, last = sent[i], sent[i + len(parts) - 1]
+            objects = [c for c in last.children if c.dep_ == "pobj"] or [
+                t for t in sent[i + len(parts):i + len(parts) + 1] if not t.is_punct]
+            if not objects:
+                continue
+            obj = objects[0]
+            source_end = max(obj.right_edge.i, obj.i) + 1
+            source_span = _trim(doc, last.i + 1, source_end)
+            before = _trim(doc, sent.start, first.i)
+            after = _trim(doc, source_end, sent.end)
+            content = tuple(s for s in (before, after) if s)
+            if not content or not source_span:
+                continue
+            taken.update(range(first.i, source_end))
+            out.append(Detected(source=(source_span,), cue=((first.idx, last.idx + len(last.text)),),
+                                content=content, source_hint=source_hint(doc, (source_span,)),
+                                suggestion=suggest(doc, entry, False, content, False)))
+    return out
+
+
+# -- blank pipelines: lexicon, word order and quotation marks ------------------------------------------
+
+
+def detect_surface(doc: Doc, lexicon: Lexicon) -> list[Detected]:
+    """Attributions without a parse: a lexicon verb form, a nearby name or pronoun, quotes or the clause."""
+    quotes = quote_spans(doc.text)
+    found: list[Detected] = []
+    for sent in doc.sents:
+        taken: set[int] = set()
+        found.extend(_according_to_surface(doc, sent, lexicon, taken))
+        for token in sent:
+            if token.i in taken or token.is_punct or not token.is_alpha or _inside(quotes, token.idx):
+                continue
+            if not _surface_verb_position(doc, sent, token):
+                continue
+            entry = lexicon.verb_from_form(token.text)
+            if entry is None:
+                continue
+            item = _surface_cue(doc, sent, token, entry, quotes)
+            if item is not None:
+                found.append(item)
+    return found
+
+
+def _surface_verb_position(doc: Doc, sent: Span, token: Token) -> bool:
+    """Whether a word can be a verb cue by its position: not a name, noun, compound or gerund phrase."""
+    if token.is_title or token.is_upper:
+        return False  # sentence-initial words, names and headline capitals ("State Department")
+    previous = doc[token.i - 1] if token.i > sent.start else None
+    following = doc[token.i + 1] if token.i + 1 < sent.end else None
+    if previous is not None and previous.lower_ in _DETERMINERS | {"-"}:
+        return False  # "the reports", "its statement"
+    if following is not None and following.text in ("-", "–") or (
+            previous is not None and previous.text in ("-", "–")):
+        return False  # "state-run"
+    if token.lower_.endswith("ing") and previous is not None and previous.lower_ in (
+            "by", "after", "while", "before", "in", "when", "without", "for"):
+        return False  # "by saying": the speaker is the subject of another verb
+    return True
+
+
+def _passive_agent(doc: Doc, sent: Span, cue: Token) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """"X was denied by Y": (source Y, content X) when the cue is a passive with a by-phrase."""
+    if cue.i - 1 < sent.start or doc[cue.i - 1].lower_ not in _PASSIVE_AUX:
+        return None
+    if cue.i + 1 >= sent.end or doc[cue.i + 1].lower_ != "by":
+        return None
+    end = cue.i + 2
+    while end < sent.end and not doc[end].is_punct and doc[end].lower_ not in _SURFACE_STOP | {"at", "on", "in"}:
+        end += 1
+    source = _trim(doc, cue.i + 2, end)
+    content = _trim(doc, sent.start, cue.i - 1)
+    return (source, content) if source and content else None
+
+
+def _surface_source(sent: Span, cue: Token) -> tuple[int, int] | None:
+    """The words before the cue back to a clause boundary, or a name or pronoun right after it."""
+    doc = cue.doc
+    i = cue.i - 1
+    while i >= sent.start and (doc[i].lower_ in _SURFACE_SKIP or doc[i].lower_.endswith("ly")
+                               or (doc[i].lower_ == "to" and i - 1 >= sent.start)):
+        if doc[i].lower_ == "to":
+            i -= 1  # "sought to qualify": the speaker is before the governing verb
+        i -= 1
+    end = i + 1
+    start = end
+    while i >= sent.start and not doc[i].is_punct and doc[i].lower_ not in _SURFACE_STOP and end - i <= 8:
+        start = i
+        i -= 1
+    if start < end and (doc[end - 1].is_title or doc[end - 1].lower_ in PRONOUNS or doc[end - 1].is_alpha):
+        return _trim(doc, start, end)
+    # inversion: '"...," said Maria Okafor'
+    j = cue.i + 1
+    names = []
+    while j < sent.end and (doc[j].is_title or (names and doc[j].lower_ in ("of", "the"))):
+        names.append(doc[j])
+        j += 1
+    if names:
+        return _trim(doc, names[0].i, names[-1].i + 1)
+    if cue.i + 1 < sent.end and doc[cue.i + 1].lower_ in PRONOUNS:
+        return _trim(doc, cue.i + 1, cue.i + 2)
+    return None
+
+
+def _surface_cue(doc: Doc, sent: Span, cue: Token, entry: CueEntry, quotes: list[tuple[int, int]]) -> Detected | None:
+    passive = _passive_agent(doc, sent, cue)
+    if passive:
+        source, content_span = passive
+        return Detected(source=(source,), cue=((cue.idx, cue.idx + len(cue.text)),), content=(content_span,),
+                        source_hint=source_hint(doc, (source,)),
+                        suggestion=suggest(doc, entry, False, (content_span,), False))
+    source = _surface_source(sent, cue)
+    sentence_quotes = [q for q in quotes if sent.start_char <= q[0] < sent.end_char]
+    content: list[tuple[int, int]] = []
+    if sentence_quotes:
+        content = sentence_quotes
+    else:
+        nxt = cue.i + 1
+        if nxt < sent.end and doc[nxt].lower_ in ("that", ":"):
+            nxt += 1
+        after = _trim(doc, nxt, sent.end)
+        if source and after and source[0] >= after[0]:
+            after = _trim(doc, doc.char_span(source[1], source[1] + 1, alignment_mode="expand").end, sent.end) \
+                if doc.char_span(source[1], source[1] + 1, alignment_mode="expand") is not None else None
+        before = _trim(doc, sent.start, cue.i - (1 if source is None else 0))
+        if after and (not source or after[0] >= source[1] or after[1] <= source[0]):
+            content = [after]
+        elif before and source and before[1] <= source[0]:
+            content = [before]
+    if not content and sent.text.rstrip().endswith(":"):
+        following = [q for q in quotes if q[0] >= sent.end_char and q[0] - sent.end_char < 5]
+        content = following[:1]
+    if not content:
+        return None
+    merged = _merge(content)
+    source_spans: Spans = (source,) if source else ()
+    if source_spans and any(s < source[1] and source[0] < e for s, e in merged):
+        source_spans = ()
+    negated = any(doc[i].lower_ in ("not", "n't", "never") for i in range(max(sent.start, cue.i - 2), cue.i))
+    return Detected(source=source_spans, cue=((cue.idx, cue.idx + len(cue.text)),), content=merged,
+                    source_hint=source_hint(doc, source_spans) if source_spans else None,
+                    suggestion=suggest(doc, entry, negated, merged, False))
+
+
+def _according_to_surface(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> list[Detected]:
+    out = []
+    words = [t.lower_ for t in sent]
+    for entry in lexicon.phrases:
+        parts = entry.lemma.split()
+        for i in range(len(words) - len(parts)):
+            if words[i:i + len(parts)] != parts:
+                continue
+            first, last = sent[i], sent[i + len(parts) - 1]
+            j = last.i + 1
+            while j < sent.end and not doc[j].is_punct:
+                j += 1
+            source = _trim(doc, last.i + 1, j)
+            content = tuple(s for s in (_trim(doc, sent.start, first.i), _trim(doc, j, sent.end)) if s)
+            if source and content:
+                taken.update(range(first.i, j))
+                out.append(Detected(source=(source,), cue=((first.idx, last.idx + len(last.text)),),
+                                    content=content, suggestion=suggest(doc, entry, False, content, False)))
+    return out
