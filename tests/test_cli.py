@@ -97,13 +97,38 @@ def test_unknown_model_is_a_user_error(tmp_path):
     assert "'xx_nothing' is not installed" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_gui_without_display_says_so_in_one_line(tmp_path):
+@pytest.mark.parametrize("argv", [["gui"], [], ["some.stance"]], ids=["gui", "no-command", "project-file-only"])
+def test_gui_without_display_says_so_in_one_line(tmp_path, argv):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    result = subprocess.run([sys.executable, "-m", "stancelabel", "gui"], capture_output=True, text=True,
-                            env=env, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "stancelabel", *argv], capture_output=True, text=True,
+                            env=env, timeout=120, cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no display" in lines[0]
+
+
+def test_verbose_flag_works_after_the_command(tmp_path):
+    not_a_project = tmp_path / "notes.stance"
+    not_a_project.write_text("shopping list\n" * 10)
+    result = run_cli("stats", str(not_a_project), "-v")
+    assert result.returncode == 1 and "Traceback" in result.stderr
+
+
+def test_fallback_pipeline_is_not_pinned_to_the_project(tmp_path):
+    """A project first imported without a trained pipeline uses one as soon as it is installed."""
+    (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Another article said something else.\n", encoding="utf-8")
+    project = tmp_path / "p.stance"
+    code = (
+        "import sys\n"
+        "from stancelabel.nlp import pipeline\n"
+        "pipeline.installed_pipelines = lambda: []\n"
+        "from stancelabel.cli.main import main\n"
+        f"sys.exit(main(['import', {str(project)!r}, {str(tmp_path / 'a.txt')!r}]))\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120).returncode == 0
+    with Project.open(project) as opened:
+        assert opened.get_setting("pipeline") is None
 
 
 def test_fallback_pipeline_is_announced(tmp_path):

@@ -95,3 +95,35 @@ def test_default_sample_location_is_in_user_data(qtbot):
     path = sample_project_path()
     assert path.name == "sample.stance" and "StanceLabel" in str(path)
     assert Path(path).parent != Path.cwd()
+
+
+def test_file_open_shows_the_other_project_in_the_same_window(qtbot, make_project, make_main_window, monkeypatch):
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    first, second = make_project("first.stance"), make_project("second.stance")
+    fill(first, 2)
+    fill(second, 5)
+    second_path = str(second.path)
+    second.close()
+    window = make_main_window(first)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (second_path, ""))
+    window._on_open()
+    assert window.isVisible() and window in QApplication.topLevelWidgets()
+    assert window.documents.rowCount() == 5
+    assert window.windowTitle().startswith("second")
+
+
+def test_file_open_of_a_foreign_file_keeps_the_current_project(qtbot, tmp_path, make_project, make_main_window,
+                                                                monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    project = make_project()
+    fill(project, 2)
+    window = make_main_window(project)
+    foreign = tmp_path / "notes.stance"
+    foreign.write_text("not a project")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, title, text: shown.append(text))
+    assert not window.open_path(str(foreign))
+    assert shown and "not a StanceLabel project" in shown[0]
+    assert window.documents.rowCount() == 2 and window.project is project

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,8 @@ BAD_FILES = [
     case("txt-not-utf8-after-bom", "bom-latin.txt", BOM + b"ok\n\xff bad", 2, "0xff"),
     case("txt-empty", "empty.txt", b"", None, "empty"),
     case("txt-only-whitespace", "blank.txt", b"  \r\n\n\t \n", None, "empty"),
+    case("txt-utf16", "wide.txt", "Some text saved as UTF-16.\n".encode("utf-16"), 1, "UTF-16"),
+    case("txt-too-long", "huge.txt", "word " * 250_000, None, "too long"),
     # JSON Lines (the first line is good, the second blank)
     case("jsonl-malformed", "feed.jsonl", GOOD_JSONL + '{"text": "unfinished",\n', 3, "JSON"),
     case("jsonl-not-utf8", "feed.jsonl", GOOD_JSONL.encode() + b'{"text": "caf\xe9"}\n', 3, "UTF-8"),
@@ -103,6 +106,7 @@ BAD_FILES = [
     case("jsonl-duplicate-key", "feed.jsonl", GOOD_JSONL + '{"text": "One.", "text": "Two."}\n', 3, "duplicate"),
     case("jsonl-lone-surrogate", "feed.jsonl", GOOD_JSONL + '{"text": "Bad \\ud800 here."}\n', 3, "surrogate"),
     case("jsonl-deeply-nested", "feed.jsonl", GOOD_JSONL + "[" * 100_000 + "\n", 3, "nested"),
+    case("jsonl-only-blank-lines", "feed.jsonl", "\n  \n\n", None, "no documents"),
     # CSV
     case("csv-no-text-column", "table.csv", "id,body,outlet\n1,Some body text.,Daily\n", 1, "id, body, outlet"),
     case("csv-wrong-field-count", "table.csv",
@@ -110,6 +114,10 @@ BAD_FILES = [
     case("csv-wrong-field-count-multiline-row", "table.csv",
          'id,text\n1,A good row.\n2,"Line one.\nLine two.",extra\n3,Another good row.\n', 3, "fields"),
     case("csv-empty-text-cell", "table.csv", 'id,text\n1,A good row.\n2,"  "\n', 3, "empty"),
+    case("csv-unterminated-quote", "table.csv", 'id,text\n1,"hello world\n2,more\n', 2, "malformed"),
+    case("csv-stray-quote", "table.csv", 'id,text\n1,"He said "no" twice"\n', 2, "malformed"),
+    case("csv-header-only", "table.csv", "id,text\n", None, "no documents"),
+    case("csv-repeated-column", "table.csv", "text,text\nOne.,Two.\n", 1, "more than once"),
     # BRAT (story.txt beside the .ann; the first two lines are good)
     case("brat-offsets-outside-text", "story_x.ann", BRAT_GOOD_LINES + "T3\tContent 10 500\tit rained\n", 3,
          "outside"),
@@ -252,10 +260,12 @@ def test_cli_only_bad_input_exits_1_without_traceback(tmp_path, capsys):
     code, out, err = run_cli(capsys, "import", str(project_path), str(bad), "--model", "blank:en")
 
     assert code == 1
-    assert "0 document(s) imported" in out
+    assert out == ""
     assert err.splitlines()[0].startswith(f"error: {bad}:3: ")
+    assert err.splitlines()[-1] == "error: nothing to import; the project was not changed"
     assert all(line.startswith("error: ") for line in err.splitlines())
     assert "Traceback" not in err
+    assert not project_path.exists()  # nothing to import: no project file is created
 
 
 @pytest.mark.parametrize(
@@ -277,3 +287,60 @@ def test_cli_usage_error_exits_2_and_creates_nothing(tmp_path, capsys, extra):
     assert exit_info.value.code == 2
     assert "usage:" in capsys.readouterr().err
     assert not project_path.exists()
+
+
+def test_brat_zero_width_span_is_dropped_not_fatal(make_project, blank_nlp, tmp_path):
+    project = make_project()
+    folder = tmp_path / "brat"
+    brat_story(folder, "story", BRAT_TEXT, "T1\tCue 10 10\t\nE1\tAttribution:T1 Cue:T1\n")
+    write(folder / "other.txt", "Carl said no.\n")
+    write(folder / "other_x.ann", "T1\tSource 0 4\tCarl\nT2\tCue 5 9\tsaid\nE1\tAttribution:T2 Source:T1 Cue:T2\n")
+    report = run_import(project, [folder], blank_nlp)
+    assert report.errors == []
+    assert any("neither a cue nor a content" in w for w in report.warnings)
+    assert project.document_count() == 2 and report.attributions_added == 1
+
+
+def test_brat_text_that_is_empty_is_refused(make_project, blank_nlp, tmp_path):
+    project = make_project()
+    folder = tmp_path / "brat"
+    write(folder / "void.txt", "")
+    write(folder / "void_x.ann", "")
+    report = run_import(project, [folder], blank_nlp)
+    assert_one_error(report, folder / "void.txt", None, "empty text")
+    assert project.document_count() == 0
+
+
+def test_brat_file_name_with_blank_annotator_uses_the_default(make_project, blank_nlp, tmp_path):
+    project = make_project()
+    folder = tmp_path / "brat"
+    write(folder / "story.txt", BRAT_TEXT)
+    write(folder / "story_ .ann", BRAT_GOOD_LINES + "E1\tAttribution:T2 Source:T1 Cue:T2\n")
+    report = run_import(project, [folder], blank_nlp, annotator="lead")
+    assert report.errors == []
+    assert project.annotators() == ["lead"]
+
+
+def test_text_and_annotation_folders_named_side_by_side_without_format(make_project, blank_nlp, tmp_path):
+    project = make_project()
+    write(tmp_path / "text" / "story.txt", BRAT_TEXT)
+    write(tmp_path / "attributions" / "story_ann1.ann", BRAT_GOOD_LINES + "E1\tAttribution:T2 Source:T1 Cue:T2\n")
+    report = run_import(project, [tmp_path / "text", tmp_path / "attributions"], blank_nlp)
+    assert report.errors == [] and report.attributions_added == 1
+    assert project.annotators() == ["ann1"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_named_pipe_is_refused_without_hanging(make_project, blank_nlp, tmp_path):
+    project = make_project()
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    report = run_import(project, [fifo], blank_nlp)
+    assert_one_error(report, fifo, None, "not a regular file")
+
+
+def test_path_too_long_is_an_error_not_a_traceback(make_project, blank_nlp, tmp_path):
+    project = make_project()
+    too_long = tmp_path / ("x" * 300 + ".txt")
+    report = run_import(project, [too_long], blank_nlp)
+    assert len(report.errors) == 1 and str(too_long) in report.errors[0]

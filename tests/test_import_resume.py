@@ -24,9 +24,9 @@ def write_corpus(folder: Path, count: int = DOCUMENTS) -> None:
         (folder / f"article{i:05}.txt").write_text(f"Report {i}\n\n{body}\n", encoding="utf-8")
 
 
-def start_import(project: Path, corpus: Path) -> subprocess.Popen:
+def start_import(project: Path, corpus: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "stancelabel", "import", str(project), str(corpus), "--model", "blank:en"],
+        [sys.executable, "-m", "stancelabel", "import", str(project), str(corpus), "--model", "blank:en", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -91,14 +91,17 @@ def test_killed_import_is_consistent_and_resumes_without_duplicates(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
-def test_ctrl_c_stops_cleanly_with_a_message(tmp_path):
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_ctrl_c_stops_cleanly_with_a_message(tmp_path, processes):
     corpus, project = tmp_path / "corpus", tmp_path / "p.stance"
     write_corpus(corpus)
-    process = start_import(project, corpus)
+    process = start_import(project, corpus, "--n-process", processes)
     wait_for_documents(project, 20, process)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "Interrupted: run the same command again to continue." in err
     assert "Traceback" not in err
-    assert 20 <= check_consistent(project) < DOCUMENTS
+    stored = check_consistent(project)
+    assert 20 <= stored < DOCUMENTS
+    assert f"{stored} document(s) imported" in err  # the summary counts what is in the file

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stancelabel.core.errors import ProjectFileError
+from stancelabel.core.errors import ProjectFileError, StanceLabelError
 from stancelabel.core.model import ImportedAttribution, SourceDocument
 from stancelabel.store import schema
 from stancelabel.store.project import Project
@@ -207,7 +207,7 @@ def test_labels_notes_flags_and_event_log_rebuild(make_project):
 def test_unknown_label_is_refused_without_writing(make_project):
     project = make_project()
     first, _ = add_sample(project)
-    with pytest.raises(ValueError, match="unknown label 'maybe'"):
+    with pytest.raises(StanceLabelError, match="unknown label 'maybe'"):
         project.set_label(first, "alice", "maybe")
     assert project.event_count() == 0 and project.annotations() == []
 
@@ -252,3 +252,76 @@ def test_nested_transactions_roll_back_only_the_inner_part(make_project):
                 project.add_annotator("dropped")
                 raise RuntimeError("inner failure")
     assert project.annotators() == ["kept"]
+
+
+def test_blank_annotator_name_is_a_user_error(make_project):
+    project = make_project()
+    first, _ = add_sample(project)
+    with pytest.raises(StanceLabelError, match="annotator needs a name"):
+        project.set_label(first, "   ", "asserts")
+    assert project.event_count() == 0
+
+
+def test_event_log_is_append_only(make_project):
+    project = make_project()
+    first, _ = add_sample(project)
+    project.set_label(first, "alice", "asserts")
+    for statement in ("UPDATE event SET value = 'null'", "DELETE FROM event"):
+        with pytest.raises(ProjectFileError, match="append-only"):
+            with project.transaction() as conn:
+                conn.execute(statement)
+    assert project.event_count() == 1
+    with pytest.raises(ProjectFileError):  # an attribution with history cannot vanish
+        with project.transaction() as conn:
+            conn.execute("DELETE FROM attribution WHERE id = ?", (first,))
+
+
+def test_creation_is_all_or_nothing(tmp_path, monkeypatch):
+    path = tmp_path / "new.stance"
+
+    def fail(*_args):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(Project, "_initial_rows", staticmethod(fail))
+    with pytest.raises(RuntimeError):
+        Project.open(path, create=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_whose_creation_never_finished_is_refused(tmp_path):
+    path = tmp_path / "half.stance"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    conn.execute("CREATE TABLE x (y)")
+    conn.commit()
+    conn.close()
+    before = file_state(path)
+    with pytest.raises(ProjectFileError, match="incomplete"):
+        Project.open(path)
+    assert file_state(path) == before
+
+
+def test_file_with_missing_tables_is_refused(make_project):
+    project = make_project()
+    path = project.path
+    project.close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("DROP TABLE gold")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ProjectFileError, match="missing table gold"):
+        Project.open(path)
+
+
+def test_read_only_open_writes_nothing(make_project):
+    project = make_project()
+    add_sample(project)
+    path = project.path
+    project.close()
+    before = file_state(path)
+    with Project.open(path, readonly=True) as reader:
+        assert reader.stats()["documents"] == 1
+        with pytest.raises(ProjectFileError, match="read-only"):
+            reader.add_annotator("mallory")
+    assert file_state(path) == before

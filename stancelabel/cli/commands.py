@@ -22,25 +22,33 @@ def _warn(message: str) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from stancelabel.io.importer import ImportOptions, import_paths
+    from stancelabel.io.importer import ImportOptions, ImportReport, import_sources, read_sources
 
     options = ImportOptions(format=args.format, text_column=args.text_column, id_column=args.id_column,
                             annotator=args.annotator, n_process=args.n_process, batch_size=args.batch_size,
                             detect=not args.no_detect)
-    with Project.open(args.project, create=True) as project:
-        if project.backup_path:
-            _warn(f"upgraded the project file; the previous version is kept in {project.backup_path}")
-        nlp, pipeline = _project_pipeline(project, args.model, detect=options.detect)
-        bar = ImportProgressBar()
-        try:
-            report = import_paths(project, [Path(p) for p in args.paths], options, nlp, pipeline,
-                                  progress=bar.update)
-        finally:
-            bar.close()
+    paths = [Path(p) for p in args.paths]
+    report = ImportReport()
+    sources = read_sources(paths, options, report)  # before the project is created or spaCy loaded
+    pipeline = None
+    if sources:
+        with Project.open(args.project, create=True) as project:
+            if project.backup_path:
+                _warn(f"upgraded the project file; the previous version is kept in {project.backup_path}")
+            nlp, pipeline = _project_pipeline(project, args.model, detect=options.detect)
+            bar = ImportProgressBar()
+            try:
+                import_sources(project, sources, [str(p) for p in paths], options, nlp, pipeline,
+                               report=report, progress=bar.update)
+            finally:
+                bar.close()
     for message in report.warnings:
         _warn(message)
     for message in report.errors:
         print(f"error: {message}", file=sys.stderr)
+    if pipeline is None:
+        print("error: nothing to import; the project was not changed", file=sys.stderr)
+        return EXIT_ERROR
     summary = (f"{report.documents_added} document(s) imported ({report.sentences_added} sentences, "
                f"{report.attributions_added} attributions) with {pipeline.name} {pipeline.version}")
     if report.documents_present:
@@ -69,8 +77,8 @@ def _project_pipeline(project: Project, model: str | None, *, detect: bool):
                             "pipeline with --model") from None
     if pipeline.warning:
         _warn(pipeline.warning)
-    if model or project.get_setting("pipeline") is None:
-        project.set_setting("pipeline", pipeline.name)
+    if (model or project.get_setting("pipeline") is None) and pipeline.warning is None:
+        project.set_setting("pipeline", pipeline.name)  # a fallback is not the project's choice
     return nlp, pipeline
 
 
@@ -121,7 +129,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    with Project.open(args.project) as project:
+    with Project.open(args.project, readonly=True) as project:
         stats = project.stats()
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=2))

@@ -19,8 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'stancelabel COMMAND --help' for a command's options. With no command, opens the GUI.",
     )
     parser.add_argument("--version", action="version", version=f"stancelabel {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of errors")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks of errors")
+    parser.add_argument("-v", "--verbose", action="store_true", default=False, help="show tracebacks of errors")
+    commands = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND"), common)
 
     p = commands.add_parser("import", help="import documents (txt, JSONL, CSV, BRAT) into a project",
                             description="Import documents into PROJECT (created if missing). Each document is "
@@ -70,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Commands:
+    """add_parser with the options every command shares (-v may come after the command too)."""
+
+    def __init__(self, subparsers, common: argparse.ArgumentParser) -> None:
+        self._subparsers, self._common = subparsers, common
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        return self._subparsers.add_parser(name, parents=[self._common], **kwargs)
+
+
+COMMAND_NAMES = ("import", "detect", "evaluate", "stats", "gui")
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -82,6 +98,9 @@ def _positive_int(value: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stancelabel`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].lower().endswith(".stance") and argv[0] not in COMMAND_NAMES:
+        argv.insert(0, "gui")  # `stancelabel file.stance`, as a file manager opens it
     args = build_parser().parse_args(argv)
     if args.command is None:
         args.command, args.project, args.sample = "gui", None, False

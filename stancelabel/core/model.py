@@ -12,8 +12,6 @@ Span = tuple[int, int]
 Spans = tuple[Span, ...]
 
 ROLES = ("source", "cue", "content")
-ORIGINS = ("auto", "imported", "manual")
-STATUSES = ("active", "rejected")
 
 
 def text_sha256(text: str) -> str:
@@ -22,9 +20,19 @@ def text_sha256(text: str) -> str:
 
 
 def normalize_spans(spans: Any) -> Spans:
-    """Spans as a sorted tuple of ``(start, end)`` int pairs, empty ones dropped."""
-    out = sorted((int(s), int(e)) for s, e in spans)
-    return tuple((s, e) for s, e in out if e > s)
+    """Spans as sorted ``(start, end)`` int pairs: empty ones dropped, overlapping or touching ones merged.
+
+    So the same stretch of text always gives the same spans, and the same key.
+    """
+    out: list[tuple[int, int]] = []
+    for start, end in sorted((int(s), int(e)) for s, e in spans):
+        if end <= start:
+            continue
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return tuple(out)
 
 
 def spans_to_text(spans: Spans) -> str:
@@ -42,11 +50,6 @@ def attribution_key(doc_sha256: str, source: Spans, cue: Spans, content: Spans) 
         (doc_sha256, spans_to_text(source), spans_to_text(cue), spans_to_text(content))
     )
     return hashlib.sha256(payload.encode("ascii")).hexdigest()[:32]
-
-
-def span_text(text: str, spans: Spans, joiner: str = " … ") -> str:
-    """The text a role covers; discontinuous pieces are joined with an ellipsis."""
-    return joiner.join(text[s:e] for s, e in spans)
 
 
 @dataclass(frozen=True, slots=True)

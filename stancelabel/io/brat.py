@@ -9,9 +9,9 @@ from pathlib import Path
 
 from stancelabel.core.errors import InputFileError
 from stancelabel.core.model import ImportedAttribution, SourceDocument, Spans, normalize_spans
-from stancelabel.io.textfile import decode, newline_map, read_bytes
+from stancelabel.io.textfile import check_length, decode, newline_map, read_bytes
 
-ROLES = {"source": "source", "cue": "cue", "content": "content"}
+ROLES = ("source", "cue", "content")
 #: Subfolder names that hold .ann files beside a text/ folder.
 ANNOTATION_FOLDERS = ("attributions", "ann", "annotations")
 _ID = re.compile(r"^[A-Za-z#*][0-9]*\t")
@@ -44,13 +44,15 @@ def _folders(root: Path) -> tuple[list[Path], list[Path]]:
     return texts, anns
 
 
-def _match(ann: Path, stems: list[str]) -> tuple[str, str | None] | None:
-    """(text stem, annotator) for an .ann file, the longest stem winning."""
-    for stem in stems:
-        if ann.stem == stem:
-            return stem, None
-        if ann.stem.startswith(stem + "_"):
-            return stem, ann.stem[len(stem) + 1:]
+def _match(ann: Path, stems: set[str]) -> tuple[str, str | None] | None:
+    """(text stem, annotator) for an .ann file: NAME.ann, or NAME_ANNOTATOR.ann with the longest NAME."""
+    if ann.stem in stems:
+        return ann.stem, None
+    name = ann.stem
+    while "_" in name:
+        name, _, _ = name.rpartition("_")
+        if name in stems:
+            return name, ann.stem[len(name) + 1:].strip() or None
     return None
 
 
@@ -67,7 +69,7 @@ def find_pairs(*roots: Path) -> BratFolders:
     for root in roots:
         text_dirs, ann_dirs = _folders(root)
         texts = {p.stem: p for d in text_dirs for p in sorted(d.glob("*.txt"))}
-        stems = sorted(texts, key=len, reverse=True)
+        stems = set(texts)
         for text in texts.values():
             found.setdefault(text, [])
         for ann in sorted({p for d in ann_dirs for p in d.glob("*.ann")}):
@@ -79,7 +81,7 @@ def find_pairs(*roots: Path) -> BratFolders:
     by_stem: dict[str, list[Path]] = {}
     for text in found:
         by_stem.setdefault(text.stem, []).append(text)
-    stems = sorted(by_stem, key=len, reverse=True)
+    stems = set(by_stem)
     result = BratFolders()
     for ann in leftovers:
         match = _match(ann, stems)
@@ -127,15 +129,28 @@ def _logical_lines(data: str) -> list[tuple[int, str]]:
     offsets say, so a malformed line is still reported as its own line.
     """
     out: list[tuple[int, str]] = []
-    wanted: int | None = None
-    for number, line in enumerate(data.split("\n"), start=1):
+    parts: list[str] = []
+    number = 0
+    have = wanted = 0
+    for index, line in enumerate(data.split("\n"), start=1):
         line = line.rstrip("\r")
-        if out and wanted is not None and len(out[-1][1].split("\t", 2)[-1]) < wanted:
-            out[-1] = (out[-1][0], out[-1][1] + "\n" + line)
+        if parts and have < wanted:
+            parts.append(line)
+            have += 1 + len(line)
             continue
-        if line.strip():
-            out.append((number, line))
-            wanted = _covered_length(line) if line.startswith("T") else None
+        if parts:
+            out.append((number, "\n".join(parts)))
+            parts = []
+        if not line.strip():
+            continue
+        if line.startswith("T"):
+            number, parts = index, [line]
+            wanted = _covered_length(line) or 0
+            have = len(line.split("\t", 2)[-1])
+        else:
+            out.append((index, line))
+    if parts:
+        out.append((number, "\n".join(parts)))
     return out
 
 
@@ -176,15 +191,14 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
             role, _, target = argument.partition(":")
             if target not in spans:
                 raise InputFileError(path, f"{ident} refers to {target!r}, which is not defined", line=number)
-            base = ROLES.get(_ROLE_DIGITS.sub("", role).lower()) if position else None  # 0: the trigger
-            if base:
+            base = _ROLE_DIGITS.sub("", role).lower() if position else None  # 0: the trigger
+            if base in ROLES:
                 roles[base].extend(spans[target][1])
-        if not roles["cue"] and not roles["content"]:
+        source, cue, content = (normalize_spans(roles[r]) for r in ROLES)  # drops zero-width spans
+        if not cue and not content:
             skipped += 1
             continue
-        attributions.append(ImportedAttribution(
-            source=normalize_spans(roles["source"]), cue=normalize_spans(roles["cue"]),
-            content=normalize_spans(roles["content"]), annotator=annotator))
+        attributions.append(ImportedAttribution(source=source, cue=cue, content=content, annotator=annotator))
     if ignored:
         warn(f"{path}: ignored {ignored} line(s) other than spans and events (notes, attributes, relations)")
     if skipped:
@@ -208,6 +222,9 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
     whichever way it was imported.
     """
     raw, had_bom = decode(pair.text, read_bytes(pair.text))
+    if not raw.strip():
+        raise InputFileError(pair.text, "empty text, nothing to annotate")
+    check_length(pair.text, raw)
     text, mapping = newline_map(raw) if "\r" in raw else (raw, None)
     document = SourceDocument(external_id=pair.text.stem, text=text, source_file=str(pair.text),
                               title=pair.text.stem, detect=False)

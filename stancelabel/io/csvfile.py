@@ -8,14 +8,19 @@ from pathlib import Path
 
 from stancelabel.core.errors import InputFileError
 from stancelabel.core.model import SourceDocument
-from stancelabel.io.textfile import decode, normalize_newlines, read_bytes
+from stancelabel.io.textfile import check_length, decode, normalize_newlines, read_bytes
 
 #: A news article fits in one cell; the csv module's default limit (128 KiB) may not.
 csv.field_size_limit(64 * 1024 * 1024)
 
 
 class _Dialect(csv.excel):
-    """RFC 4180 quoting (double quotes, doubled to escape) with the file's own separator."""
+    """RFC 4180 quoting (double quotes, doubled to escape) with the file's own separator.
+
+    Strict: a stray or unterminated quote is an error with its line, not text.
+    """
+
+    strict = True
 
 
 def _dialect(path: Path, header_line: str) -> type[csv.Dialect]:
@@ -43,6 +48,9 @@ def read_csv(path: Path, text_column: str = "text", id_column: str | None = None
     except csv.Error as error:
         raise InputFileError(path, f"malformed CSV ({error})", line=reader.line_num) from None
     columns = [c.strip() for c in header]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputFileError(path, f"the header names column {repeated[0]!r} more than once", line=1)
     if text_column not in columns:
         raise InputFileError(
             path, f"no column {text_column!r} (columns: {', '.join(columns)}); choose one with --text-column", line=1
@@ -69,10 +77,13 @@ def read_csv(path: Path, text_column: str = "text", id_column: str | None = None
         body = row[text_at]
         if not body.strip():
             raise InputFileError(path, f"column {text_column!r} is empty", line=start_line)
+        check_length(path, body, start_line)
         external_id = row[id_at] if id_at is not None and row[id_at].strip() else f"{path.stem}:{start_line}"
         meta = {c: v for c, v in zip(columns, row) if c not in (text_column, id_column)}
         documents.append(
             SourceDocument(external_id=external_id, text=normalize_newlines(body), source_file=str(path),
                            title=meta.get("title", "") or external_id, meta=meta)
         )
+    if not documents:
+        raise InputFileError(path, "no documents in this file (a header but no rows)")
     return documents

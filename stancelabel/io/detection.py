@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,15 +49,17 @@ def detect_in_project(
     total = len(document_ids)
     texts = (project.document(i).text for i in document_ids)
     try:
-        for index, doc in enumerate(process(nlp, texts, n_process=n_process, batch_size=batch_size)):
-            document = project.document(document_ids[index])
-            source = SourceDocument(external_id=document.external_id, text=document.text,
-                                    source_file=document.source_file)
-            _, added = project.add_document(source, [], attributions=[(a, "auto") for a in detected_attributions(doc)])
-            report.added += added
-            report.documents += 1
-            if progress:
-                progress(Progress(report.documents, total, len(document.text.split())))
+        with closing(process(nlp, texts, n_process=n_process, batch_size=batch_size)) as stream:
+            for index, doc in enumerate(stream):
+                document = project.document(document_ids[index])
+                source = SourceDocument(external_id=document.external_id, text=document.text,
+                                        source_file=document.source_file)
+                attributions = [(a, "auto") for a in detected_attributions(doc)]
+                _, added = project.add_document(source, [], attributions=attributions)
+                report.added += added
+                report.documents += 1
+                if progress:
+                    progress(Progress(report.documents, total, len(document.text.split())))
     except KeyboardInterrupt:
         report.interrupted = True
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,12 +84,13 @@ def evaluate(
     if nlp is None:
         raise ValueError("evaluate needs a pipeline with the detector or a folder of predictions")
     texts = (document.text for _, document in gold)
-    for done, doc in enumerate(process(nlp, texts, n_process=n_process), start=1):
-        document = gold[done - 1][1]
-        found = [(d.source, d.cue, d.content) for d in detected(doc)]
-        score_document(evaluation, document.text, found, _triples(document))
-        if progress:
-            progress(Progress(done, len(gold), len(document.text.split())))
+    with closing(process(nlp, texts, n_process=n_process)) as stream:
+        for done, doc in enumerate(stream, start=1):
+            document = gold[done - 1][1]
+            found = [(d.source, d.cue, d.content) for d in detected(doc)]
+            score_document(evaluation, document.text, found, _triples(document))
+            if progress:
+                progress(Progress(done, len(gold), len(document.text.split())))
     return evaluation, errors
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,14 +72,32 @@ def _is_brat_folder(path: Path) -> bool:
 
 
 def discover(paths: list[Path], fmt: str) -> tuple[list[tuple[Path, str]], list[str]]:
-    """Expand the named paths into (file or BRAT folder, format) units; errors for the rest."""
+    """Expand the named paths into (file or BRAT folder, format) units; errors for the rest.
+
+    Under ``auto``, when any named folder holds BRAT annotations, every named
+    folder is read as BRAT, so a text folder and an annotation folder can be
+    named side by side.
+    """
     units: list[tuple[Path, str]] = []
     errors: list[str] = []
+    try:
+        folders = [p for p in paths if p.is_dir()]
+    except OSError as error:
+        return [], [f"{error.filename}: cannot use this path ({error.strerror})"]
+    if fmt == "auto" and any(_is_brat_folder(p) for p in folders):
+        fmt_for_folders = "brat"
+    else:
+        fmt_for_folders = fmt
     for path in paths:
-        if not path.exists():
+        try:
+            exists = path.exists()
+        except OSError as error:
+            errors.append(f"{path}: cannot use this path ({error.strerror})")
+            continue
+        if not exists:
             errors.append(f"{path}: no such file or folder")
         elif path.is_dir():
-            if fmt == "brat" or (fmt == "auto" and _is_brat_folder(path)):
+            if fmt_for_folders == "brat":
                 units.append((path, "brat"))
                 continue
             found = [
@@ -89,10 +108,9 @@ def discover(paths: list[Path], fmt: str) -> tuple[list[tuple[Path, str]], list[
             if not found:
                 errors.append(f"{path}: no importable files (.txt, .jsonl, .csv) in this folder")
             units.extend(found)
+        elif fmt == "brat" or (fmt == "auto" and path.suffix.lower() == ".ann"):
+            units.append((path, "brat"))
         else:
-            if fmt == "brat" or (fmt == "auto" and path.suffix.lower() == ".ann"):
-                units.append((path, "brat"))
-                continue
             kind = fmt if fmt != "auto" else _format_of_file(path)
             if kind is None:
                 errors.append(f"{path}: unknown file type {path.suffix or '(none)'}; name it with --format")
@@ -236,30 +254,32 @@ def import_sources(
     import_id = project.begin_import(names, options.format, pipeline.name, pipeline.version)
     total = len(pending)
     try:
-        stream = process(nlp, (s.text for s in pending), n_process=options.n_process,
-                         batch_size=options.batch_size)
-        for index, doc in enumerate(stream):
-            source = pending[index]
-            sentences = sentence_offsets(doc)
-            attributions = [(a, "imported") for a in source.attributions]
-            if options.detect and source.detect:
-                attributions += [(a, "auto") for a in detected_attributions(doc)]
-            _, added = project.add_document(source, sentences, import_id=import_id, attributions=attributions)
-            report.documents_added += 1
-            report.sentences_added += len(sentences)
-            report.attributions_added += added
-            report.words += len(source.text.split())
-            pending[index] = None  # type: ignore[call-overload]  # free the text once stored
-            if progress:
-                progress(Progress(report.documents_added, total, report.words))
-            if should_stop():
-                report.interrupted = True
-                break
+        # closing the pipe (also on Ctrl+C) tells spaCy's worker processes to stop
+        with closing(process(nlp, (s.text for s in pending), n_process=options.n_process,
+                             batch_size=options.batch_size)) as stream:
+            for index, doc in enumerate(stream):
+                source = pending[index]
+                sentences = sentence_offsets(doc)
+                attributions = [(a, "imported") for a in source.attributions]
+                if options.detect and source.detect:
+                    attributions += [(a, "auto") for a in detected_attributions(doc)]
+                _, added = project.add_document(source, sentences, import_id=import_id, attributions=attributions)
+                report.documents_added += 1
+                report.sentences_added += len(sentences)
+                report.attributions_added += added
+                report.words += len(source.text.split())
+                pending[index] = None  # type: ignore[call-overload]  # free the text once stored
+                if progress:
+                    progress(Progress(report.documents_added, total, report.words))
+                if should_stop():
+                    report.interrupted = True
+                    break
     except KeyboardInterrupt:
         report.interrupted = True
     finally:
         try:
-            project.finish_import(import_id)
+            # counted from the file: an interrupt may land between a commit and the counter
+            report.documents_added = project.finish_import(import_id)
         except StanceLabelError:
             pass  # the run's own failure (disk full, lock) is the one to report
     return report

@@ -8,7 +8,7 @@ from typing import Any
 
 from stancelabel.core.errors import InputFileError
 from stancelabel.core.model import SourceDocument
-from stancelabel.io.textfile import decode, normalize_newlines, read_bytes
+from stancelabel.io.textfile import check_length, decode, normalize_newlines, read_bytes
 
 
 def _reject_constant(name: str) -> Any:
@@ -63,6 +63,7 @@ def read_jsonl(path: Path) -> list[SourceDocument]:
             raise InputFileError(path, f"'text' must be a string, not {type(text).__name__}", line=number)
         if not text.strip():
             raise InputFileError(path, "'text' is empty", line=number)
+        check_length(path, text, number)
         meta = record.get("meta", {})
         if not isinstance(meta, dict):
             raise InputFileError(path, "'meta' must be a JSON object", line=number)
@@ -75,4 +76,6 @@ def read_jsonl(path: Path) -> list[SourceDocument]:
             SourceDocument(external_id=external_id, text=normalize_newlines(text), source_file=str(path),
                            title=title or external_id, meta=meta)
         )
+    if not documents:
+        raise InputFileError(path, "no documents in this file (only blank lines)")
     return documents

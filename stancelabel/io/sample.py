@@ -32,6 +32,7 @@ def ensure_sample_project(path: Path, model: str | None = None) -> tuple[Pipelin
     path.parent.mkdir(parents=True, exist_ok=True)
     nlp, info = load_pipeline(model)
     with Project.open(path, create=True, name="Sample project") as project:
-        project.set_setting("pipeline", info.name)
+        if info.warning is None:
+            project.set_setting("pipeline", info.name)  # a fallback is not the project's choice
         report = import_sources(project, sample_documents(), ["(sample)"], ImportOptions(), nlp, info)
     return info, report

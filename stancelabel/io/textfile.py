@@ -9,11 +9,15 @@ from stancelabel.core.errors import InputFileError
 BOM = b"\xef\xbb\xbf"
 #: Input files larger than this are refused rather than read into memory.
 MAX_FILE_BYTES = 512 * 1024 * 1024
+#: Longest document text accepted (spaCy's own default limit for one Doc).
+MAX_DOCUMENT_CHARS = 1_000_000
 
 
 def read_bytes(path: Path) -> bytes:
     """A file's bytes, or an InputFileError saying why it cannot be read."""
     try:
+        if not path.is_file():
+            raise InputFileError(path, "not a regular file (a device, pipe or socket)")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise InputFileError(path, f"file too large ({size // 2**20} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB)")
@@ -30,6 +34,8 @@ def decode(path: Path, data: bytes) -> tuple[str, bool]:
     Binary files (NUL bytes) and undecodable bytes are refused with the line
     they occur on.
     """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(path, "UTF-16 text; save the file as UTF-8 and import it again", line=1)
     nul = data.find(b"\x00")
     if nul != -1:
         raise InputFileError(path, "binary file (contains NUL bytes), not text", line=data.count(b"\n", 0, nul) + 1)
@@ -67,7 +73,15 @@ def newline_map(text: str) -> tuple[str, list[int]]:
     return normalize_newlines(text), mapping
 
 
+def check_length(path: Path, text: str, line: int | None = None) -> None:
+    """Refuse a document too long to process as one."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise InputFileError(path, f"text too long ({len(text):,} characters; the limit is "
+                             f"{MAX_DOCUMENT_CHARS:,}): split it into several documents", line=line)
+
+
 def read_text(path: Path) -> str:
     """A plain text document: decoded, BOM removed, newlines normalised."""
     text, _ = decode(path, read_bytes(path))
+    check_length(path, text)
     return normalize_newlines(text)

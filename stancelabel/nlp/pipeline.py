@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import signal
+import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -150,11 +154,44 @@ def sentence_offsets(doc: Doc) -> list[tuple[int, int]]:
     return out
 
 
-def process(nlp: Language, texts: Iterable[str], *, n_process: int = 1, batch_size: int = 32) -> Iterator[Doc]:
+def process(nlp: Language, texts: Iterable[str], *, n_process: int = 1, batch_size: int = 16) -> Iterator[Doc]:
     """Run the pipeline over texts; Docs come out in input order, as they are done.
 
     Plain texts rather than (text, context) pairs: with pairs, spaCy tokenises in
     the main process and ships Docs to the workers, which costs the main process
-    time it needs for storing.
+    time it needs for storing. Worker processes start with a Ctrl+C handler that
+    only takes note, so an interrupt is handled once, by the main process,
+    without their tracebacks (one during start-up is raised once it is over);
+    when the stream is closed early (Ctrl+C, Cancel) they are stopped, since
+    they may be blocked sending results nobody reads any more.
     """
-    yield from nlp.pipe(texts, n_process=n_process, batch_size=batch_size)
+    if n_process == 1:
+        yield from nlp.pipe(texts, batch_size=batch_size)
+        return
+    before = set(multiprocessing.active_children())
+    stream = nlp.pipe(texts, n_process=n_process, batch_size=batch_size)
+    finished = False
+    try:
+        if threading.current_thread() is threading.main_thread():
+            interrupted: list[int] = []
+            previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
+            try:
+                first = next(stream, None)  # the workers start (fork) here and inherit this handler
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            if interrupted:
+                raise KeyboardInterrupt
+            if first is None:
+                finished = True
+                return
+            yield first
+        for doc in stream:  # not `yield from`: closing must reach the finally below before spaCy's
+            yield doc
+        finished = True
+    finally:
+        with warnings.catch_warnings():
+            if not finished:
+                for child in set(multiprocessing.active_children()) - before:
+                    child.terminate()  # spaCy's close joins them, and they may be blocked writing
+                warnings.filterwarnings("ignore", message=r"\[W127\]")  # "workers did not complete": we stopped them
+            stream.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel import __version__
-from stancelabel.core.errors import ProjectFileError
+from stancelabel.core.errors import ProjectFileError, StanceLabelError
 from stancelabel.core.model import (
     Annotation,
     Attribution,
@@ -66,10 +67,26 @@ def _explain(path: Path, error: sqlite3.Error) -> ProjectFileError:
         sqlite3.SQLITE_READONLY: "the project file or its folder is read-only; nothing was saved",
         sqlite3.SQLITE_CORRUPT: "the project file is damaged (database disk image is malformed)",
         sqlite3.SQLITE_NOTADB: "not a StanceLabel project (not an SQLite database)",
-        sqlite3.SQLITE_IOERR: f"input/output error while writing the project file ({error})",
+        sqlite3.SQLITE_IOERR: f"input/output error on the project file ({error})",
         sqlite3.SQLITE_CANTOPEN: "cannot open the project file (missing folder or no permission)",
     }
     return ProjectFileError(path, messages.get(code, f"database error: {error}"))
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that writes nothing, not even -wal or -shm files.
+
+    A project open for writing elsewhere always has its -wal file; without one
+    the file is at rest and is read as immutable, which works in read-only folders.
+    """
+    wal = path.with_name(path.name + "-wal")
+    mode = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as error:
+        raise _explain(path, error) from None
+    return conn
 
 
 def _inspect(path: Path) -> tuple[int, int]:
@@ -130,40 +147,89 @@ class Project:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = False, name: str | None = None) -> Project:
+    def open(cls, path: str | Path, *, create: bool = False, name: str | None = None,
+             readonly: bool = False) -> Project:
         """Open a project file, creating it when asked, migrating an older one.
 
         A file that is not ours, or is from a newer version, is refused before
-        anything is written to it.
+        anything is written to it; an older one is backed up before it is changed.
+        ``readonly`` opens without writing anything (also in read-only folders).
         """
         path = Path(path)
-        existed = path.exists()
-        if not existed and not create:
-            raise ProjectFileError(path, "no such project file")
-        if existed and path.is_dir():
+        try:
+            existed, is_dir = path.exists(), path.is_dir()
+        except OSError as error:
+            raise ProjectFileError(path, f"cannot use this path ({error.strerror})") from None
+        if is_dir:
             raise ProjectFileError(path, "is a folder, not a project file")
-        version = _inspect(path)[1] if existed else 0
+        if not existed:
+            if not create or readonly:
+                raise ProjectFileError(path, "no such project file")
+            return cls._create(path, name or path.stem)
+        version = _inspect(path)[1]
+        if version == 0:
+            raise ProjectFileError(path, "not a StanceLabel project (an incomplete file: its creation never finished)")
+        if readonly:
+            project = cls(path, _connect_readonly(path))
+            project._check_tables()
+            return project
         try:
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         except sqlite3.Error as error:
             raise _explain(path, error) from None
         project = cls(path, conn)
         try:
-            project._configure()
-            if not existed:
-                conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-            elif version < len(schema.MIGRATIONS):
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if version < len(schema.MIGRATIONS):
                 project.backup_path = project._backup_before_migration(version)
+            project._configure()
             project._migrate(version)
-            if not existed:
-                project._initialise(name or path.stem)
+            project._check_tables()
+        except sqlite3.Error as error:
+            conn.close()
+            raise _explain(path, error) from None
         except BaseException:
             conn.close()
-            if not existed:
-                for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-                    leftover.unlink(missing_ok=True)
             raise
         return project
+
+    @classmethod
+    def _create(cls, path: Path, name: str) -> Project:
+        """A new project file, written in one transaction: it is complete or it is not there."""
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            return cls.open(path)  # created by someone else a moment ago
+        except OSError as error:
+            raise ProjectFileError(path, f"cannot create the project file ({error.strerror})") from None
+        conn = None
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            project = cls(path, conn)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            with project.transaction() as c:
+                c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+                for migration in schema.MIGRATIONS:
+                    migration(c)
+                c.execute(f"PRAGMA user_version = {len(schema.MIGRATIONS)}")
+                project._initial_rows(c, name)
+            project._configure()  # WAL only once the file is complete
+        except BaseException as error:
+            if conn is not None:
+                conn.close()
+            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)  # ours: the file was created exclusively above
+            if isinstance(error, sqlite3.Error):
+                raise _explain(path, error) from None
+            raise
+        return project
+
+    def _check_tables(self) -> None:
+        present = {r[0] for r in self._query("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+        missing = sorted(schema.TABLES - present)
+        if missing:
+            raise ProjectFileError(self.path, f"damaged or incomplete project file (missing table {missing[0]})")
 
     def _configure(self) -> None:
         try:
@@ -189,28 +255,40 @@ class Project:
         return backup
 
     def _migrate(self, version: int) -> None:
-        for target, migration in enumerate(schema.MIGRATIONS[version:], start=version + 1):
-            try:
-                with self.transaction() as conn:
-                    migration(conn)
-                    conn.execute(f"PRAGMA user_version = {target}")
-            except (sqlite3.Error, ProjectFileError) as error:
-                reason = error.message if isinstance(error, ProjectFileError) else str(error)
-                raise ProjectFileError(
-                    self.path, f"upgrading to schema version {target} failed ({reason}); nothing was changed"
-                ) from None
+        """Each migration in its own transaction, with foreign keys checked at its end.
 
-    def _initialise(self, name: str) -> None:
+        Foreign key enforcement is off meanwhile, as SQLite's table rebuilds need.
+        """
+        if version >= len(schema.MIGRATIONS):
+            return
+        self._conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            for target, migration in enumerate(schema.MIGRATIONS[version:], start=version + 1):
+                try:
+                    with self.transaction() as conn:
+                        migration(conn)
+                        if conn.execute("PRAGMA foreign_key_check").fetchone():
+                            raise sqlite3.IntegrityError("foreign key check failed")
+                        conn.execute(f"PRAGMA user_version = {target}")
+                except (sqlite3.Error, ProjectFileError) as error:
+                    reason = error.message if isinstance(error, ProjectFileError) else str(error)
+                    raise ProjectFileError(
+                        self.path, f"upgrading to schema version {target} failed ({reason}); nothing was changed"
+                    ) from None
+        finally:
+            self._conn.execute("PRAGMA foreign_keys = ON")
+
+    @staticmethod
+    def _initial_rows(conn: sqlite3.Connection, name: str) -> None:
         now = utc_now()
-        with self.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO project_meta (key, value) VALUES (?, ?)",
-                [("name", name), ("created_at", now), ("created_with", __version__)],
-            )
-            conn.executemany(
-                "INSERT INTO label (name, shortcut, colour, description, position) VALUES (?, ?, ?, ?, ?)",
-                [(x.name, x.shortcut, x.colour, x.description, x.position) for x in default_labels()],
-            )
+        conn.executemany(
+            "INSERT INTO project_meta (key, value) VALUES (?, ?)",
+            [("name", name), ("created_at", now), ("created_with", __version__)],
+        )
+        conn.executemany(
+            "INSERT INTO label (name, shortcut, colour, description, position) VALUES (?, ?, ?, ?, ?)",
+            [(x.name, x.shortcut, x.colour, x.description, x.position) for x in default_labels()],
+        )
 
     def close(self) -> None:
         """Close the connection; WAL content is checkpointed into the main file."""
@@ -307,13 +385,15 @@ class Project:
             )
             return int(cur.lastrowid)
 
-    def finish_import(self, import_id: int) -> None:
+    def finish_import(self, import_id: int) -> int:
+        """Close an import run; returns how many documents it stored."""
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE import_run SET finished_at = ?, "
                 "documents = (SELECT count(*) FROM document WHERE import_id = ?) WHERE id = ?",
                 (utc_now(), import_id, import_id),
             )
+            return conn.execute("SELECT documents FROM import_run WHERE id = ?", (import_id,)).fetchone()[0]
 
     def imports(self) -> list[dict[str, Any]]:
         rows = self._query(
@@ -374,6 +454,8 @@ class Project:
     ) -> tuple[int, bool]:
         """Insert an attribution unless its key is there; returns (id, whether it is new)."""
         source, cue, content = (normalize_spans(x) for x in (item.source, item.cue, item.content))
+        if not cue and not content:
+            raise StanceLabelError("an attribution needs a cue or a content span")
         key = attribution_key(sha, source, cue, content)
         row = conn.execute("SELECT id FROM attribution WHERE key = ?", (key,)).fetchone()
         if row:
@@ -484,7 +566,7 @@ class Project:
     def _annotator_id(conn: sqlite3.Connection, name: str) -> int:
         name = name.strip()
         if not name:
-            raise ValueError("an annotator needs a name")
+            raise StanceLabelError("an annotator needs a name (it was empty or only spaces)")
         row = conn.execute("SELECT id FROM annotator WHERE name = ?", (name,)).fetchone()
         if row:
             return int(row[0])
@@ -496,7 +578,7 @@ class Project:
         row = conn.execute("SELECT id FROM label WHERE name = ?", (name,)).fetchone()
         if not row:
             known = ", ".join(x.name for x in self.labels())
-            raise ValueError(f"unknown label {name!r} (this project's labels: {known})")
+            raise StanceLabelError(f"unknown label {name!r} (this project's labels: {known})")
         return int(row[0])
 
     # -- annotations and the event log -----------------------------------------------------

@@ -103,12 +103,16 @@ CREATE TABLE event (
     id             INTEGER PRIMARY KEY,
     at             TEXT NOT NULL,
     annotator_id   INTEGER REFERENCES annotator(id),
-    attribution_id INTEGER NOT NULL REFERENCES attribution(id) ON DELETE CASCADE,
+    attribution_id INTEGER NOT NULL REFERENCES attribution(id),  -- history keeps its attribution
     kind           TEXT NOT NULL,
     value          TEXT,                   -- JSON: the new value
     previous       TEXT                    -- JSON: the value it replaced
 ) STRICT;
 CREATE INDEX event_by_attribution ON event (attribution_id, annotator_id);
+CREATE TRIGGER event_no_update BEFORE UPDATE ON event
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER event_no_delete BEFORE DELETE ON event
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 
 CREATE TABLE gold (
     attribution_id INTEGER PRIMARY KEY REFERENCES attribution(id) ON DELETE CASCADE,
@@ -136,6 +140,10 @@ def _split_script(script: str) -> list[str]:
             buffer = ""
     return [s for s in statements if s]
 
+
+#: Tables every project of the current version has.
+TABLES = frozenset({"project_meta", "import_run", "document", "sentence", "annotator", "attribution",
+                    "attribution_author", "label", "annotation", "event", "gold"})
 
 #: Migration ``i`` brings a file from ``user_version`` ``i`` to ``i + 1``.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
