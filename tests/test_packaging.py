@@ -24,6 +24,8 @@ from stancelabel.gui.forms import form_names, load_form
 app = QApplication([])
 assert [l.name for l in default_labels()] == ["asserts", "denies", "qualifies"]
 assert sample_documents() and "Harbourside" in sample_documents()[0].text
+from stancelabel.nlp.lexicon import load_lexicon
+assert load_lexicon().get("verb", "deny").stance == "denies"
 names = form_names()
 assert "document_browser" in names, names
 for name in names:
@@ -32,11 +34,20 @@ print("ok", stancelabel.__file__)
 """
 
 
+def clean_copy(target: Path) -> Path:
+    """The checkout without build leftovers, so the wheel holds only what the sources hold."""
+    ignore = shutil.ignore_patterns(".venv", "build", "dist", "*.egg-info", ".git", "__pycache__", ".pytest_cache",
+                                    ".hypothesis", "*.stance*")
+    shutil.copytree(ROOT, target, ignore=ignore)
+    return target
+
+
 @pytest.mark.slow
 def test_wheel_installs_with_forms_and_resources(tmp_path):
     dist = tmp_path / "dist"
+    source = clean_copy(tmp_path / "source")
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-w", str(dist)],
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-w", str(dist)],
         capture_output=True, text=True, timeout=600,
     )
     assert build.returncode == 0, build.stdout + build.stderr
