@@ -159,36 +159,35 @@ def process(nlp: Language, texts: Iterable[str], *, n_process: int = 1, batch_si
 
     Plain texts rather than (text, context) pairs: with pairs, spaCy tokenises in
     the main process and ships Docs to the workers, which costs the main process
-    time it needs for storing. Worker processes start with a Ctrl+C handler that
-    only takes note, so an interrupt is handled once, by the main process,
-    without their tracebacks (one during start-up is raised once it is over);
-    when the stream is closed early (Ctrl+C, Cancel) they are stopped, since
-    they may be blocked sending results nobody reads any more.
+    time it needs for storing.
+
+    With several processes, Ctrl+C only takes note while the stream runs (the
+    forked workers inherit that handler, so they print nothing) and is raised
+    between two documents. Whenever the stream ends early (Ctrl+C, Cancel, an
+    error) the workers are stopped before spaCy joins them: they may be blocked
+    sending results nobody reads any more.
     """
     if n_process == 1:
         yield from nlp.pipe(texts, batch_size=batch_size)
         return
     before = set(multiprocessing.active_children())
+    interrupted: list[int] = []
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum)) \
+        if in_main_thread else None
     stream = nlp.pipe(texts, n_process=n_process, batch_size=batch_size)
     finished = False
     try:
-        if threading.current_thread() is threading.main_thread():
-            interrupted: list[int] = []
-            previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
-            try:
-                first = next(stream, None)  # the workers start (fork) here and inherit this handler
-            finally:
-                signal.signal(signal.SIGINT, previous)
+        for doc in stream:  # not `yield from`: closing must reach the finally below before spaCy's
             if interrupted:
                 raise KeyboardInterrupt
-            if first is None:
-                finished = True
-                return
-            yield first
-        for doc in stream:  # not `yield from`: closing must reach the finally below before spaCy's
             yield doc
+            if interrupted:
+                raise KeyboardInterrupt
         finished = True
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         with warnings.catch_warnings():
             if not finished:
                 for child in set(multiprocessing.active_children()) - before:
