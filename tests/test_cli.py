@@ -156,3 +156,13 @@ def test_project_pipeline_missing_here_says_how_to_go_on(tmp_path):
     assert result.returncode == 1
     assert "'xx_colleagues_pipeline' is not installed" in result.stderr and "--model" in result.stderr
     assert run_cli("import", str(project), str(tmp_path / "road.txt"), "--model", "blank:en").returncode == 0
+
+
+def test_gui_with_a_stale_display_says_so_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DISPLAY"] = ":947"  # no X server there
+    result = subprocess.run([sys.executable, "-m", "stancelabel", "gui"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no X server is running on display :947" in lines[0]

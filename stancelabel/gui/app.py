@@ -13,16 +13,27 @@ SAMPLE_FILE = "sample.stance"
 
 
 def check_display() -> None:
-    """Refuse early, in one line, when there is no screen to show a window on."""
-    if os.environ.get("QT_QPA_PLATFORM"):
+    """Refuse early, in one line, when there is no screen to show a window on.
+
+    Qt itself would abort the process with several lines of output instead.
+    """
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
         return
-    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
+    display, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
+    if not display and not wayland:
         raise StanceLabelError(
             "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); run StanceLabel "
             "in a desktop session, or use the command line (stancelabel --help)"
         )
+    if wayland:
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+        if Path(runtime, wayland).exists() or Path(wayland).is_absolute():
+            return
+    if display and display.startswith(":"):  # a local X server has a socket
+        number = display[1:].split(".")[0]
+        if number.isdigit() and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            raise StanceLabelError(f"no X server is running on display {display}; start StanceLabel in a "
+                                   "desktop session, or use the command line (stancelabel --help)")
 
 
 def sample_project_path() -> Path:

@@ -266,6 +266,8 @@ class Project:
             for target, migration in enumerate(schema.MIGRATIONS[version:], start=version + 1):
                 try:
                     with self.transaction() as conn:
+                        if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+                            continue  # another process upgraded the file meanwhile
                         migration(conn)
                         if conn.execute("PRAGMA foreign_key_check").fetchone():
                             raise sqlite3.IntegrityError("foreign key check failed")
