@@ -11,6 +11,7 @@ quotation marks, and find fewer attributions less exactly.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -57,6 +58,17 @@ _DETERMINERS = {"the", "a", "an", "this", "these", "those", "that", "its", "thei
 _PASSIVE_AUX = {"was", "were", "is", "are", "been", "be", "being"}
 _SURFACE_STOP = {"that", "and", "but", "which", "who", "when", "because", "while", "as", "if", "after", "before",
                  "since", "although", "though", "where", "whom", "whose", "what", "how", "why", "so", "or"}
+
+
+_current = threading.local()
+
+
+def _text(doc: Doc) -> str:
+    """The document's text, built once per detection run (``Doc.text`` joins every token anew)."""
+    cached = getattr(_current, "pair", None)
+    if cached is None or cached[0] is not doc:
+        cached = _current.pair = (doc, doc.text)
+    return cached[1]
 
 
 @dataclass(slots=True)
@@ -183,13 +195,13 @@ def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = ()) -> str |
     if len(source) != 1:
         return None
     start, end = source[0]
-    word = doc.text[start:end].strip().lower()
+    word = _text(doc)[start:end].strip().lower()
     if word not in PRONOUNS:
         return None
     if doc.has_annotation("DEP"):
         for spans in reversed(earlier):
             if len(spans) == 1 and spans[0][1] <= start and _fits(doc, word, *spans[0]):
-                return doc.text[spans[0][0]:spans[0][1]]
+                return _text(doc)[spans[0][0]:spans[0][1]]
     if doc.has_annotation("ENT_IOB"):
         labels = _HINT_LABELS.get(word, ())
         for ent in reversed(doc.ents):
@@ -223,7 +235,7 @@ def suggest(doc: Doc, entry: CueEntry | None, cue_negated: bool, content: Spans,
         return "qualifies"
     if base != "asserts":
         return base
-    words = " ".join(doc.text[s:e] for s, e in content).lower()
+    words = " ".join(_text(doc)[s:e] for s, e in content).lower()
     if any(phrase in words for phrase in HEDGE_PHRASES):
         return "qualifies"
     tokens = [t.lower_ for t in doc.char_span(content[0][0], content[-1][1], alignment_mode="expand") or []]
@@ -344,8 +356,8 @@ def _content_spans(doc: Doc, cue: Token, content_tokens: list[Token], governing:
             # a quote split around the cue: "...," he said, "..." is one discontinuous content
             after = [q for q in sentence_quotes if q[0] > cue_at and not any(s <= q[0] < e for s, e in spans)]
             before_cue = any(e <= cue_at for _, e in spans)
-            if after and before_cue and doc.text[after[0][0] - 3:after[0][0]].strip(" ,:") == "" or (
-                    after and before_cue and len(doc.text[cue_at:after[0][0]]) < 40):
+            if after and before_cue and _text(doc)[after[0][0] - 3:after[0][0]].strip(" ,:") == "" or (
+                    after and before_cue and len(_text(doc)[cue_at:after[0][0]]) < 40):
                 spans.append(after[0])
     if not spans and sent[-1].text == ":" or (not spans and sent.text.rstrip().endswith(":")):
         following = [q for q in quotes if q[0] >= sent.end_char and q[0] - sent.end_char < 5]
@@ -386,7 +398,7 @@ def _hedged(cue: Token) -> bool:
 
 def detect_parsed(doc: Doc, lexicon: Lexicon) -> list[Detected]:
     """Attributions from the dependency parse: verb, noun and phrase cues."""
-    quotes = quote_spans(doc.text)
+    quotes = quote_spans(_text(doc))
     found: list[Detected] = []
     for sent in doc.sents:
         taken: set[int] = set()
@@ -462,6 +474,10 @@ def _noun_cue(doc: Doc, token: Token, lexicon: Lexicon, quotes: list[tuple[int, 
     if not content:
         return None
     source_span = _subtree_span(source_token, exclude=[token]) if source_token is not None else None
+    if source_span and source_token is not None and source_token.dep_ == "poss":
+        case = [c for c in source_token.children if c.dep_ == "case"]  # "the minister's" -> "the minister"
+        if case and case[-1].idx + len(case[-1].text) == source_span[1]:
+            source_span = _trim(doc, source_token.left_edge.i, case[-1].i)
     source: Spans = (source_span,) if source_span else ()
     return Detected(source=source, cue=((token.idx, token.idx + len(token.text)),), content=content,
                     source_hint=source_hint(doc, source) if source else None,
@@ -513,7 +529,7 @@ def _according_to(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> li
 
 def detect_surface(doc: Doc, lexicon: Lexicon) -> list[Detected]:
     """Attributions without a parse: a lexicon verb form, a nearby name or pronoun, quotes or the clause."""
-    quotes = quote_spans(doc.text)
+    quotes = quote_spans(_text(doc))
     found: list[Detected] = []
     for sent in doc.sents:
         taken: set[int] = set()
