@@ -404,8 +404,8 @@ def detect_parsed(doc: Doc, lexicon: Lexicon) -> list[Detected]:
         taken: set[int] = set()
         found.extend(_according_to(doc, sent, lexicon, taken))
         for token in sent:
-            if token.i in taken:
-                continue
+            if token.i in taken or _inside(quotes, token.idx):
+                continue  # a report inside a quotation belongs to the quoted speaker's words
             if token.pos_ in ("VERB", "AUX") or (token.pos_ == "NOUN" and token.tag_.startswith("VB")):
                 item = _verb_cue(doc, token, sent, lexicon, quotes)
             elif token.pos_ == "NOUN":
