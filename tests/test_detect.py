@@ -21,7 +21,8 @@ def find(pipeline, text: str) -> list[tuple[str, str, str, str | None]]:
 
 
 def by_cue(found, cue: str):
-    matches = [f for f in found if f[1] == cue or f[1].startswith(cue + " ")]
+    """The attribution whose cue is, or holds, these words ("deny" in "did not deny")."""
+    matches = [f for f in found if f[1] == cue or f" {cue} " in f" {f[1]} "]
     assert matches, f"no attribution with cue {cue!r} in {found}"
     return matches[0]
 
@@ -125,12 +126,12 @@ def test_pronoun_source_gets_the_nearest_fitting_speaker_as_hint(trained):
 
 def test_nested_report_without_its_own_source_is_not_reported_twice(trained):
     found = find(trained, "The mayor said it was reported that the dam had cracked.")
-    assert [f[1] for f in found] == ["said"]
+    assert [f[1].split()[-1] for f in found] == ["said"]
 
 
 def test_nested_report_with_its_own_source_is_kept(trained):
     found = find(trained, "The mayor said the engineers claimed that the dam had cracked.")
-    assert {f[1] for f in found} == {"said", "claimed"}
+    assert {f[1].split()[-1] for f in found} == {"said", "claimed"}
 
 
 def test_sentences_without_reports_give_nothing(trained):

@@ -26,6 +26,8 @@ assert [l.name for l in default_labels()] == ["asserts", "denies", "qualifies"]
 assert sample_documents() and "Harbourside" in sample_documents()[0].text
 from stancelabel.nlp.lexicon import load_lexicon
 assert load_lexicon().get("verb", "deny").stance == "denies"
+from stancelabel.nlp.roles import model_path
+assert model_path() is not None and str(model_path()).startswith(sys.prefix), model_path()
 names = form_names()
 assert "document_browser" in names, names
 for name in names:

@@ -35,7 +35,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         with Project.open(args.project, create=True) as project:
             if project.backup_path:
                 _warn(f"upgraded the project file; the previous version is kept in {project.backup_path}")
-            nlp, pipeline = _project_pipeline(project, args.model, detect=options.detect)
+            nlp, pipeline = _project_pipeline(project, args.model, detect=options.detect, detector=args.detector)
             bar = ImportProgressBar()
             try:
                 import_sources(project, sources, [str(p) for p in paths], options, nlp, pipeline,
@@ -63,13 +63,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _project_pipeline(project: Project, model: str | None, *, detect: bool):
+def _project_pipeline(project: Project, model: str | None, *, detect: bool, detector: str = "tagger"):
     """The pipeline named on the command line, else the project's; remembered by the project."""
     from stancelabel.nlp.pipeline import load_pipeline
 
     requested = model or project.get_setting("pipeline")
     try:
-        nlp, pipeline = load_pipeline(requested, detect=detect)
+        nlp, pipeline = load_pipeline(requested, detect=detect, detector=detector)
     except PipelineError as error:
         if model:
             raise
@@ -86,7 +86,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from stancelabel.io.detection import detect_in_project
 
     with Project.open(args.project) as project:
-        nlp, pipeline = _project_pipeline(project, args.model, detect=True)
+        nlp, pipeline = _project_pipeline(project, args.model, detect=True, detector=args.detector)
         bar = ImportProgressBar("detecting")
         try:
             report = detect_in_project(project, nlp, redo=args.redo, n_process=args.n_process, progress=bar.update)
@@ -109,7 +109,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.pred_dir is None:
         from stancelabel.nlp.pipeline import load_pipeline
 
-        nlp, pipeline = load_pipeline(args.model, detect=True)
+        nlp, pipeline = load_pipeline(args.model, detect=True, detector=args.detector)
         if pipeline.warning:
             _warn(pipeline.warning)
     bar = ImportProgressBar("evaluating")

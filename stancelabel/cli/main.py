@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-process", type=_positive_int, default=1, metavar="N", help="worker processes for spaCy")
     p.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="documents per spaCy batch")
     p.add_argument("--no-detect", action="store_true", help="do not detect attributions automatically")
+    _detector_option(p)
     p.add_argument("--annotator", metavar="NAME", help="annotator of BRAT .ann files without one in their name")
     p.add_argument("--text-column", default="text", metavar="NAME", help="CSV column holding the text")
     p.add_argument("--id-column", metavar="NAME", help="CSV column holding the document id (default: id)")
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace automatic attributions nobody has labelled or edited, in every document")
     p.add_argument("--model", metavar="NAME", help="spaCy pipeline (default: the project's)")
     p.add_argument("--n-process", type=_positive_int, default=1, metavar="N", help="worker processes for spaCy")
+    _detector_option(p)
 
     p = commands.add_parser("evaluate", help="score attribution detection against gold BRAT annotations",
                             description="Run detection on the texts of a BRAT folder (NAME.txt with "
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pred-dir", metavar="DIR",
                    help="score this BRAT folder's annotations instead of the detector (another annotator)")
     p.add_argument("--n-process", type=_positive_int, default=1, metavar="N", help="worker processes for spaCy")
+    _detector_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = commands.add_parser("stats", help="counts of documents, sentences, attributions and labels")
@@ -84,6 +87,12 @@ class _Commands:
 
 
 COMMAND_NAMES = ("import", "detect", "evaluate", "stats", "gui")
+
+
+def _detector_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--detector", choices=("tagger", "rules"), default="tagger",
+                        help="attribution detection: rules anchored on the trained cue and source tagger "
+                        "(default; more accurate, about 20%% slower import) or the rules alone")
 
 
 def _positive_int(value: str) -> int:

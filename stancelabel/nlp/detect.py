@@ -4,9 +4,10 @@ Runs as the spaCy component ``stancelabel_attributions`` so that it works inside
 ``nlp.pipe`` worker processes; results are left on ``doc._.stancelabel_attributions``
 as plain tuples (they cross process boundaries with the Doc).
 
-With a trained pipeline the rules read the dependency parse and the entities;
-with the blank fallback pipeline they read only the lexicon, word order and
-quotation marks, and find fewer attributions less exactly.
+With a trained pipeline the rules read the dependency parse and the entities,
+anchored on the cues and sources of the trained tagger (nlp/roles.py) where it
+runs; with the blank fallback pipeline they read only the lexicon, word order
+and quotation marks, and find fewer attributions less exactly.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from spacy.tokens import Doc, Span, Token
 from stancelabel.core.model import ImportedAttribution, Spans
 from stancelabel.nlp.lexicon import CueEntry, Lexicon, load_lexicon
 from stancelabel.nlp.quotes import quote_spans
+from stancelabel.nlp.roles import tagged_roles
 
 COMPONENT = "stancelabel_attributions"
 EXTENSION = "stancelabel_attributions"
@@ -111,7 +113,13 @@ class AttributionDetector:
         self.lexicon = load_lexicon(lexicon_path)
 
     def __call__(self, doc: Doc) -> Doc:
-        found = detect_parsed(doc, self.lexicon) if doc.has_annotation("DEP") else detect_surface(doc, self.lexicon)
+        roles = tagged_roles(doc)
+        if roles is not None and doc.has_annotation("DEP"):
+            found = detect_with_roles(doc, self.lexicon, *roles)
+        elif doc.has_annotation("DEP"):
+            found = detect_parsed(doc, self.lexicon)
+        else:
+            found = detect_surface(doc, self.lexicon)
         doc._.set(EXTENSION, [item.as_tuple() for item in _drop_nested(found)])
         return doc
 
@@ -283,7 +291,12 @@ def _agent(token: Token) -> Token | None:
 
 
 def _find_source(cue: Token) -> Token | None:
-    """Who speaks: the agent of a passive, the subject, or the subject of a governing verb."""
+    """Who speaks: a possessive (of a noun cue), the agent of a passive, the subject, or the
+    subject of a governing verb."""
+    if cue.pos_ == "NOUN":
+        possessive = next((c for c in cue.children if c.dep_ == "poss"), None)
+        if possessive is not None:
+            return possessive
     agent = _agent(cue)
     if agent is not None:
         return agent
@@ -303,9 +316,16 @@ def _find_source(cue: Token) -> Token | None:
 
 
 def _source_span(source: Token, cue: Token, content_tokens: Sequence[Token]) -> tuple[int, int] | None:
+    """The source's noun phrase: a relative clause's head, or the subtree without cue and content;
+    a possessive loses its "'s" ("the minister's claim" -> "the minister")."""
     if source is cue.head and cue.dep_ in ("relcl", "acl"):
         return _trim(source.doc, source.left_edge.i, source.i + 1)
-    return _subtree_span(source, exclude=[cue, *content_tokens])
+    span = _subtree_span(source, exclude=[cue, *content_tokens])
+    if span and source.dep_ == "poss":
+        case = [c for c in source.children if c.dep_ == "case"]
+        if case and case[-1].idx + len(case[-1].text) == span[1]:
+            span = _trim(source.doc, source.left_edge.i, case[-1].i)
+    return span
 
 
 def _content_tokens(cue: Token) -> tuple[list[Token], bool]:
@@ -396,8 +416,8 @@ def _hedged(cue: Token) -> bool:
     return any(c.lower_ in HEDGES for c in cue.children if c.dep_ in ("aux", "advmod"))
 
 
-def detect_parsed(doc: Doc, lexicon: Lexicon) -> list[Detected]:
-    """Attributions from the dependency parse: verb, noun and phrase cues."""
+def detect_parsed(doc: Doc, lexicon: Lexicon, *, hints: bool = True) -> list[Detected]:
+    """Attributions from the dependency parse: verb, noun and phrase cues (and pronoun hints)."""
     quotes = quote_spans(_text(doc))
     found: list[Detected] = []
     for sent in doc.sents:
@@ -416,10 +436,15 @@ def detect_parsed(doc: Doc, lexicon: Lexicon) -> list[Detected]:
                 item = None
             if item is not None:
                 found.append(item)
+    if hints:
+        _add_hints(doc, found)
+    return found
+
+
+def _add_hints(doc: Doc, found: list[Detected]) -> None:
     for index, item in enumerate(found):
         if item.source:
             item.source_hint = source_hint(doc, item.source, [x.source for x in found[:index] if x.source])
-    return found
 
 
 def _verb_entry(token: Token, lexicon: Lexicon) -> CueEntry | None:
@@ -432,16 +457,23 @@ def _verb_entry(token: Token, lexicon: Lexicon) -> CueEntry | None:
     return lexicon.get("verb", lemma)
 
 
+def _source_and_content(doc: Doc, cue: Token, sent: Span, quotes: list[tuple[int, int]]
+                        ) -> tuple[Token | None, list[Token], Spans]:
+    """The source token, the content tokens and the content spans the parse gives a cue word."""
+    content_tokens, governing = _content_tokens(cue)
+    source_token = _find_source(cue)
+    if source_token is not None and source_token in content_tokens:
+        source_token = None
+    content = _content_spans(doc, cue, content_tokens, governing, sent, quotes,
+                             [source_token] if source_token is not None else [])
+    return source_token, content_tokens, content
+
+
 def _verb_cue(doc: Doc, token: Token, sent: Span, lexicon: Lexicon, quotes: list[tuple[int, int]]) -> Detected | None:
     entry = _verb_entry(token, lexicon)
     if entry is None:
         return None
-    content_tokens, governing = _content_tokens(token)
-    source_token = _find_source(token)
-    if source_token is not None and source_token in content_tokens:
-        source_token = None
-    content = _content_spans(doc, token, content_tokens, governing, sent, quotes,
-                             [source_token] if source_token is not None else [])
+    source_token, content_tokens, content = _source_and_content(doc, token, sent, quotes)
     if not content:
         return None
     source_span = _source_span(source_token, token, content_tokens) if source_token is not None else None
@@ -473,11 +505,7 @@ def _noun_cue(doc: Doc, token: Token, lexicon: Lexicon, quotes: list[tuple[int, 
     content = _merge(span for span in (_subtree_span(t, exclude=[token]) for t in content_tokens) if span)
     if not content:
         return None
-    source_span = _subtree_span(source_token, exclude=[token]) if source_token is not None else None
-    if source_span and source_token is not None and source_token.dep_ == "poss":
-        case = [c for c in source_token.children if c.dep_ == "case"]  # "the minister's" -> "the minister"
-        if case and case[-1].idx + len(case[-1].text) == source_span[1]:
-            source_span = _trim(doc, source_token.left_edge.i, case[-1].i)
+    source_span = _source_span(source_token, token, []) if source_token is not None else None
     source: Spans = (source_span,) if source_span else ()
     return Detected(source=source, cue=((token.idx, token.idx + len(token.text)),), content=content,
                     source_hint=source_hint(doc, source) if source else None,
@@ -667,3 +695,93 @@ def _according_to_surface(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int
                 out.append(Detected(source=(source,), cue=((first.idx, last.idx + len(last.text)),),
                                     content=content, suggestion=suggest(doc, entry, False, content, False)))
     return out
+
+
+# -- with a trained role tagger: its cues and sources, the parse for the rest ---------------------------
+
+
+#: Reporting verbs whose rule findings are kept where the tagger found no cue: on
+#: PolNeAR this leaves F1 where it is and finds the plain reports annotators expect.
+STRONG_CUES = frozenset(
+    "say claim deny tell state announce insist confirm report add write argue accuse warn suggest "
+    "acknowledge admit explain note qualify reject dismiss".split())
+
+
+def detect_with_roles(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]],
+                      sources: Sequence[tuple[int, int]],
+                      keep_rules: bool | frozenset[str] = STRONG_CUES) -> list[Detected]:
+    """Attributions anchored on the tagger's cue spans; sources from the tagger where the parse agrees.
+
+    Each tagged cue's head word is handed to the same rules as a lexicon verb
+    for its content; its source is the tagged source span that the parse links
+    to the cue (or, failing that, the nearest tagged source in the sentence).
+    A tagged cue that is a lexicon phrase ("according to") takes the phrase rule.
+    Rule findings whose cue the tagger did not tag are kept when ``keep_rules``
+    is True, or when their cue is one of ``keep_rules`` (lemmas), a phrase or a noun.
+    """
+    text = _text(doc)
+    quotes = quote_spans(text)
+    by_rules = detect_parsed(doc, lexicon, hints=False)
+    phrase_words = {entry.lemma for entry in lexicon.phrases}
+    phrases = [item for item in by_rules if text[item.cue[0][0]:item.cue[0][1]].lower() in phrase_words]
+    source_spans = [doc.char_span(s, e, alignment_mode="expand") for s, e in sources]
+    source_spans = [s for s in source_spans if s is not None and len(s)]
+    found: list[Detected] = []
+    for start, end in cues:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None or not len(span):
+            continue
+        phrase = next((p for p in phrases if p.cue[0][0] < end and start < p.cue[0][1]), None)
+        if phrase is not None:
+            found.append(phrase)
+            continue
+        cue = span.root
+        sent = cue.sent
+        rule_source, _, content = _source_and_content(doc, cue, sent, quotes)
+        if not content:
+            after = _trim(doc, span.end, sent.end)
+            before = _trim(doc, sent.start, span.start)
+            content = (after,) if after else ((before,) if before else ())
+        if not content:
+            continue
+        source = _pick_source(doc, cue, span, rule_source, source_spans, content)
+        entry = _verb_entry(cue, lexicon) or lexicon.get("noun", cue.lemma_) or lexicon.get("phrase", span.text)
+        found.append(Detected(source=source, cue=((span.start_char, span.end_char),), content=content,
+                              suggestion=suggest(doc, entry, _negated(cue), content, _hedged(cue))))
+    if keep_rules:
+        tagged = [(s, e) for s, e in cues] + [p.cue[0] for p in found]
+        for item in by_rules:
+            if any(s < item.cue[0][1] and item.cue[0][0] < e for s, e in tagged):
+                continue
+            if keep_rules is True or _strong_cue(doc, item, keep_rules):
+                found.append(item)
+    found.sort(key=lambda d: d.cue[0][0])
+    _add_hints(doc, found)
+    return found
+
+
+def _strong_cue(doc: Doc, item: Detected, lemmas: frozenset[str]) -> bool:
+    """A rule finding worth keeping without the tagger: a strong reporting verb, a phrase or a noun cue."""
+    span = doc.char_span(item.cue[0][0], item.cue[0][1], alignment_mode="expand")
+    if span is None:
+        return False
+    return span.root.lemma_.lower() in lemmas or len(span) > 1 or span.root.pos_ == "NOUN"
+
+
+def _pick_source(doc: Doc, cue: Token, cue_span: Span, rule_source: Token | None, tagged: list[Span],
+                 content: Spans) -> Spans:
+    in_sentence = [s for s in tagged if s.sent == cue.sent and not any(a < s.end_char and s.start_char < b
+                                                                       for a, b in content)]
+    if rule_source is not None:
+        parsed = _source_span(rule_source, cue, [])
+        subtree = set(range(rule_source.left_edge.i, rule_source.right_edge.i + 1))
+        for span in in_sentence:
+            if any(t.i in subtree for t in span):
+                if parsed and parsed[0] <= span.start_char and span.end_char <= parsed[1]:
+                    return (parsed,)  # the parse's noun phrase keeps appositions the tagger cut off
+                return ((span.start_char, span.end_char),)
+        return (parsed,) if parsed else ()
+    if in_sentence:
+        nearest = min(in_sentence, key=lambda s: min(abs(s.start - cue_span.end), abs(cue_span.start - s.end)))
+        return ((nearest.start_char, nearest.end_char),)
+    return ()

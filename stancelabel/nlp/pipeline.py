@@ -74,11 +74,17 @@ def choose_pipeline(requested: str | None = None) -> str:
     return BLANK_ENGLISH
 
 
-def load_pipeline(requested: str | None = None, *, detect: bool = False) -> tuple[Language, PipelineInfo]:
+DETECTORS = ("tagger", "rules")
+
+
+def load_pipeline(requested: str | None = None, *, detect: bool = False,
+                  detector: str = "tagger") -> tuple[Language, PipelineInfo]:
     """Load a pipeline by name (or the default choice) ready to split sentences.
 
     With ``detect`` the attribution detector runs last, leaving its findings on
-    ``doc._.stancelabel_attributions``.
+    ``doc._.stancelabel_attributions``; ``detector="tagger"`` anchors its rules on
+    the shipped cue and source tagger where the pipeline can run it (more
+    accurate, slower), ``"rules"`` uses the rules alone.
 
     ``blank:LANG`` gives a blank pipeline with a rule-based sentencizer; it is
     also what runs when no trained English pipeline is installed, with a warning.
@@ -95,7 +101,7 @@ def load_pipeline(requested: str | None = None, *, detect: bool = False) -> tupl
         nlp.add_pipe("sentencizer")
         _add_line_breaks(nlp)
         if detect:
-            _add_detector(nlp)
+            _add_detector(nlp, tagger=False)
         warning = None
         if requested is None:
             warning = (
@@ -115,7 +121,7 @@ def load_pipeline(requested: str | None = None, *, detect: bool = False) -> tupl
         nlp.add_pipe("sentencizer")
     _add_line_breaks(nlp)
     if detect:
-        _add_detector(nlp)
+        _add_detector(nlp, tagger=detector == "tagger")
     return nlp, PipelineInfo(name, str(nlp.meta.get("version", "")), trained=True)
 
 
@@ -130,9 +136,13 @@ def _add_line_breaks(nlp: Language) -> None:
     nlp.add_pipe(LINE_BREAKS, last=True)
 
 
-def _add_detector(nlp: Language) -> None:
+def _add_detector(nlp: Language, *, tagger: bool) -> None:
+    """The cue and source tagger where asked and where it can run, then the detector."""
     from stancelabel.nlp.detect import COMPONENT
+    from stancelabel.nlp.roles import add_role_tagger
 
+    if tagger:
+        add_role_tagger(nlp)
     nlp.add_pipe(COMPONENT, last=True)
 
 
