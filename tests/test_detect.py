@@ -161,3 +161,12 @@ def test_blank_pipeline_skips_nouns_and_names(blank):
 def test_blank_pipeline_passive_with_agent(blank):
     source, _, content, _ = by_cue(find(blank, "The reports were denied by Moscow."), "denied")
     assert (source, content) == ("Moscow", "The reports")
+
+
+def test_hint_passes_over_a_speaker_inside_the_quotation(trained):
+    nlp, _ = trained
+    text = ('Councillor Gareth Bell accused the mayor of ignoring the evidence. '
+            '"The council has known about these pipes since 2019," he said.')
+    doc = nlp(text)
+    hints = {text[s:e]: item.source_hint for item in detected(doc) for s, e in item.source}
+    assert hints.get("he") == "Councillor Gareth Bell"

@@ -86,6 +86,7 @@ def test_sample_project_is_created_on_first_start(qtbot, tmp_path, monkeypatch):
     assert window.documents.rowCount() == 1
     assert window.sentences.rowCount() >= 10
     assert "Harbourside" in window.ui.document_title.text()
+    assert window.project.stats()["attributions"] >= 8  # detection ran on the sample article
 
 
 def test_default_sample_location_is_in_user_data(qtbot):

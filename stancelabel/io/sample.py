@@ -30,7 +30,7 @@ def ensure_sample_project(path: Path, model: str | None = None) -> tuple[Pipelin
     if path.exists():
         return None, None
     path.parent.mkdir(parents=True, exist_ok=True)
-    nlp, info = load_pipeline(model)
+    nlp, info = load_pipeline(model, detect=True)
     with Project.open(path, create=True, name="Sample project") as project:
         if info.warning is None:
             project.set_setting("pipeline", info.name)  # a fallback is not the project's choice

@@ -175,30 +175,32 @@ _SINGULAR_PERSON = {"he", "she", "i", "him", "her", "me"}
 _PLURAL = {"they", "them", "we", "us"}
 
 
-def _fits(doc: Doc, pronoun: str, start: int, end: int) -> bool:
-    """Whether an earlier source can be what the pronoun refers to."""
+def _fits(doc: Doc, pronoun: str, start: int, end: int, strict: bool = False) -> bool:
+    """Whether an earlier source can be what the pronoun refers to (strict: a named one)."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or len(span) == 0 or span.text.strip().lower() in PRONOUNS:
         return False
     head = span.root
     labels = {ent.label_ for ent in span.ents}
     if pronoun in _SINGULAR_PERSON:
-        return "PERSON" in labels or (head.tag_ in ("NN", "NNP") and head.ent_type_ in ("", "PERSON")
-                                      and not labels - {"PERSON"})
+        if strict:
+            return "PERSON" in labels
+        return head.tag_ in ("NN", "NNP") and head.ent_type_ in ("", "PERSON") and not labels - {"PERSON"}
     if pronoun in _PLURAL:
-        return head.tag_ in ("NNS", "NNPS") or bool(labels & {"ORG", "NORP"})
-    return bool(labels & {"ORG", "GPE", "NORP"}) or head.tag_ in ("NN", "NNP")
+        return bool(labels & {"ORG", "NORP"}) if strict else head.tag_ in ("NNS", "NNPS")
+    return bool(labels & {"ORG", "GPE", "NORP"}) if strict else head.tag_ in ("NN", "NNP")
 
 
-def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = ()) -> str | None:
+def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = (), content: Spans = ()) -> str | None:
     """For a pronoun source, the nearest preceding named mention of the same speaker.
 
-    First the earlier attributions' sources, nearest first, that fit the pronoun:
-    he / she / I a person (a PERSON entity or a singular noun), they / we a
-    plural noun or an organisation or group, it an organisation, place or
-    singular noun. Then the nearest preceding entity of a fitting kind. Without a
+    First the earlier attributions' sources that name a fitting speaker, nearest
+    first (he / she / I: a PERSON entity; they / we: an organisation or group; it:
+    an organisation, place or group), then those that merely fit (a singular
+    noun for he / she / it, a plural noun for they / we). Then the nearest preceding entity of a fitting kind. Without a
     parse (blank pipeline): the nearest preceding run of capitalised words that
-    does not start a sentence.
+    does not start a sentence. Sources inside the attribution's own content (a
+    speaker its quotation mentions) are passed over.
     """
     if len(source) != 1:
         return None
@@ -207,9 +209,12 @@ def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = ()) -> str |
     if word not in PRONOUNS:
         return None
     if doc.has_annotation("DEP"):
-        for spans in reversed(earlier):
-            if len(spans) == 1 and spans[0][1] <= start and _fits(doc, word, *spans[0]):
-                return _text(doc)[spans[0][0]:spans[0][1]]
+        candidates = [spans[0] for spans in reversed(earlier) if len(spans) == 1 and spans[0][1] <= start
+                      and not any(a <= spans[0][0] < b for a, b in content)]  # not a speaker inside the quote
+        for strict in (True, False):  # a named person first, then any fitting noun
+            for s, e in candidates:
+                if _fits(doc, word, s, e, strict):
+                    return _text(doc)[s:e]
     if doc.has_annotation("ENT_IOB"):
         labels = _HINT_LABELS.get(word, ())
         for ent in reversed(doc.ents):
@@ -444,7 +449,8 @@ def detect_parsed(doc: Doc, lexicon: Lexicon, *, hints: bool = True) -> list[Det
 def _add_hints(doc: Doc, found: list[Detected]) -> None:
     for index, item in enumerate(found):
         if item.source:
-            item.source_hint = source_hint(doc, item.source, [x.source for x in found[:index] if x.source])
+            item.source_hint = source_hint(doc, item.source, [x.source for x in found[:index] if x.source],
+                                           item.content)
 
 
 def _verb_entry(token: Token, lexicon: Lexicon) -> CueEntry | None:
