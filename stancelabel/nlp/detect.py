@@ -185,7 +185,8 @@ def _fits(doc: Doc, pronoun: str, start: int, end: int, strict: bool = False) ->
     if pronoun in _SINGULAR_PERSON:
         if strict:
             return "PERSON" in labels
-        return head.tag_ in ("NN", "NNP") and head.ent_type_ in ("", "PERSON") and not labels - {"PERSON"}
+        # the small models often call "Councillor X" an organisation: only places and groups are excluded
+        return head.tag_ in ("NN", "NNP") and not labels & {"GPE", "NORP", "LOC", "DATE"}
     if pronoun in _PLURAL:
         return bool(labels & {"ORG", "NORP"}) if strict else head.tag_ in ("NNS", "NNPS")
     return bool(labels & {"ORG", "GPE", "NORP"}) if strict else head.tag_ in ("NN", "NNP")
