@@ -170,3 +170,9 @@ def test_hint_passes_over_a_speaker_inside_the_quotation(trained):
     doc = nlp(text)
     hints = {text[s:e]: item.source_hint for item in detected(doc) for s, e in item.source}
     assert hints.get("he") == "Councillor Gareth Bell"
+
+
+def test_according_to_at_the_end_of_a_sentence(trained):
+    source, _, content, _ = by_cue(find(trained, "The budget is balanced, according to officials."), "according to")
+    assert (source, content) == ("officials", "The budget is balanced")
+    assert all(f[1] != "according to" for f in find(trained, "It is fine, according to."))  # nobody named

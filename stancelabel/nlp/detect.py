@@ -13,7 +13,7 @@ and quotation marks, and find fewer attributions less exactly.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -530,32 +530,36 @@ def _adverb_cue(doc: Doc, token: Token, lexicon: Lexicon) -> Detected | None:
                     suggestion=entry.stance)
 
 
-def _according_to(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> list[Detected]:
-    """Phrase cues such as "according to X": X is the source, the rest of the sentence the content."""
-    out = []
+def _phrase_matches(sent: Span, lexicon: Lexicon) -> Iterator[tuple[CueEntry, Token, Token]]:
+    """(entry, first word, last word) of each lexicon phrase in the sentence, longest phrases first."""
     words = [t.lower_ for t in sent]
     for entry in lexicon.phrases:
         parts = entry.lemma.split()
-        for i in range(len(words) - len(parts)):
-            if words[i:i + len(parts)] != parts:
-                continue
-            first, last = sent[i], sent[i + len(parts) - 1]
-            objects = [c for c in last.children if c.dep_ == "pobj"] or [
-                t for t in sent[i + len(parts):i + len(parts) + 1] if not t.is_punct]
-            if not objects:
-                continue
-            obj = objects[0]
-            source_end = max(obj.right_edge.i, obj.i) + 1
-            source_span = _trim(doc, last.i + 1, source_end)
-            before = _trim(doc, sent.start, first.i)
-            after = _trim(doc, source_end, sent.end)
-            content = tuple(s for s in (before, after) if s)
-            if not content or not source_span:
-                continue
-            taken.update(range(first.i, source_end))
-            out.append(Detected(source=(source_span,), cue=((first.idx, last.idx + len(last.text)),),
-                                content=content, source_hint=source_hint(doc, (source_span,)),
-                                suggestion=suggest(doc, entry, False, content, False)))
+        for i in range(len(words) - len(parts) + 1):
+            if words[i:i + len(parts)] == parts:
+                yield entry, sent[i], sent[i + len(parts) - 1]
+
+
+def _according_to(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> list[Detected]:
+    """Phrase cues such as "according to X": X is the source, the rest of the sentence the content."""
+    out = []
+    for entry, first, last in _phrase_matches(sent, lexicon):
+        objects = [c for c in last.children if c.dep_ == "pobj"] or [
+            t for t in doc[last.i + 1:min(last.i + 2, sent.end)] if not t.is_punct]
+        if not objects:
+            continue
+        obj = objects[0]
+        source_end = max(obj.right_edge.i, obj.i) + 1
+        source_span = _trim(doc, last.i + 1, source_end)
+        before = _trim(doc, sent.start, first.i)
+        after = _trim(doc, source_end, sent.end)
+        content = tuple(s for s in (before, after) if s)
+        if not content or not source_span:
+            continue
+        taken.update(range(first.i, source_end))
+        out.append(Detected(source=(source_span,), cue=((first.idx, last.idx + len(last.text)),),
+                            content=content, source_hint=source_hint(doc, (source_span,)),
+                            suggestion=suggest(doc, entry, False, content, False)))
     return out
 
 
@@ -684,23 +688,18 @@ def _surface_cue(doc: Doc, sent: Span, cue: Token, entry: CueEntry, quotes: list
 
 
 def _according_to_surface(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> list[Detected]:
+    """Phrase cues without a parse: the source runs to the next punctuation mark."""
     out = []
-    words = [t.lower_ for t in sent]
-    for entry in lexicon.phrases:
-        parts = entry.lemma.split()
-        for i in range(len(words) - len(parts)):
-            if words[i:i + len(parts)] != parts:
-                continue
-            first, last = sent[i], sent[i + len(parts) - 1]
-            j = last.i + 1
-            while j < sent.end and not doc[j].is_punct:
-                j += 1
-            source = _trim(doc, last.i + 1, j)
-            content = tuple(s for s in (_trim(doc, sent.start, first.i), _trim(doc, j, sent.end)) if s)
-            if source and content:
-                taken.update(range(first.i, j))
-                out.append(Detected(source=(source,), cue=((first.idx, last.idx + len(last.text)),),
-                                    content=content, suggestion=suggest(doc, entry, False, content, False)))
+    for entry, first, last in _phrase_matches(sent, lexicon):
+        j = last.i + 1
+        while j < sent.end and not doc[j].is_punct:
+            j += 1
+        source = _trim(doc, last.i + 1, j)
+        content = tuple(s for s in (_trim(doc, sent.start, first.i), _trim(doc, j, sent.end)) if s)
+        if source and content:
+            taken.update(range(first.i, j))
+            out.append(Detected(source=(source,), cue=((first.idx, last.idx + len(last.text)),),
+                                content=content, suggestion=suggest(doc, entry, False, content, False)))
     return out
 
 

@@ -69,19 +69,21 @@ def _alnum_chars(text: str, spans: Spans) -> frozenset[int]:
     return frozenset(i for s, e in spans for i in range(s, e) if text[i].isalnum())
 
 
-def greedy_matches(predicted: Sequence[frozenset[int]], gold: Sequence[frozenset[int]]) -> int:
-    """How many one-to-one pairs share characters, the largest overlaps paired first."""
-    candidates = sorted(
-        ((len(p & g), i, j) for i, p in enumerate(predicted) for j, g in enumerate(gold) if p & g),
-        key=lambda c: (-c[0], c[1], c[2]),
-    )
+def _pair_greedily(candidates: list[tuple[int, int, int]]) -> int:
+    """How many one-to-one pairs (i, j) there are, taking candidates (-weight, i, j) best first."""
     used_p: set[int] = set()
     used_g: set[int] = set()
-    for _, i, j in candidates:
+    for _, i, j in sorted(candidates):
         if i not in used_p and j not in used_g:
             used_p.add(i)
             used_g.add(j)
     return len(used_p)
+
+
+def greedy_matches(predicted: Sequence[frozenset[int]], gold: Sequence[frozenset[int]]) -> int:
+    """How many one-to-one pairs share characters, the largest overlaps paired first."""
+    return _pair_greedily([(-len(p & g), i, j) for i, p in enumerate(predicted) for j, g in enumerate(gold)
+                           if p & g])
 
 
 def _exact_matches(predicted: Sequence[frozenset[int]], gold: Sequence[frozenset[int]]) -> int:
@@ -132,11 +134,4 @@ def _attribution_matches(text: str, predicted, gold) -> int:
             else:
                 source = 0
             candidates.append((-(cue + source), i, j))
-    candidates.sort()
-    used_p: set[int] = set()
-    used_g: set[int] = set()
-    for _, i, j in candidates:
-        if i not in used_p and j not in used_g:
-            used_p.add(i)
-            used_g.add(j)
-    return len(used_p)
+    return _pair_greedily(candidates)
