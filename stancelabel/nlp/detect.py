@@ -741,6 +741,8 @@ def detect_with_roles(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]
         if phrase is not None:
             found.append(phrase)
             continue
+        if span.text.lower() in phrase_words:
+            continue  # "according to" with nobody named after it
         cue = span.root
         sent = cue.sent
         rule_source, _, content = _source_and_content(doc, cue, sent, quotes)
