@@ -12,7 +12,6 @@ and quotation marks, and find fewer attributions less exactly.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -20,30 +19,18 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from stancelabel.core.model import ImportedAttribution, Spans
+from stancelabel.nlp.doctext import doc_text
+from stancelabel.nlp.hints import PRONOUNS, source_hint
 from stancelabel.nlp.lexicon import CueEntry, Lexicon, load_lexicon
 from stancelabel.nlp.quotes import quote_spans
 from stancelabel.nlp.roles import tagged_roles
+from stancelabel.nlp.stance import HEDGES, suggest
 
 COMPONENT = "stancelabel_attributions"
 EXTENSION = "stancelabel_attributions"
 if not Doc.has_extension(EXTENSION):
     Doc.set_extension(EXTENSION, default=None)
 
-PRONOUNS = {"he", "she", "they", "i", "we", "it", "him", "her", "them", "you", "me", "us"}
-_HINT_LABELS = {
-    "he": ("PERSON",), "she": ("PERSON",), "i": ("PERSON",), "him": ("PERSON",), "her": ("PERSON",),
-    "me": ("PERSON",), "they": ("ORG", "NORP", "GPE", "PERSON"), "them": ("ORG", "NORP", "GPE", "PERSON"),
-    "we": ("ORG", "NORP", "GPE", "PERSON"), "us": ("ORG", "NORP", "GPE", "PERSON"), "it": ("ORG", "GPE", "NORP"),
-    "you": ("PERSON", "ORG"),
-}
-#: Words in a content that make an asserting report a qualified one.
-HEDGES = {"may", "might", "could", "perhaps", "possibly", "probably", "likely", "unlikely", "reportedly",
-          "allegedly", "apparently", "seemingly", "unclear", "unconfirmed", "uncertain", "suggest", "suggests",
-          "appear", "appears", "seem", "seems", "if", "unless", "some", "partly", "partially"}
-#: Phrases that qualify rather than deny, checked before plain negation.
-HEDGE_PHRASES = ("not yet", "no proof", "no evidence", "not clear", "not certain", "not necessarily",
-                 "not entirely", "too early", "no sign")
-NEGATIONS = {"not", "n't", "never", "no", "neither", "nor", "nothing", "nobody", "none", "nowhere", "cannot"}
 #: Dependency labels of a cue's clausal complement (the content) in spaCy's English scheme.
 _CLAUSE_DEPS = ("ccomp", "xcomp")
 _OBJECT_DEPS = ("dobj", "obj")
@@ -60,17 +47,6 @@ _DETERMINERS = {"the", "a", "an", "this", "these", "those", "that", "its", "thei
 _PASSIVE_AUX = {"was", "were", "is", "are", "been", "be", "being"}
 _SURFACE_STOP = {"that", "and", "but", "which", "who", "when", "because", "while", "as", "if", "after", "before",
                  "since", "although", "though", "where", "whom", "whose", "what", "how", "why", "so", "or"}
-
-
-_current = threading.local()
-
-
-def _text(doc: Doc) -> str:
-    """The document's text, built once per detection run (``Doc.text`` joins every token anew)."""
-    cached = getattr(_current, "pair", None)
-    if cached is None or cached[0] is not doc:
-        cached = _current.pair = (doc, doc.text)
-    return cached[1]
 
 
 @dataclass(slots=True)
@@ -169,93 +145,6 @@ def _inside(quotes: list[tuple[int, int]], at: int) -> bool:
 
 def _negated(token: Token) -> bool:
     return any(child.dep_ == "neg" or child.lower_ in ("never",) for child in token.children)
-
-
-_SINGULAR_PERSON = {"he", "she", "i", "him", "her", "me"}
-_PLURAL = {"they", "them", "we", "us"}
-
-
-def _fits(doc: Doc, pronoun: str, start: int, end: int, strict: bool = False) -> bool:
-    """Whether an earlier source can be what the pronoun refers to (strict: a named one)."""
-    span = doc.char_span(start, end, alignment_mode="expand")
-    if span is None or len(span) == 0 or span.text.strip().lower() in PRONOUNS:
-        return False
-    head = span.root
-    labels = {ent.label_ for ent in span.ents}
-    if pronoun in _SINGULAR_PERSON:
-        if strict:
-            return "PERSON" in labels
-        # the small models often call "Councillor X" an organisation: only places and groups are excluded
-        return head.tag_ in ("NN", "NNP") and not labels & {"GPE", "NORP", "LOC", "DATE"}
-    if pronoun in _PLURAL:
-        return bool(labels & {"ORG", "NORP"}) if strict else head.tag_ in ("NNS", "NNPS")
-    return bool(labels & {"ORG", "GPE", "NORP"}) if strict else head.tag_ in ("NN", "NNP")
-
-
-def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = (), content: Spans = ()) -> str | None:
-    """For a pronoun source, the nearest preceding named mention of the same speaker.
-
-    First the earlier attributions' sources that name a fitting speaker, nearest
-    first (he / she / I: a PERSON entity; they / we: an organisation or group; it:
-    an organisation, place or group), then those that merely fit (a singular
-    noun for he / she / it, a plural noun for they / we). Then the nearest preceding entity of a fitting kind. Without a
-    parse (blank pipeline): the nearest preceding run of capitalised words that
-    does not start a sentence. Sources inside the attribution's own content (a
-    speaker its quotation mentions) are passed over.
-    """
-    if len(source) != 1:
-        return None
-    start, end = source[0]
-    word = _text(doc)[start:end].strip().lower()
-    if word not in PRONOUNS:
-        return None
-    if doc.has_annotation("DEP"):
-        candidates = [spans[0] for spans in reversed(earlier) if len(spans) == 1 and spans[0][1] <= start
-                      and not any(a <= spans[0][0] < b for a, b in content)]  # not a speaker inside the quote
-        for strict in (True, False):  # a named person first, then any fitting noun
-            for s, e in candidates:
-                if _fits(doc, word, s, e, strict):
-                    return _text(doc)[s:e]
-    if doc.has_annotation("ENT_IOB"):
-        labels = _HINT_LABELS.get(word, ())
-        for ent in reversed(doc.ents):
-            if ent.end_char <= start and ent.label_ in labels:
-                return ent.text
-        return None
-    run: list[Token] = []
-    for token in reversed(doc[: doc.char_span(start, end, alignment_mode="expand").start]):
-        if token.is_title and not token.is_sent_start and token.lower_ not in PRONOUNS:
-            run.insert(0, token)
-        elif run:
-            break
-    return " ".join(t.text for t in run) or None
-
-
-def suggest(doc: Doc, entry: CueEntry | None, cue_negated: bool, content: Spans, hedged_cue: bool) -> str | None:
-    """A stance suggestion from the cue's hint, negation and hedges; never anybody's label.
-
-    - a negated cue (did not deny, would not confirm) qualifies;
-    - a hedged cue (reportedly said, may have said, seems) qualifies;
-    - an asserting cue whose content holds a hedge phrase (not yet, no proof) qualifies;
-    - an asserting cue whose content is negated (never, not, no) denies;
-    - otherwise the cue's own hint.
-    """
-    base = entry.stance if entry else None
-    if base is None:
-        return None
-    if cue_negated:
-        return "qualifies"
-    if hedged_cue and base == "asserts":
-        return "qualifies"
-    if base != "asserts":
-        return base
-    words = " ".join(_text(doc)[s:e] for s, e in content).lower()
-    if any(phrase in words for phrase in HEDGE_PHRASES):
-        return "qualifies"
-    tokens = [t.lower_ for t in doc.char_span(content[0][0], content[-1][1], alignment_mode="expand") or []]
-    if any(t in NEGATIONS for t in tokens[:25]):
-        return "denies"
-    return base
 
 
 def _drop_nested(found: list[Detected]) -> list[Detected]:
@@ -382,8 +271,8 @@ def _content_spans(doc: Doc, cue: Token, content_tokens: list[Token], governing:
             # a quote split around the cue: "...," he said, "..." is one discontinuous content
             after = [q for q in sentence_quotes if q[0] > cue_at and not any(s <= q[0] < e for s, e in spans)]
             before_cue = any(e <= cue_at for _, e in spans)
-            if after and before_cue and _text(doc)[after[0][0] - 3:after[0][0]].strip(" ,:") == "" or (
-                    after and before_cue and len(_text(doc)[cue_at:after[0][0]]) < 40):
+            if after and before_cue and doc_text(doc)[after[0][0] - 3:after[0][0]].strip(" ,:") == "" or (
+                    after and before_cue and len(doc_text(doc)[cue_at:after[0][0]]) < 40):
                 spans.append(after[0])
     if not spans and sent[-1].text == ":" or (not spans and sent.text.rstrip().endswith(":")):
         following = [q for q in quotes if q[0] >= sent.end_char and q[0] - sent.end_char < 5]
@@ -424,7 +313,7 @@ def _hedged(cue: Token) -> bool:
 
 def detect_parsed(doc: Doc, lexicon: Lexicon, *, hints: bool = True) -> list[Detected]:
     """Attributions from the dependency parse: verb, noun and phrase cues (and pronoun hints)."""
-    quotes = quote_spans(_text(doc))
+    quotes = quote_spans(doc_text(doc))
     found: list[Detected] = []
     for sent in doc.sents:
         taken: set[int] = set()
@@ -568,7 +457,7 @@ def _according_to(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> li
 
 def detect_surface(doc: Doc, lexicon: Lexicon) -> list[Detected]:
     """Attributions without a parse: a lexicon verb form, a nearby name or pronoun, quotes or the clause."""
-    quotes = quote_spans(_text(doc))
+    quotes = quote_spans(doc_text(doc))
     found: list[Detected] = []
     for sent in doc.sents:
         taken: set[int] = set()
@@ -725,7 +614,7 @@ def detect_with_roles(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]
     Rule findings whose cue the tagger did not tag are kept when ``keep_rules``
     is True, or when their cue is one of ``keep_rules`` (lemmas), a phrase or a noun.
     """
-    text = _text(doc)
+    text = doc_text(doc)
     quotes = quote_spans(text)
     by_rules = detect_parsed(doc, lexicon, hints=False)
     phrase_words = {entry.lemma for entry in lexicon.phrases}
