@@ -17,6 +17,15 @@ def run(args: argparse.Namespace) -> int:
     return _COMMANDS[args.command](args)
 
 
+def _interrupted(summary: str, interrupted: bool) -> bool:
+    """Print a run's summary: on stderr with how to continue when it was interrupted."""
+    if interrupted:
+        print(f"{summary}. Interrupted: run the same command again to continue.", file=sys.stderr)
+    else:
+        print(summary)
+    return interrupted
+
+
 def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
@@ -53,10 +62,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                f"{report.attributions_added} attributions) with {pipeline.name} {pipeline.version}")
     if report.documents_present:
         summary += f"; {report.documents_present} skipped as duplicate text (already in the project or repeated)"
-    if report.interrupted:
-        print(f"{summary}. Interrupted: run the same command again to continue.", file=sys.stderr)
+    if _interrupted(summary, report.interrupted):
         return EXIT_INTERRUPTED
-    print(summary)
     if report.errors:
         print(f"error: {len(report.errors)} file(s) or path(s) could not be imported; see above", file=sys.stderr)
         return EXIT_ERROR
@@ -95,11 +102,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     summary = f"{report.added} attribution(s) found in {report.documents} document(s) with {pipeline.name}"
     if args.redo:
         summary += f"; {report.removed} untouched automatic attribution(s) replaced"
-    if report.interrupted:
-        print(f"{summary}. Interrupted: run the same command again to continue.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    print(summary)
-    return EXIT_OK
+    return EXIT_INTERRUPTED if _interrupted(summary, report.interrupted) else EXIT_OK
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

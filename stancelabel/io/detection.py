@@ -40,7 +40,7 @@ def detect_in_project(
     flagged or edited are removed first and every document is read again;
     attributions people worked on stay, whatever the detector now finds.
     """
-    from stancelabel.nlp.detect import detected_attributions
+    from stancelabel.nlp.detect import detected
 
     report = DetectReport()
     if redo:
@@ -54,7 +54,7 @@ def detect_in_project(
                 document = project.document(document_ids[index])
                 source = SourceDocument(external_id=document.external_id, text=document.text,
                                         source_file=document.source_file)
-                attributions = [(a, "auto") for a in detected_attributions(doc)]
+                attributions = [(a, "auto") for a in detected(doc)]
                 _, added = project.add_document(source, [], attributions=attributions)
                 report.added += added
                 report.documents += 1

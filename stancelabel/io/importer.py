@@ -226,7 +226,7 @@ def import_sources(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ImportReport:
     """Parse and store documents already read; see import_paths."""
-    from stancelabel.nlp.detect import detected_attributions  # spaCy is loaded by now anyway
+    from stancelabel.nlp.detect import detected  # spaCy is loaded by now anyway
 
     report = report or ImportReport()
     present = project.document_shas()
@@ -262,7 +262,7 @@ def import_sources(
                 sentences = sentence_offsets(doc)
                 attributions = [(a, "imported") for a in source.attributions]
                 if options.detect and source.detect:
-                    attributions += [(a, "auto") for a in detected_attributions(doc)]
+                    attributions += [(a, "auto") for a in detected(doc)]
                 _, added = project.add_document(source, sentences, import_id=import_id, attributions=attributions)
                 report.documents_added += 1
                 report.sentences_added += len(sentences)

@@ -13,7 +13,6 @@ and quotation marks, and find fewer attributions less exactly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
@@ -49,36 +48,25 @@ _SURFACE_STOP = {"that", "and", "but", "which", "who", "when", "because", "while
                  "since", "although", "though", "where", "whom", "whose", "what", "how", "why", "so", "or"}
 
 
-@dataclass(slots=True)
-class Detected:
-    """One attribution found in a document, with document character offsets."""
+#: What the detector finds: the store's own attribution type, without an annotator.
+Detected = ImportedAttribution
 
-    source: Spans
-    cue: Spans
-    content: Spans
-    source_hint: str | None = None
-    suggestion: str | None = None
 
-    def as_tuple(self) -> tuple:
-        return ([list(s) for s in self.source], [list(s) for s in self.cue], [list(s) for s in self.content],
-                self.source_hint, self.suggestion)
+def _as_tuple(item: Detected) -> tuple:
+    """Plain lists and strings, which travel with the Doc between processes."""
+    return ([list(s) for s in item.source], [list(s) for s in item.cue], [list(s) for s in item.content],
+            item.source_hint, item.suggestion)
 
-    @classmethod
-    def from_tuple(cls, raw: Sequence) -> Detected:
-        source, cue, content, hint, suggestion = raw
-        spans = (tuple((int(s), int(e)) for s, e in role) for role in (source, cue, content))
-        return cls(*spans, hint, suggestion)
+
+def _from_tuple(raw: Sequence) -> Detected:
+    source, cue, content, hint, suggestion = raw
+    spans = [tuple((int(s), int(e)) for s, e in role) for role in (source, cue, content)]
+    return Detected(*spans, source_hint=hint, suggestion=suggestion)
 
 
 def detected(doc: Doc) -> list[Detected]:
-    """The attributions the component left on a Doc (empty when it did not run)."""
-    return [Detected.from_tuple(raw) for raw in (doc._.get(EXTENSION) or [])]
-
-
-def detected_attributions(doc: Doc) -> list[ImportedAttribution]:
-    """The detector's findings as attributions ready for the store."""
-    return [ImportedAttribution(source=d.source, cue=d.cue, content=d.content, source_hint=d.source_hint,
-                                suggestion=d.suggestion) for d in detected(doc)]
+    """The attributions the component left on a Doc (empty when it did not run), ready for the store."""
+    return [_from_tuple(raw) for raw in (doc._.get(EXTENSION) or [])]
 
 
 class AttributionDetector:
@@ -96,7 +84,7 @@ class AttributionDetector:
             found = detect_parsed(doc, self.lexicon)
         else:
             found = detect_surface(doc, self.lexicon)
-        doc._.set(EXTENSION, [item.as_tuple() for item in _drop_nested(found)])
+        doc._.set(EXTENSION, [_as_tuple(item) for item in _drop_nested(found)])
         return doc
 
 
