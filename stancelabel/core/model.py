@@ -114,6 +114,8 @@ class Label:
     colour: str
     description: str = ""
     position: int = 0
+    #: the row id in its project file; None for a label not stored yet
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,48 @@ class Annotation:
     flagged: bool
     created_at: str
     updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which attributions the labelling queue holds, for one annotator.
+
+    ``show``: ``all``, ``unlabelled`` (not yet labelled by this annotator),
+    ``flagged`` (flagged by them) or ``label`` (given ``label`` by them).
+    ``speaker`` matches the source text or its hint, ``search`` the sentence
+    text (both case-insensitive substrings); ``document_id`` keeps one document.
+    """
+
+    show: str = "all"
+    label: str | None = None
+    speaker: str = ""
+    search: str = ""
+    document_id: int | None = None
+
+    SHOW = ("all", "unlabelled", "flagged", "label")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One attribution's row in the queue list: what a list shows, no document text."""
+
+    id: int
+    document_id: int
+    external_id: str
+    sentence_index: int | None
+    source_text: str
+    cue_text: str
+    label: str | None
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What an undo or redo changed: the attribution, the kind of change and its new value."""
+
+    attribution_id: int
+    kind: str
+    value: Any
 
 
 @dataclass(slots=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -14,13 +16,17 @@ from typing import Any
 
 from stancelabel import __version__
 from stancelabel.core.errors import ProjectFileError, StanceLabelError
+from stancelabel.core.labels import check_label_schema
 from stancelabel.core.model import (
     Annotation,
     Attribution,
+    Change,
     Document,
     DocumentSummary,
     ImportedAttribution,
     Label,
+    QueueFilter,
+    QueueItem,
     Sentence,
     SourceDocument,
     Spans,
@@ -84,9 +90,19 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _add_functions(conn)
     except sqlite3.Error as error:
         raise _explain(path, error) from None
     return conn
+
+
+def _contains(haystack: str | None, folded_needle: str) -> bool:
+    return haystack is not None and folded_needle in haystack.casefold()
+
+
+def _add_functions(conn: sqlite3.Connection) -> None:
+    """SQL functions the queries use: ``sl_contains`` is a Unicode-aware case-insensitive ``instr``."""
+    conn.create_function("sl_contains", 2, _contains, deterministic=True)
 
 
 def _inspect(path: Path) -> tuple[int, int]:
@@ -238,6 +254,7 @@ class Project:
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA trusted_schema = OFF")
+            _add_functions(self._conn)
         except sqlite3.Error as error:
             raise _explain(self.path, error) from None
         if mode.lower() != "wal":
@@ -459,42 +476,49 @@ class Project:
         if not cue and not content:
             raise StanceLabelError("an attribution needs a cue or a content span")
         key = attribution_key(sha, source, cue, content)
-        row = conn.execute("SELECT id FROM attribution WHERE key = ?", (key,)).fetchone()
+        row = conn.execute("SELECT id, source, cue, content FROM attribution WHERE key = ?", (key,)).fetchone()
+        if row and origin == "manual" and tuple(map(_spans_from_json, row[1:])) != (source, cue, content):
+            # The key belongs to an attribution edited since: this one is new, with a key of its own.
+            key = hashlib.sha256(f"{key}|edited|{row[0]}".encode("ascii")).hexdigest()[:32]
+            row = conn.execute("SELECT id FROM attribution WHERE key = ?", (key,)).fetchone()
         if row:
             attribution_id, created = row[0], False
         else:
             created = True
-            anchor = (cue or content or source)[0][0]
-            sentence = conn.execute(
-                'SELECT idx FROM sentence WHERE document_id = ? AND start <= ? AND ? < "end"',
-                (doc_id, anchor, anchor),
-            ).fetchone()
             attribution_id = conn.execute(
                 "INSERT INTO attribution (document_id, sentence_index, key, source, cue, content, origin, "
                 "source_hint, suggestion, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc_id, sentence[0] if sentence else None, key, _spans_json(source), _spans_json(cue),
-                 _spans_json(content), origin, item.source_hint, item.suggestion, utc_now()),
+                (doc_id, self._sentence_of(conn, doc_id, cue or content or source), key, _spans_json(source),
+                 _spans_json(cue), _spans_json(content), origin, item.source_hint, item.suggestion, utc_now()),
             ).lastrowid
         if item.annotator:
-            conn.execute(
-                "INSERT OR IGNORE INTO attribution_author (attribution_id, annotator_id) VALUES (?, ?)",
-                (attribution_id, self._annotator_id(conn, item.annotator)),
-            )
+            self._add_author(conn, int(attribution_id), item.annotator)
         return int(attribution_id), created
 
     def document_count(self) -> int:
         return self._query("SELECT count(*) FROM document")[0][0]
 
-    def document_summaries(self, offset: int = 0, limit: int = -1) -> list[DocumentSummary]:
-        """Documents in import order, a page at a time, with their counts."""
+    def document_summaries(self, offset: int = 0, limit: int = -1, annotator: str | None = None,
+                           after_id: int | None = None) -> list[DocumentSummary]:
+        """Documents in import order, a page at a time, with their counts.
+
+        ``labelled`` counts attributions labelled by ``annotator``, or by anyone
+        when it is None. ``after_id`` pages by key (cheap at any depth) instead of by offset.
+        """
+        who, params = ("AND n.annotator_id = ?", [self._known_annotator_id(annotator)]) if annotator else ("", [])
+        where = ""
+        if after_id is not None:
+            where, offset = "WHERE d.id > ?", 0
+            params.append(after_id)
         rows = self._query(
             "SELECT d.id, d.external_id, d.title, "
             "(SELECT count(*) FROM sentence s WHERE s.document_id = d.id), "
             "(SELECT count(*) FROM attribution a WHERE a.document_id = d.id AND a.status = 'active'), "
-            "(SELECT count(DISTINCT n.attribution_id) FROM annotation n JOIN attribution a "
-            " ON a.id = n.attribution_id WHERE a.document_id = d.id AND n.label_id IS NOT NULL) "
-            "FROM document d ORDER BY d.id LIMIT ? OFFSET ?",
-            (limit, offset),
+            "(SELECT count(DISTINCT n.attribution_id) FROM attribution a JOIN annotation n "
+            " ON a.id = n.attribution_id WHERE a.document_id = d.id AND a.status = 'active' "
+            f" AND n.label_id IS NOT NULL {who}) "
+            f"FROM document d {where} ORDER BY d.id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
         return [DocumentSummary(*row) for row in rows]
 
@@ -551,11 +575,142 @@ class Project:
         )
         return [r[0] for r in rows]
 
+    def attribution(self, attribution_id: int) -> Attribution:
+        rows = self._query(
+            "SELECT id, document_id, sentence_index, key, source, cue, content, origin, source_hint, "
+            "suggestion, status FROM attribution WHERE id = ?",
+            (attribution_id,),
+        )
+        if not rows:
+            raise KeyError(attribution_id)
+        r = rows[0]
+        return Attribution(r[0], r[1], r[2], r[3], _spans_from_json(r[4]), _spans_from_json(r[5]),
+                           _spans_from_json(r[6]), r[7], r[8], r[9], r[10])
+
+    # -- the labelling queue ---------------------------------------------------------------
+
+    def queue_ids(self, annotator: str, queue: QueueFilter = QueueFilter()) -> array:  # noqa: B008
+        """Ids of the active attributions the filter keeps, in reading order (document, sentence).
+
+        An ``array`` of 8-byte ints: a million of them take 8 MB and one query.
+        """
+        if queue.show not in QueueFilter.SHOW:
+            raise StanceLabelError(f"unknown queue filter {queue.show!r} (one of {', '.join(QueueFilter.SHOW)})")
+        me = self._known_annotator_id(annotator)
+        where, params, joins = ["a.status = 'active'"], [], ""
+        mine = "SELECT 1 FROM annotation n WHERE n.attribution_id = a.id AND n.annotator_id = ?"
+        if queue.show == "unlabelled":
+            where.append(f"NOT EXISTS ({mine} AND n.label_id IS NOT NULL)")
+            params.append(me)
+        elif queue.show == "flagged":
+            where.append(f"EXISTS ({mine} AND n.flagged = 1)")
+            params.append(me)
+        elif queue.show == "label":
+            rows = self._query("SELECT id FROM label WHERE name = ?", (queue.label,))
+            where.append(f"EXISTS ({mine} AND n.label_id = ?)")
+            params += [me, rows[0][0] if rows else -1]
+        if queue.document_id is not None:
+            where.append("a.document_id = ?")
+            params.append(queue.document_id)
+        if queue.speaker.strip():
+            joins += " JOIN document d ON d.id = a.document_id"
+            where.append("(sl_contains(substr(d.text, json_extract(a.source, '$[0][0]') + 1, "
+                         "json_extract(a.source, '$[0][1]') - json_extract(a.source, '$[0][0]')), ?) "
+                         "OR sl_contains(a.source_hint, ?))")
+            params += [queue.speaker.strip().casefold()] * 2
+        if queue.search.strip():
+            if "document d" not in joins:
+                joins += " JOIN document d ON d.id = a.document_id"
+            joins += " JOIN sentence s ON s.document_id = a.document_id AND s.idx = a.sentence_index"
+            where.append('sl_contains(substr(d.text, s.start + 1, s."end" - s.start), ?)')
+            params.append(queue.search.strip().casefold())
+        sql = (f"SELECT a.id FROM attribution a{joins} WHERE {' AND '.join(where)} "
+               "ORDER BY a.document_id, a.sentence_index, a.id")
+        ids = array("q")
+        try:
+            cursor = self._conn.execute(sql, params)
+            while rows := cursor.fetchmany(65536):
+                ids.extend(row[0] for row in rows)
+        except sqlite3.Error as error:
+            raise _explain(self.path, error) from None
+        return ids
+
+    def queue_items(self, ids: Sequence[int], annotator: str) -> list[QueueItem]:
+        """The list rows of these attributions, in the order given (at most a page of them)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            "SELECT a.id, a.document_id, d.external_id, a.sentence_index, "
+            "substr(d.text, json_extract(a.source, '$[0][0]') + 1, "
+            "       json_extract(a.source, '$[0][1]') - json_extract(a.source, '$[0][0]')), "
+            "substr(d.text, json_extract(a.cue, '$[0][0]') + 1, "
+            "       json_extract(a.cue, '$[0][1]') - json_extract(a.cue, '$[0][0]')), "
+            "l.name, coalesce(n.flagged, 0) "
+            "FROM attribution a JOIN document d ON d.id = a.document_id "
+            "LEFT JOIN annotation n ON n.attribution_id = a.id AND n.annotator_id = ? "
+            f"LEFT JOIN label l ON l.id = n.label_id WHERE a.id IN ({marks})",
+            (self._known_annotator_id(annotator), *ids),
+        )
+        by_id = {r[0]: QueueItem(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6], bool(r[7])) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def progress(self, annotator: str) -> tuple[int, int]:
+        """(labelled by this annotator, all active attributions)."""
+        row = self._query(
+            "SELECT (SELECT count(*) FROM annotation n JOIN attribution a ON a.id = n.attribution_id "
+            "        WHERE n.annotator_id = ? AND n.label_id IS NOT NULL AND a.status = 'active'), "
+            "(SELECT count(*) FROM attribution WHERE status = 'active')",
+            (self._known_annotator_id(annotator),),
+        )[0]
+        return row[0], row[1]
+
     # -- labels and annotators -------------------------------------------------------------
 
     def labels(self) -> list[Label]:
-        rows = self._query("SELECT name, shortcut, colour, description, position FROM label ORDER BY position")
+        rows = self._query("SELECT name, shortcut, colour, description, position, id FROM label ORDER BY position")
         return [Label(*row) for row in rows]
+
+    def label_usage(self) -> dict[str, int]:
+        """How many attributions carry each label now (anyone's label, or gold)."""
+        rows = self._query(
+            "SELECT l.name, (SELECT count(*) FROM annotation n WHERE n.label_id = l.id) "
+            "+ (SELECT count(*) FROM gold g WHERE g.label_id = l.id) FROM label l ORDER BY l.position"
+        )
+        return dict(rows)
+
+    def save_labels(self, labels: Sequence[Label], reserved_keys: Iterable[str] = ()) -> None:
+        """Replace the label schema: labels with an id are updated (a rename keeps what was
+        given), those without are added, and missing ones removed unless something carries them.
+        """
+        check_label_schema(labels, reserved_keys)
+        with self.transaction() as conn:
+            existing = {row[0]: row[1] for row in conn.execute("SELECT id, name FROM label")}
+            kept = {label.id for label in labels if label.id is not None}
+            unknown = kept - existing.keys()
+            if unknown:
+                raise StanceLabelError(f"label id {min(unknown)} is not in this project (reload the schema)")
+            for label_id in sorted(existing.keys() - kept):
+                used = conn.execute(
+                    "SELECT (SELECT count(*) FROM annotation WHERE label_id = ?) "
+                    "+ (SELECT count(*) FROM gold WHERE label_id = ?)", (label_id, label_id)
+                ).fetchone()[0]
+                if used:
+                    raise StanceLabelError(
+                        f"cannot remove label {existing[label_id]!r}: {used} attribution(s) carry it; "
+                        "relabel them first"
+                    )
+                conn.execute("DELETE FROM label WHERE id = ?", (label_id,))
+            # Park the names first, so that swapping two names does not trip the UNIQUE constraint.
+            conn.execute("UPDATE label SET name = char(1) || id")
+            for position, label in enumerate(labels):
+                values = (label.name, label.shortcut.strip().upper(), label.colour, label.description, position)
+                if label.id is None:
+                    conn.execute("INSERT INTO label (name, shortcut, colour, description, position) "
+                                 "VALUES (?, ?, ?, ?, ?)", values)
+                else:
+                    conn.execute("UPDATE label SET name = ?, shortcut = ?, colour = ?, description = ?, "
+                                 "position = ? WHERE id = ?", (*values, label.id))
 
     def annotators(self) -> list[str]:
         return [r[0] for r in self._query("SELECT name FROM annotator ORDER BY name")]
@@ -573,6 +728,11 @@ class Project:
         if row:
             return int(row[0])
         return int(conn.execute("INSERT INTO annotator (name, created_at) VALUES (?, ?)", (name, utc_now())).lastrowid)
+
+    def _known_annotator_id(self, name: str) -> int:
+        """The annotator's id, or -1 (matches nothing) for a name never stored."""
+        rows = self._query("SELECT id FROM annotator WHERE name = ?", (name.strip(),))
+        return rows[0][0] if rows else -1
 
     def _label_id(self, conn: sqlite3.Connection, name: str | None) -> int | None:
         if name is None:
@@ -598,26 +758,124 @@ class Project:
         with self.transaction() as conn:
             self._record(conn, attribution_id, annotator, "flag", bool(flagged))
 
-    _COLUMN = {"label": "label_id", "note": "note", "flag": "flagged"}
+    def set_spans(self, attribution_id: int, annotator: str, *, source: Any = None, cue: Any = None,
+                  content: Any = None) -> None:
+        """Replace one or more role spans of an attribution; it becomes manual, keeps its key and labels.
 
-    def _record(self, conn: sqlite3.Connection, attribution_id: int, annotator: str, kind: str, value: Any) -> None:
-        annotator_id = self._annotator_id(conn, annotator)
-        column = self._COLUMN[kind]
+        The key stays what it was, so the same attribution in other copies of the
+        project (with other annotators' labels) still meets this one in a merge.
+        """
+        with self.transaction() as conn:
+            current = self._current(conn, attribution_id, -1, "span")
+            length = conn.execute(
+                "SELECT length(d.text) FROM attribution a JOIN document d ON d.id = a.document_id WHERE a.id = ?",
+                (attribution_id,),
+            ).fetchone()[0]
+            new = dict(current)
+            for role, spans in (("source", source), ("cue", cue), ("content", content)):
+                if spans is not None:
+                    new[role] = [list(x) for x in self._check_spans(spans, length)]
+            if not new["cue"] and not new["content"]:
+                raise StanceLabelError("an attribution needs a cue or a content span")
+            new["origin"] = "manual"
+            if new == current:
+                return
+            self._record(conn, attribution_id, annotator, "span", new)
+            self._add_author(conn, attribution_id, annotator)
+
+    def set_status(self, attribution_id: int, annotator: str, status: str) -> None:
+        """``rejected`` marks "not an attribution": out of the queue, kept as a negative example."""
+        if status not in ("active", "rejected"):
+            raise StanceLabelError(f"unknown attribution status {status!r}")
+        with self.transaction() as conn:
+            if self._current(conn, attribution_id, -1, "status") != status:
+                self._record(conn, attribution_id, annotator, "status", status)
+
+    def add_attribution(self, document_id: int, annotator: str, *, source: Any = (), cue: Any = (),
+                        content: Any = ()) -> int:
+        """An attribution the detector missed, added by hand (origin manual); returns its id.
+
+        If the same spans are already there it is reused (and made active again).
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT sha256, length(text) FROM document WHERE id = ?", (document_id,)).fetchone()
+            if row is None:
+                raise StanceLabelError(f"no document with id {document_id} in this project")
+            sha, length = row
+            spans = [self._check_spans(x, length) for x in (source, cue, content)]
+            item = ImportedAttribution(*spans, annotator=annotator.strip())
+            attribution_id, created = self._add_attribution(conn, document_id, sha, item, "manual")
+            if created:
+                conn.execute("UPDATE attribution SET status = 'rejected' WHERE id = ?", (attribution_id,))
+            if self._current(conn, attribution_id, -1, "status") != "active":
+                self._record(conn, attribution_id, annotator, "status", "active")
+            return attribution_id
+
+    @staticmethod
+    def _check_spans(spans: Any, length: int) -> Spans:
+        out = normalize_spans(spans)
+        for start, end in out:
+            if start < 0 or end > length:
+                raise StanceLabelError(f"span {start}-{end} lies outside the document (0-{length})")
+        return out
+
+    def _add_author(self, conn: sqlite3.Connection, attribution_id: int, annotator: str) -> None:
+        conn.execute("INSERT OR IGNORE INTO attribution_author (attribution_id, annotator_id) VALUES (?, ?)",
+                     (attribution_id, self._annotator_id(conn, annotator)))
+
+    _COLUMN = {"label": "label_id", "note": "note", "flag": "flagged"}
+    _EMPTY: dict[str, Any] = {"label": None, "note": "", "flag": False}
+
+    def _current(self, conn: sqlite3.Connection, attribution_id: int, annotator_id: int, kind: str) -> Any:
+        """The value an event of this kind would replace."""
+        if kind in ("span", "status"):
+            row = conn.execute("SELECT source, cue, content, origin, status FROM attribution WHERE id = ?",
+                               (attribution_id,)).fetchone()
+            if row is None:
+                raise StanceLabelError(f"no attribution with id {attribution_id} in this project")
+            if kind == "status":
+                return row[4]
+            return {"source": json.loads(row[0]), "cue": json.loads(row[1]), "content": json.loads(row[2]),
+                    "origin": row[3]}
         row = conn.execute(
-            f"SELECT {column} FROM annotation WHERE attribution_id = ? AND annotator_id = ?",
+            f"SELECT {self._COLUMN[kind]} FROM annotation WHERE attribution_id = ? AND annotator_id = ?",
             (attribution_id, annotator_id),
         ).fetchone()
-        previous = None if row is None else (bool(row[0]) if kind == "flag" else row[0])
+        if row is None:
+            return self._EMPTY[kind]
+        return bool(row[0]) if kind == "flag" else row[0]
+
+    def _record(self, conn: sqlite3.Connection, attribution_id: int, annotator: str, kind: str, value: Any,
+                undoes: int | None = None) -> None:
+        annotator_id = self._annotator_id(conn, annotator)
+        if conn.execute("SELECT 1 FROM attribution WHERE id = ?", (attribution_id,)).fetchone() is None:
+            raise StanceLabelError(f"no attribution with id {attribution_id} in this project")
+        previous = self._current(conn, attribution_id, annotator_id, kind)
         now = utc_now()
         conn.execute(
-            "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous) VALUES (?, ?, ?, ?, ?, ?)",
-            (now, annotator_id, attribution_id, kind, json.dumps(value), json.dumps(previous)),
+            "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (now, annotator_id, attribution_id, kind, json.dumps(value), json.dumps(previous), undoes),
         )
         self._apply(conn, attribution_id, annotator_id, kind, value, now)
 
     def _apply(self, conn: sqlite3.Connection, attribution_id: int, annotator_id: int, kind: str,
                value: Any, at: str) -> None:
+        if kind == "span":
+            source, cue, content = (normalize_spans(value[role]) for role in ("source", "cue", "content"))
+            doc_id = conn.execute("SELECT document_id FROM attribution WHERE id = ?", (attribution_id,)).fetchone()[0]
+            conn.execute(
+                "UPDATE attribution SET source = ?, cue = ?, content = ?, origin = ?, sentence_index = ? WHERE id = ?",
+                (_spans_json(source), _spans_json(cue), _spans_json(content), value["origin"],
+                 self._sentence_of(conn, doc_id, cue or content or source), attribution_id),
+            )
+            return
+        if kind == "status":
+            conn.execute("UPDATE attribution SET status = ? WHERE id = ?", (value, attribution_id))
+            return
         column = self._COLUMN[kind]
+        if value is None:
+            value = self._EMPTY[kind]  # files from before undo stored "nothing yet" as null
         stored = int(value) if kind == "flag" else value
         conn.execute(
             f"INSERT INTO annotation (attribution_id, annotator_id, {column}, created_at, updated_at) "
@@ -625,6 +883,77 @@ class Project:
             f"DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at",
             (attribution_id, annotator_id, stored, at, at),
         )
+
+    @staticmethod
+    def _sentence_of(conn: sqlite3.Connection, document_id: int, spans: Spans) -> int | None:
+        if not spans:
+            return None
+        anchor = spans[0][0]
+        row = conn.execute('SELECT idx FROM sentence WHERE document_id = ? AND start <= ? AND ? < "end"',
+                           (document_id, anchor, anchor)).fetchone()
+        return row[0] if row else None
+
+    # -- undo and redo ---------------------------------------------------------------------
+
+    def _history(self, conn: sqlite3.Connection, annotator_id: int) -> tuple[list[int], list[int]]:
+        """(done, undone): the annotator's events that undo and redo would revert next, in order.
+
+        Replays the log: a plain event clears the redo stack; an event that undoes the
+        top of ``done`` moves it to ``undone``; one that undoes the top of ``undone`` is a redo.
+        """
+        done: list[int] = []
+        undone: list[int] = []
+        for event_id, undoes in conn.execute(
+            "SELECT id, undoes FROM event WHERE annotator_id = ? ORDER BY id", (annotator_id,)
+        ):
+            if undoes is None:
+                done.append(event_id)
+                undone.clear()
+            elif done and done[-1] == undoes:
+                done.pop()
+                undone.append(event_id)
+            elif undone and undone[-1] == undoes:
+                undone.pop()
+                done.append(event_id)
+        return done, undone
+
+    def can_undo(self, annotator: str) -> tuple[bool, bool]:
+        """Whether (undo, redo) have anything to do for this annotator."""
+        annotator_id = self._known_annotator_id(annotator)
+        done, undone = self._history(self._conn, annotator_id)
+        return bool(done), bool(undone)
+
+    def undo(self, annotator: str) -> Change | None:
+        """Revert the annotator's latest change still in force; None when there is none."""
+        return self._revert(annotator, redo=False)
+
+    def redo(self, annotator: str) -> Change | None:
+        """Re-apply the change the latest undo reverted; None when there is none."""
+        return self._revert(annotator, redo=True)
+
+    def _revert(self, annotator: str, redo: bool) -> Change | None:
+        with self.transaction() as conn:
+            annotator_id = self._annotator_id(conn, annotator)
+            done, undone = self._history(conn, annotator_id)
+            stack = undone if redo else done
+            if not stack:
+                return None
+            target = stack[-1]
+            attribution_id, kind, previous = conn.execute(
+                "SELECT attribution_id, kind, previous FROM event WHERE id = ?", (target,)
+            ).fetchone()
+            value = json.loads(previous)
+            if value is None and kind in ("note", "flag"):
+                value = self._EMPTY[kind]  # files from before undo stored "nothing yet" as null
+            if kind == "label" and value is not None and conn.execute(
+                "SELECT 1 FROM label WHERE id = ?", (value,)
+            ).fetchone() is None:
+                raise StanceLabelError("cannot undo this label change: the label it would restore "
+                                       "was removed from the schema")
+            self._record(conn, attribution_id, annotator, kind, value, undoes=target)
+            if kind == "label" and value is not None:
+                value = conn.execute("SELECT name FROM label WHERE id = ?", (value,)).fetchone()[0]
+            return Change(attribution_id, kind, value)
 
     def rebuild_annotations(self) -> None:
         """Recompute the current annotations from the event log alone (recovery, audit)."""
@@ -636,6 +965,17 @@ class Project:
             )
             for attribution_id, annotator_id, kind, value, at in events.fetchall():
                 self._apply(conn, attribution_id, annotator_id, kind, json.loads(value), at)
+
+    def annotation(self, attribution_id: int, annotator: str) -> Annotation | None:
+        """One annotator's current label, note and flag on an attribution (None if never touched)."""
+        rows = self._query(
+            "SELECT n.attribution_id, a.name, l.name, n.note, n.flagged, n.created_at, n.updated_at "
+            "FROM annotation n JOIN annotator a ON a.id = n.annotator_id LEFT JOIN label l ON l.id = n.label_id "
+            "WHERE n.attribution_id = ? AND a.name = ?",
+            (attribution_id, annotator.strip()),
+        )
+        return Annotation(rows[0][0], rows[0][1], rows[0][2], rows[0][3], bool(rows[0][4]), rows[0][5],
+                          rows[0][6]) if rows else None
 
     def annotations(self, attribution_id: int | None = None) -> list[Annotation]:
         where, params = ("WHERE n.attribution_id = ?", (attribution_id,)) if attribution_id is not None else ("", ())

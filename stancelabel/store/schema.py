@@ -141,9 +141,26 @@ def _split_script(script: str) -> list[str]:
     return [s for s in statements if s]
 
 
+_V2 = """
+-- Undo and redo live in the event log: an event that reverts event X has undoes = X
+-- (a redo reverts an undo), so the undo history survives restarts and travels with the file.
+ALTER TABLE event ADD COLUMN undoes INTEGER REFERENCES event(id);
+CREATE INDEX event_by_annotator ON event (annotator_id, id);
+
+-- The labelling queue walks active attributions in reading order.
+CREATE INDEX attribution_queue ON attribution (status, document_id, sentence_index);
+"""
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Undo history in the event log, and an index for the labelling queue."""
+    for statement in _split_script(_V2):
+        conn.execute(statement)
+
+
 #: Tables every project of the current version has.
 TABLES = frozenset({"project_meta", "import_run", "document", "sentence", "annotator", "attribution",
                     "attribution_author", "label", "annotation", "event", "gold"})
 
 #: Migration ``i`` brings a file from ``user_version`` ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
