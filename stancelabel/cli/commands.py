@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stancelabel.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from stancelabel.cli.progress import ImportProgressBar
-from stancelabel.core.errors import PipelineError, StanceLabelError
+from stancelabel.core.errors import StanceLabelError
 from stancelabel.store.project import Project
 
 
@@ -71,21 +71,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _project_pipeline(project: Project, model: str | None, *, detect: bool, detector: str = "tagger"):
-    """The pipeline named on the command line, else the project's; remembered by the project."""
-    from stancelabel.nlp.pipeline import load_pipeline
+    from stancelabel.io.importer import project_pipeline
 
-    requested = model or project.get_setting("pipeline")
-    try:
-        nlp, pipeline = load_pipeline(requested, detect=detect, detector=detector)
-    except PipelineError as error:
-        if model:
-            raise
-        raise PipelineError(f"{error}; this project was made with it: install it, or choose another "
-                            "pipeline with --model") from None
+    nlp, pipeline = project_pipeline(project, model, detect=detect, detector=detector)
     if pipeline.warning:
         _warn(pipeline.warning)
-    if (model or project.get_setting("pipeline") is None) and pipeline.warning is None:
-        project.set_setting("pipeline", pipeline.name)  # a fallback is not the project's choice
     return nlp, pipeline
 
 

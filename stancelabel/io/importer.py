@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stancelabel.core.errors import InputFileError, StanceLabelError
+from stancelabel.core.errors import InputFileError, PipelineError, StanceLabelError
 from stancelabel.core.model import SourceDocument
 from stancelabel.io import brat
 from stancelabel.io.csvfile import read_csv
@@ -189,6 +189,27 @@ def read_sources(paths: list[Path], options: ImportOptions, report: ImportReport
         except InputFileError as error:
             report.errors.append(str(error))
     return documents
+
+
+def project_pipeline(project: Project, model: str | None = None, *, detect: bool = True,
+                     detector: str = "tagger") -> tuple[Language, PipelineInfo]:
+    """The pipeline named by the user, else the project's own; the project remembers a trained one.
+
+    A fallback to the blank pipeline is not remembered: it is not the project's choice.
+    """
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    requested = model or project.get_setting("pipeline")
+    try:
+        nlp, pipeline = load_pipeline(requested, detect=detect, detector=detector)
+    except PipelineError as error:
+        if model:
+            raise
+        raise PipelineError(f"{error}; this project was made with it: install it, or choose another "
+                            "pipeline with --model") from None
+    if (model or project.get_setting("pipeline") is None) and pipeline.warning is None:
+        project.set_setting("pipeline", pipeline.name)
+    return nlp, pipeline
 
 
 def import_paths(
