@@ -66,3 +66,27 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path: Path):
+    """Factory: a shown annotation window over a project, with its own settings file."""
+    from PySide6.QtCore import QSettings
+
+    from stancelabel.gui.main_window import MainWindow
+    from stancelabel.gui.settings import Settings
+
+    settings_file = tmp_path / "settings.ini"
+
+    def factory(project: Project, annotator: str = "ann", settings: Settings | None = None) -> MainWindow:
+        settings = settings or Settings(QSettings(str(settings_file), QSettings.Format.IniFormat))
+        window = MainWindow(project, annotator=annotator, settings=settings)
+        qtbot.addWidget(window)
+        window.show()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)  # shortcuts only reach the active window
+        window.pane.setFocus()
+        return window
+
+    return factory
+

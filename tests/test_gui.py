@@ -1,29 +1,15 @@
-"""The GUI so far: forms build, the document browser lists documents and sentences lazily."""
+"""The GUI shell: forms build, documents are listed lazily, the sample project, File › Open."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from stancelabel.core.model import SourceDocument
 from stancelabel.gui.forms import form_names, load_form
 from stancelabel.store.project import Project
-
-
-@pytest.fixture
-def make_main_window(qtbot):
-    """Factory: a shown MainWindow over a project, registered with qtbot."""
-    from stancelabel.gui.main_window import MainWindow
-
-    def factory(project: Project) -> MainWindow:
-        window = MainWindow(project)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    return factory
 
 
 def fill(project: Project, count: int) -> None:
@@ -42,29 +28,13 @@ def test_every_form_builds(qtbot, name):
 
 
 def test_forms_are_found():
-    assert "document_browser" in form_names()
+    assert {"annotation_view", "label_panel", "schema_editor"} <= set(form_names())
 
 
-def test_document_browser_lists_documents_and_sentences(qtbot, make_project, make_main_window, qtmodeltester):
-    project = make_project()
-    fill(project, 3)
-    window = make_main_window(project)
-    qtmodeltester.check(window.documents)
-    qtmodeltester.check(window.sentences)
-    assert window.documents.rowCount() == 3
-    assert "doc0000" in window.ui.document_title.text()
-    assert [window.sentences.index(i).data() for i in range(2)] == ["Speaker 0 said the plan works.",
-                                                                   "Others denied it."]
-    window.ui.document_list.setCurrentIndex(window.documents.index(2))
-    assert window.sentences.index(0).data() == "Speaker 2 said the plan works."
-    assert "3 documents · 6 sentences" in window.statusBar().currentMessage()
-    assert window.windowTitle().startswith("test")
-
-
-def test_documents_are_fetched_a_page_at_a_time(qtbot, make_project, make_main_window):
+def test_documents_are_fetched_a_page_at_a_time(qtbot, make_project, make_window):
     project = make_project()
     fill(project, 600)
-    window = make_main_window(project)
+    window = make_window(project)
     model = window.documents
     assert model.total() == 600
     assert model.rowCount() == model.PAGE  # only the first page was read
@@ -72,7 +42,9 @@ def test_documents_are_fetched_a_page_at_a_time(qtbot, make_project, make_main_w
     while model.canFetchMore():
         model.fetchMore()
     assert model.rowCount() == 600
-    assert model.index(599).data().startswith("doc0599")
+    assert model.index(599).data() == "doc0599"
+    assert "600 sentences" not in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert window.windowTitle().startswith("test")
 
 
 def test_sample_project_is_created_on_first_start(qtbot, tmp_path, monkeypatch):
@@ -80,13 +52,13 @@ def test_sample_project_is_created_on_first_start(qtbot, tmp_path, monkeypatch):
 
     target = tmp_path / "data" / "sample.stance"
     monkeypatch.setattr(app, "sample_project_path", lambda: target)
-    window = app.open_main_window(None)
+    window = app.open_main_window(None, annotator="ann")
     qtbot.addWidget(window)
     assert target.exists()
     assert window.documents.rowCount() == 1
-    assert window.sentences.rowCount() >= 10
-    assert "Harbourside" in window.ui.document_title.text()
     assert window.project.stats()["attributions"] >= 8  # detection ran on the sample article
+    assert window.queue.rowCount() == window.project.stats()["attributions"]
+    assert "Harbourside" in window.view.location_label.text()
 
 
 def test_default_sample_location_is_in_user_data(qtbot):
@@ -98,7 +70,7 @@ def test_default_sample_location_is_in_user_data(qtbot):
     assert Path(path).parent != Path.cwd()
 
 
-def test_file_open_shows_the_other_project_in_the_same_window(qtbot, make_project, make_main_window, monkeypatch):
+def test_file_open_shows_the_other_project_in_the_same_window(qtbot, make_project, make_window, monkeypatch):
     from PySide6.QtWidgets import QApplication, QFileDialog
 
     first, second = make_project("first.stance"), make_project("second.stance")
@@ -106,21 +78,22 @@ def test_file_open_shows_the_other_project_in_the_same_window(qtbot, make_projec
     fill(second, 5)
     second_path = str(second.path)
     second.close()
-    window = make_main_window(first)
+    window = make_window(first)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (second_path, ""))
-    window._on_open()
+    window.open_project()
     assert window.isVisible() and window in QApplication.topLevelWidgets()
     assert window.documents.rowCount() == 5
     assert window.windowTitle().startswith("second")
+    assert first._conn is None  # the first project was closed
 
 
-def test_file_open_of_a_foreign_file_keeps_the_current_project(qtbot, tmp_path, make_project, make_main_window,
+def test_file_open_of_a_foreign_file_keeps_the_current_project(qtbot, tmp_path, make_project, make_window,
                                                                 monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     project = make_project()
     fill(project, 2)
-    window = make_main_window(project)
+    window = make_window(project)
     foreign = tmp_path / "notes.stance"
     foreign.write_text("not a project")
     shown = []

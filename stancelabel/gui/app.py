@@ -55,20 +55,45 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
-def open_main_window(project_path: str | Path | None, sample: bool = False):
-    """Open the project (or the sample project) in a new main window, shown."""
+def open_main_window(project_path: str | Path | None, sample: bool = False, annotator: str | None = None):
+    """Open a project in a new main window, shown.
+
+    With no project named: the most recent project, else the sample project
+    (created on first start). The annotator is asked for on first start.
+    """
+    from stancelabel.gui.dialogs import ask_annotator
+    from stancelabel.gui.lock import ProjectLock
     from stancelabel.gui.main_window import MainWindow
+    from stancelabel.gui.settings import Settings
     from stancelabel.io.sample import ensure_sample_project
     from stancelabel.store.project import Project
 
+    settings = Settings()
     note = None
+    if project_path is None and not sample:
+        recent = [p for p in settings.recent if Path(p).is_file()]
+        project_path = recent[0] if recent else None
     if project_path is None or sample:
         project_path = sample_project_path()
         info, _ = ensure_sample_project(project_path)
         if info is not None and info.warning:
             note = f"spaCy: {info.name} (fallback)"
-    project = Project.open(project_path)
-    window = MainWindow(project, pipeline_note=note)
+    lock = ProjectLock(Path(project_path))
+    lock.acquire()
+    try:
+        project = Project.open(project_path)
+    except BaseException:
+        lock.release()
+        raise
+    name = annotator or settings.annotator
+    if not name:
+        name = ask_annotator(project.annotators())
+        if not name:
+            project.close()
+            lock.release()
+            raise StanceLabelError("no annotator name given; StanceLabel needs one to save labels under")
+        settings.annotator = name
+    window = MainWindow(project, pipeline_note=note, annotator=name, settings=settings, lock=lock)
     window.show()
     return window
 

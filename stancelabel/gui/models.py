@@ -1,26 +1,40 @@
-"""Qt item models: thin, lazily fetching adapters over the project store."""
+"""Qt item models: thin, lazily fetching adapters over the project store.
+
+Nothing here holds more than a page of rows it was not asked for: the queue
+keeps only attribution ids (8 bytes each) and fetches what a view shows, a
+page at a time, so a million attributions open as fast as a hundred.
+"""
 
 from __future__ import annotations
 
+from array import array
+from collections import OrderedDict
+
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from stancelabel.core.model import DocumentSummary
+from stancelabel.core.model import DocumentSummary, QueueItem
 from stancelabel.store.project import Project
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 #: The role under which models hand out a row's database id.
 IdRole = Qt.ItemDataRole.UserRole + 1
+#: (labelled, total) for a document row.
+ProgressRole = Qt.ItemDataRole.UserRole + 2
+#: The annotator's label of a queue row (None when unlabelled).
+LabelRole = Qt.ItemDataRole.UserRole + 3
 
 
 class DocumentListModel(QAbstractListModel):
-    """The project's documents, fetched from SQLite a page at a time as the view scrolls."""
+    """The project's documents with one annotator's progress, fetched a page at a time as the view scrolls."""
 
     PAGE = 256
 
-    def __init__(self, project: Project, parent=None) -> None:
+    def __init__(self, project: Project, annotator: str | None = None, parent=None) -> None:
         super().__init__(parent)
         self._project = project
+        self._annotator = annotator
         self._rows: list[DocumentSummary] = []
+        self._row_of: dict[int, int] = {}
         self._total = project.document_count()
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
@@ -32,12 +46,16 @@ class DocumentListModel(QAbstractListModel):
     def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid():
             return
-        page = self._project.document_summaries(offset=len(self._rows), limit=self.PAGE)
+        after = self._rows[-1].id if self._rows else None
+        page = self._project.document_summaries(limit=self.PAGE, annotator=self._annotator,
+                                                after_id=after if after is not None else 0)
         if not page:
             self._total = len(self._rows)
             return
         self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(page) - 1)
-        self._rows.extend(page)
+        for summary in page:
+            self._row_of[summary.id] = len(self._rows)
+            self._rows.append(summary)
         self.endInsertRows()
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -45,49 +63,148 @@ class DocumentListModel(QAbstractListModel):
             return None
         row = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{row.title or row.external_id}\n{row.sentences} sentences · {row.attributions} attributions"
+            return row.title or row.external_id
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.external_id}: {row.labelled} of {row.attributions} attributions labelled"
+            return (f"{row.external_id}: {row.sentences} sentences, {row.labelled} of {row.attributions} "
+                    "attributions labelled")
         if role == IdRole:
             return row.id
+        if role == ProgressRole:
+            return row.labelled, row.attributions
         return None
 
     def total(self) -> int:
         return self._total
 
+    def row_of(self, document_id: int) -> int | None:
+        return self._row_of.get(document_id)
 
-class SentenceListModel(QAbstractListModel):
-    """The sentences of one document (a document has at most a few hundred)."""
+    def refresh_document(self, document_id: int) -> None:
+        """Re-read one document's counts (after a label changed them)."""
+        row = self._row_of.get(document_id)
+        if row is None:
+            return
+        fresh = self._project.document_summaries(limit=1, annotator=self._annotator, after_id=document_id - 1)
+        if fresh and fresh[0].id == document_id:
+            self._rows[row] = fresh[0]
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
 
-    def __init__(self, project: Project, parent=None) -> None:
+    def refresh_total(self) -> None:
+        """Documents added since (an import running in the background) become fetchable."""
+        self._total = self._project.document_count()
+
+
+class QueueModel(QAbstractListModel):
+    """The labelling queue: ids in reading order, rows fetched on demand and cached by page."""
+
+    PAGE = 128
+    CACHED_PAGES = 64
+
+    def __init__(self, project: Project, annotator: str, parent=None) -> None:
         super().__init__(parent)
         self._project = project
-        self._texts: list[str] = []
-        self._attributions: list[int] = []
+        self._annotator = annotator
+        self._ids = array("q")
+        self._row_of: dict[int, int] | None = None
+        self._pages: OrderedDict[int, list[QueueItem | None]] = OrderedDict()
 
-    def set_document(self, document_id: int | None) -> None:
+    def set_ids(self, ids: array) -> None:
         self.beginResetModel()
-        if document_id is None:
-            self._texts, self._attributions = [], []
-        else:
-            text = self._project.document(document_id).text
-            sentences = self._project.sentences(document_id)
-            counts = [0] * len(sentences)
-            for attribution in self._project.attributions(document_id):
-                if attribution.sentence_index is not None and attribution.sentence_index < len(counts):
-                    counts[attribution.sentence_index] += 1
-            self._texts = [text[s.start:s.end] for s in sentences]
-            self._attributions = counts
+        self._ids = ids
+        self._row_of = None
+        self._pages.clear()
         self.endResetModel()
 
+    def ids(self) -> array:
+        return self._ids
+
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._texts)
+        return 0 if parent.isValid() else len(self._ids)
+
+    def row_of(self, attribution_id: int) -> int | None:
+        """Where an attribution is in the queue (None if the filter leaves it out)."""
+        if self._row_of is None:
+            if len(self._ids) < 4096:
+                try:
+                    return self._ids.index(attribution_id)
+                except ValueError:
+                    return None
+            self._row_of = {value: row for row, value in enumerate(self._ids)}
+        return self._row_of.get(attribution_id)
+
+    def id_at(self, row: int) -> int | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def item(self, row: int) -> QueueItem | None:
+        if not 0 <= row < len(self._ids):
+            return None
+        page_no = row // self.PAGE
+        page = self._pages.get(page_no)
+        if page is None:
+            first = page_no * self.PAGE
+            wanted = list(self._ids[first:first + self.PAGE])
+            found = {x.id: x for x in self._project.queue_items(wanted, self._annotator)}
+            page = [found.get(i) for i in wanted]
+            self._pages[page_no] = page
+            while len(self._pages) > self.CACHED_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page_no)
+        return page[row % self.PAGE]
+
+    def remove_row(self, row: int) -> None:
+        """Drop one row (an attribution marked "not an attribution") without re-reading the queue."""
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._ids[row]
+        self._row_of = None
+        for page_no in [p for p in self._pages if p >= row // self.PAGE]:
+            del self._pages[page_no]
+        self.endRemoveRows()
+
+    def insert_id(self, row: int, attribution_id: int) -> None:
+        """Put a new attribution at ``row`` (one just added by hand, shown next)."""
+        row = min(max(row, 0), len(self._ids))
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._ids.insert(row, attribution_id)
+        self._row_of = None
+        for page_no in [p for p in self._pages if p >= row // self.PAGE]:
+            del self._pages[page_no]
+        self.endInsertRows()
+
+    def refresh_all(self) -> None:
+        """Re-read every shown row (after the label schema changed)."""
+        self._pages.clear()
+        if self._ids:
+            self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1))
+
+    def refresh_ids(self, attribution_ids: set[int]) -> None:
+        """Re-read rows whose label, flag or spans changed."""
+        for attribution_id in attribution_ids:
+            row = self.row_of(attribution_id)
+            if row is None:
+                continue
+            self._pages.pop(row // self.PAGE, None)
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._texts):
+        if not index.isValid():
+            return None
+        item = self.item(index.row())
+        if item is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._texts[index.row()]
+            mark = "✓" if item.label else "·"
+            flag = " ⚑" if item.flagged else ""
+            speaker = item.source_text or "(no source)"
+            return f"{mark} {speaker} — {item.cue_text or '…'}{flag}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"Sentence {index.row() + 1}: {self._attributions[index.row()]} attribution(s)"
+            where = f"{item.external_id}, sentence {item.sentence_index + 1}" if item.sentence_index is not None \
+                else item.external_id
+            return f"{where}\nmy label: {item.label or 'none yet'}" + ("\nflagged as unsure" if item.flagged else "")
+        if role == IdRole:
+            return item.id
+        if role == LabelRole:
+            return item.label
         return None

@@ -309,6 +309,10 @@ class Project:
             [(x.name, x.shortcut, x.colour, x.description, x.position) for x in default_labels()],
         )
 
+    def set_busy_timeout(self, milliseconds: int) -> None:
+        """How long a write waits for another connection's lock before failing as "locked"."""
+        self._conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+
     def close(self) -> None:
         """Close the connection; WAL content is checkpointed into the main file."""
         if self._conn is not None:

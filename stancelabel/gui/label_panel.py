@@ -1,0 +1,119 @@
+"""The label panel: a button per label with its key and guideline, the suggestion,
+the source hint, the unsure flag, the note, and whether the label is saved."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+from stancelabel.core.model import Annotation, Attribution, Label
+from stancelabel.gui.forms import load_form
+
+
+def _tint(colour: str, alpha: float) -> str:
+    c = QColor(colour)
+    return f"rgba({c.red()}, {c.green()}, {c.blue()}, {alpha})"
+
+
+class LabelPanel(QWidget):
+    """Shows one annotator's state of the current attribution; clicks ask for a label."""
+
+    label_clicked = Signal(str)
+    flag_clicked = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.ui = load_form("label_panel", self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.ui)
+        self.buttons: dict[str, QPushButton] = {}
+        self._descriptions: list[QLabel] = []
+        self._labels: list[Label] = []
+        self.ui.flag_box.clicked.connect(lambda _checked: self.flag_clicked.emit())
+        self.ui.heading.setStyleSheet("font-weight: 600;")
+        self.setMinimumWidth(240)
+
+    @property
+    def note_edit(self):
+        return self.ui.note_edit
+
+    def set_labels(self, labels: list[Label]) -> None:
+        """One button per label: number and key, name, colour; its guideline under it."""
+        layout = self.ui.buttons_layout
+        while layout.count():
+            item = layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.buttons.clear()
+        self._labels = list(labels)
+        for number, label in enumerate(labels, start=1):
+            keys = f"{number} · {label.shortcut}" if number <= 9 else label.shortcut
+            button = QPushButton(f"{label.name}    [{keys}]")
+            button.setCheckable(True)
+            button.setObjectName(f"label_button_{number}")
+            button.setToolTip(label.description or label.name)
+            button.setMinimumHeight(34)
+            button.setStyleSheet(
+                "QPushButton { text-align: left; padding: 6px 10px; border: 1px solid palette(mid); "
+                f"border-left: 7px solid {label.colour}; border-radius: 4px; background: palette(button); }}"
+                f"QPushButton:hover {{ background: {_tint(label.colour, 0.12)}; }}"
+                f"QPushButton:checked {{ background: {_tint(label.colour, 0.30)}; font-weight: bold; "
+                f"border: 2px solid {label.colour}; border-left: 7px solid {label.colour}; }}"
+            )
+            button.clicked.connect(lambda _checked=False, name=label.name: self.label_clicked.emit(name))
+            layout.addWidget(button)
+            if label.description:
+                text = QLabel(label.description)
+                text.setWordWrap(True)
+                text.setStyleSheet("color: palette(placeholder-text); margin: 0 0 4px 10px;")
+                layout.addWidget(text)
+            self.buttons[label.name] = button
+
+    def show_state(self, attribution: Attribution | None, annotation: Annotation | None, *,
+                   pending_label: str | None = None, unsaved: str | None = None, details: str = "") -> None:
+        """Mark the annotator's label (or the one being saved), the suggestion and the note."""
+        if attribution is None:
+            for button in self.buttons.values():
+                button.setChecked(False)
+                button.setEnabled(False)
+            self.ui.suggestion_label.setText("")
+            self.ui.hint_label.setText("")
+            self.ui.flag_box.setChecked(False)
+            self.ui.note_edit.clear()
+            self.ui.save_state.setText("")
+            self.ui.details_label.setText("")
+            return
+        mine = pending_label if pending_label is not None else (annotation.label if annotation else None)
+        for name, button in self.buttons.items():
+            button.setEnabled(True)
+            button.setChecked(name == mine)
+            suffix = "   ★ suggested" if name == attribution.suggestion else ""
+            base = button.text().split("   ★")[0]
+            button.setText(base + suffix)
+        if attribution.suggestion:
+            self.ui.suggestion_label.setText(
+                f"Suggested: <b>{escape(attribution.suggestion)}</b> &nbsp;<small>(Enter accepts)</small>")
+        else:
+            self.ui.suggestion_label.setText("<small>No suggestion for this one.</small>")
+        if attribution.source_hint:
+            self.ui.hint_label.setText(f"Source hint: the pronoun may stand for <b>{escape(attribution.source_hint)}</b>")
+        else:
+            self.ui.hint_label.setText("")
+        self.ui.flag_box.setChecked(bool(annotation and annotation.flagged))
+        if not self.ui.note_edit.hasFocus():
+            self.ui.note_edit.setText(annotation.note if annotation else "")
+        if unsaved:
+            self.ui.save_state.setText(f"<span style='color:#c62828'><b>Not saved yet</b> — {escape(unsaved)}. "
+                                       "It is kept and retried.</span>")
+        elif pending_label is not None:
+            self.ui.save_state.setText("Saving…")
+        elif mine:
+            self.ui.save_state.setText(f"<span style='color:palette(placeholder-text)'>Labelled "
+                                       f"<b>{escape(mine)}</b> · saved ✓</span>")
+        else:
+            self.ui.save_state.setText("<span style='color:palette(placeholder-text)'>Not labelled yet</span>")
+        self.ui.details_label.setText(details)

@@ -1,0 +1,191 @@
+"""Durable writes off the GUI thread: the window never freezes on a slow or locked file.
+
+Every change (label, note, flag, span edit, undo) is a small function of a
+Project. The Saver runs them one after another, in order, on a worker thread
+with its own SQLite connection, and reports each commit back to the GUI
+thread, which only then moves on (durable before visible). A write that fails
+because the file is locked, the disk is full or the folder is read-only stays
+at the head of the queue and is retried; later ones wait behind it, so order
+is kept and nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QElapsedTimer, QObject, QThread, QTimer, Signal, Slot
+
+from stancelabel.core.errors import ProjectFileError, StanceLabelError
+from stancelabel.store.project import Project
+
+Operation = Callable[[Project], Any]
+#: How long a write waits for another program's lock before it reports and retries.
+WORKER_BUSY_TIMEOUT_MS = 1500
+RETRY_INTERVAL_MS = 2000
+
+
+@dataclass
+class _Pending:
+    ticket: int
+    description: str
+    operation: Operation
+    on_done: Callable[[Any], None] | None
+    on_refused: Callable[[str], None] | None
+    attribution_id: int | None
+
+
+class _Worker(QObject):
+    """Lives on the saving thread; owns that thread's connection to the project."""
+
+    done = Signal(int, object)
+    failed = Signal(int, str, bool)
+
+    def __init__(self, path: Path, busy_timeout_ms: int) -> None:
+        super().__init__()
+        self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._project: Project | None = None
+
+    @Slot(int, object)
+    def run(self, ticket: int, operation: Operation) -> None:
+        try:
+            if self._project is None:
+                self._project = Project.open(self._path)
+                self._project.set_busy_timeout(self._busy_timeout_ms)
+            result = operation(self._project)
+        except ProjectFileError as error:  # locked, full, read-only, I/O: worth retrying
+            self.failed.emit(ticket, str(error), True)
+        except (StanceLabelError, KeyError) as error:  # refused: retrying would not help
+            self.failed.emit(ticket, str(error), False)
+        else:
+            self.done.emit(ticket, result)
+
+    @Slot()
+    def close(self) -> None:
+        if self._project is not None:
+            self._project.close()
+            self._project = None
+
+
+class Saver(QObject):
+    """The queue of changes waiting to be written, and its worker thread."""
+
+    #: the number of unsaved changes or the error changed
+    state_changed = Signal()
+    #: a change was refused for good (e.g. undo of a label since removed): the message
+    refused = Signal(str)
+    _submit = Signal(int, object)
+    _close = Signal()
+
+    def __init__(self, path: Path, parent: QObject | None = None,
+                 busy_timeout_ms: int = WORKER_BUSY_TIMEOUT_MS, retry_interval_ms: int = RETRY_INTERVAL_MS) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+        self._tickets = itertools.count(1)
+        self._pending: deque[_Pending] = deque()
+        self._in_flight = False
+        self.error: str | None = None
+        self.saved_count = 0
+        self._thread = QThread()
+        self._thread.setObjectName("stancelabel-saver")
+        self._worker = _Worker(self.path, busy_timeout_ms)
+        self._worker.moveToThread(self._thread)
+        self._submit.connect(self._worker.run)
+        self._close.connect(self._worker.close)
+        self._worker.done.connect(self._on_done)
+        self._worker.failed.connect(self._on_failed)
+        self._retry = QTimer(self)
+        self._retry.setSingleShot(True)
+        self._retry.setInterval(retry_interval_ms)
+        self._retry.timeout.connect(self._send)
+        self._thread.start()
+
+    # -- the queue ------------------------------------------------------------------------
+
+    def submit(self, description: str, operation: Operation, *, on_done: Callable[[Any], None] | None = None,
+               on_refused: Callable[[str], None] | None = None, attribution_id: int | None = None) -> None:
+        """Queue a change; ``on_done`` runs on the GUI thread once it is committed."""
+        self._pending.append(_Pending(next(self._tickets), description, operation, on_done, on_refused,
+                                      attribution_id))
+        self.state_changed.emit()
+        self._send()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def idle(self) -> bool:
+        return not self._pending
+
+    def unsaved_attributions(self) -> set[int]:
+        return {p.attribution_id for p in self._pending if p.attribution_id is not None}
+
+    def describe_pending(self) -> list[str]:
+        return [p.description for p in self._pending]
+
+    def retry_now(self) -> None:
+        self._retry.stop()
+        self._send()
+
+    def _send(self) -> None:
+        if self._in_flight or not self._pending:
+            return
+        self._in_flight = True
+        head = self._pending[0]
+        self._submit.emit(head.ticket, head.operation)
+
+    @Slot(int, object)
+    def _on_done(self, ticket: int, result: object) -> None:
+        self._in_flight = False
+        head = self._pending.popleft()
+        assert head.ticket == ticket
+        self.error = None
+        self.saved_count += 1
+        self.state_changed.emit()
+        if head.on_done is not None:
+            head.on_done(result)
+        self._send()
+
+    @Slot(int, str, bool)
+    def _on_failed(self, ticket: int, message: str, retriable: bool) -> None:
+        self._in_flight = False
+        if retriable:
+            self.error = message
+            self.state_changed.emit()
+            self._retry.start()
+            return
+        head = self._pending.popleft()
+        self.state_changed.emit()
+        if head.on_refused is not None:
+            head.on_refused(message)
+        else:
+            self.refused.emit(message)
+        self._send()
+
+    # -- shutting down --------------------------------------------------------------------
+
+    def wait_until_idle(self, timeout_ms: int) -> bool:
+        """Process events until every change is written or the time is up; True when all are."""
+        if self._pending and self.error is not None:
+            self.retry_now()
+        clock = QElapsedTimer()
+        clock.start()
+        while self._pending and clock.elapsed() < timeout_ms:
+            QCoreApplication.processEvents()
+            QThread.msleep(2)
+        return not self._pending
+
+    def shutdown(self) -> None:
+        """Close the worker's connection and stop its thread (pending changes are dropped)."""
+        self._retry.stop()
+        if self._thread.isRunning():
+            self._close.emit()
+            self._thread.quit()
+            self._thread.wait(QDeadlineTimer(10_000))
+        self._pending.clear()

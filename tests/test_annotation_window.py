@@ -1,0 +1,412 @@
+"""The annotation window driven by the keyboard alone, as an annotator works a whole day.
+
+Every check of a saved label reads the file through a second connection: the
+window's promise is "on disk before the next item shows".
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import ARTICLE_ONE, ARTICLE_TWO, fill_annotation_project, wait_saved
+from PySide6.QtCore import QSettings, Qt
+
+from stancelabel.core.model import QueueFilter
+from stancelabel.gui.settings import Settings
+from stancelabel.store.project import Project
+
+Key = Qt.Key
+
+
+@pytest.fixture
+def setup(make_project, make_window):
+    project = make_project()
+    ids = fill_annotation_project(project)
+    window = make_window(project)
+    return project, ids, window
+
+
+def press(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier, widget=None) -> None:
+    qtbot.keyClick(widget or window.pane, key, modifier)
+    wait_saved(qtbot, window)
+
+
+def on_disk(project: Project, attribution_id: int, annotator: str = "ann"):
+    with Project.open(project.path, readonly=True) as other:
+        return other.annotation(attribution_id, annotator)
+
+
+def test_label_keys_save_then_advance(qtbot, setup):
+    project, ids, window = setup
+    assert window.current.id == ids[0]
+    press(qtbot, window, Key.Key_D)
+    assert on_disk(project, ids[0]).label == "denies"
+    assert window.current.id == ids[1]
+    press(qtbot, window, Key.Key_1)  # digits pick labels by position
+    assert on_disk(project, ids[1]).label == "asserts"
+    press(qtbot, window, Key.Key_Q)
+    assert on_disk(project, ids[2]).label == "qualifies"
+    assert window.current.id == ids[3]
+    assert window.progress_label.text() == "3 / 5 labelled"
+    assert window.queue.index(0).data().startswith("✓")
+    assert "All changes saved" in window.save_label.text()
+
+
+def test_enter_accepts_the_suggestion_and_never_stores_it_unasked(qtbot, setup):
+    project, ids, window = setup
+    assert project.annotation(ids[0], "ann") is None  # a suggestion is not a label
+    assert "★ suggested" in window.panel.buttons["denies"].text()
+    press(qtbot, window, Key.Key_Return)
+    assert on_disk(project, ids[0]).label == "denies"
+    window.go_to_row(3)  # "Residents claimed": no suggestion
+    press(qtbot, window, Key.Key_Return)
+    assert on_disk(project, ids[3]) is None
+    assert window.current.id == ids[3]
+    assert "No suggestion" in window.statusBar().currentMessage()
+
+
+def test_space_skips_and_j_k_arrows_move(qtbot, setup):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_Space)
+    assert window.current.id == ids[1] and on_disk(project, ids[0]) is None
+    press(qtbot, window, Key.Key_J)
+    press(qtbot, window, Key.Key_Down)
+    assert window.current.id == ids[3]
+    press(qtbot, window, Key.Key_K)
+    press(qtbot, window, Key.Key_Up)
+    press(qtbot, window, Key.Key_Left)
+    assert window.current.id == ids[0]
+    press(qtbot, window, Key.Key_Right)
+    press(qtbot, window, Key.Key_End)
+    assert window.current.id == ids[4]
+    press(qtbot, window, Key.Key_J)  # the end: it stays
+    assert window.current.id == ids[4] and "End of the queue" in window.statusBar().currentMessage()
+    press(qtbot, window, Key.Key_Home)
+    assert window.current.id == ids[0]
+
+
+def test_undo_and_redo_with_the_keyboard_also_after_a_restart(qtbot, setup, make_window):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_A)
+    press(qtbot, window, Key.Key_D)
+    assert window.current.id == ids[2]
+    press(qtbot, window, Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert on_disk(project, ids[1]) .label is None
+    assert window.current.id == ids[1]  # undo shows what it undid
+    press(qtbot, window, Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert on_disk(project, ids[1]).label == "denies"
+    window.close()
+    reopened = make_window(Project.open(project.path))
+    press(qtbot, reopened, Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, reopened, Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert on_disk(project, ids[1]).label is None and on_disk(project, ids[0]).label is None
+    assert reopened.current.id == ids[0]
+    press(qtbot, reopened, Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "Nothing to undo" in reopened.statusBar().currentMessage()
+
+
+def test_note_is_typed_saved_with_enter_and_cancelled_with_escape(qtbot, setup):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_N)
+    note = window.panel.note_edit
+    assert note.hasFocus()
+    qtbot.keyClicks(note, "Ask about 2019 ")  # letters that are label keys elsewhere type text here
+    note.insert("— ✓ 🚧")  # (QTest cannot type characters beyond the BMP)
+    press(qtbot, window, Key.Key_Return, widget=note)
+    assert on_disk(project, ids[0]).note == "Ask about 2019 — ✓ 🚧"
+    assert on_disk(project, ids[0]).label is None  # Enter in the note did not accept the suggestion
+    assert window.current.id == ids[0] and window.pane.hasFocus()
+    press(qtbot, window, Key.Key_N)
+    qtbot.keyClicks(note, "changed my mind")
+    press(qtbot, window, Key.Key_Escape, widget=note)
+    assert note.text() == "Ask about 2019 — ✓ 🚧"
+    assert on_disk(project, ids[0]).note == "Ask about 2019 — ✓ 🚧"
+
+
+def test_flag_toggles_and_the_flagged_filter_finds_it(qtbot, setup):
+    project, ids, window = setup
+    window.go_to_row(2)
+    press(qtbot, window, Key.Key_F)
+    assert on_disk(project, ids[2]).flagged
+    assert window.panel.ui.flag_box.isChecked()
+    window.view.show_combo.setCurrentIndex(window.view.show_combo.findData("flagged"))
+    assert list(window.queue.ids()) == [ids[2]] and window.current.id == ids[2]
+    press(qtbot, window, Key.Key_F)
+    assert not on_disk(project, ids[2]).flagged
+
+
+def test_filters_unlabelled_by_label_speaker_document_and_search(qtbot, setup):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_A)
+    project.set_label(ids[3], "bob", "denies")  # someone else's label does not hide it from me
+    combo = window.view.show_combo
+    combo.setCurrentIndex(combo.findData("unlabelled"))
+    assert list(window.queue.ids()) == ids[1:]
+    combo.setCurrentIndex(combo.findData("label"))
+    assert window.view.label_combo.isVisible()
+    window.view.label_combo.setCurrentText("asserts")
+    assert list(window.queue.ids()) == [ids[0]]
+    combo.setCurrentIndex(combo.findData("all"))
+    window.view.speaker_edit.setText("zoë")
+    qtbot.keyClick(window.view.speaker_edit, Key.Key_Return)
+    assert list(window.queue.ids()) == [ids[4]]
+    window.view.speaker_edit.clear()
+    assert len(window.queue.ids()) == 5
+    press(qtbot, window, Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.view.search_edit.hasFocus()
+    qtbot.keyClicks(window.view.search_edit, "SCHOOL")
+    qtbot.keyClick(window.view.search_edit, Key.Key_Return)
+    assert list(window.queue.ids()) == [ids[2]]
+    assert window.pane.hasFocus()  # back to labelling
+    window.view.search_edit.clear()
+    window.go_to_row(4)
+    window.view.document_only.setChecked(True)
+    assert list(window.queue.ids()) == [ids[4]]
+
+
+def test_next_unlabelled_skips_what_is_done(qtbot, setup):
+    project, ids, window = setup
+    project.set_label(ids[1], "ann", "asserts")
+    project.set_label(ids[2], "ann", "asserts")
+    window.apply_filter()
+    press(qtbot, window, Key.Key_U)
+    assert window.current.id == ids[3]
+
+
+def test_position_is_remembered_per_annotator_and_project(qtbot, make_project, make_window, tmp_path):
+    project = make_project()
+    ids = fill_annotation_project(project)
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = make_window(project, settings=settings)
+    window.go_to_row(3)
+    window.close()
+    assert make_window(Project.open(project.path), settings=settings).current.id == ids[3]
+    other = make_window(Project.open(project.path), annotator="bob", settings=settings)
+    assert other.current.id == ids[0]
+
+
+def select(window, text: str, part: str) -> None:
+    start = text.index(part)
+    window.pane.select_document_span(start, start + len(part))
+
+
+def test_fix_a_wrong_speaker_by_selecting_it(qtbot, setup):
+    project, ids, window = setup
+    project.set_label(ids[1], "bob", "asserts")
+    window.go_to_row(1)
+    select(window, ARTICLE_ONE, "Priya Nai")  # a partial word is widened to the whole word
+    press(qtbot, window, Key.Key_S)
+    edited = project.attribution(ids[1])
+    assert ARTICLE_ONE[edited.source[0][0]:edited.source[0][1]] == "Priya Nair"
+    assert edited.origin == "manual"
+    assert project.annotation(ids[1], "bob").label == "asserts"  # others' labels stay
+    assert "Priya Nair" in window.queue.index(1).data()
+    press(qtbot, window, Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert project.attribution(ids[1]).source == project.attribution(ids[1]).source
+    assert ARTICLE_ONE[slice(*project.attribution(ids[1]).source[0])] == "Mayor Priya Nair"
+
+
+def test_keyboard_selection_sets_cue_and_split_content(qtbot, setup):
+    project, ids, window = setup
+    window.go_to_row(2)  # '"We tested every school," she insisted.'
+    press(qtbot, window, Key.Key_E)
+    assert window._edit_mode
+    start = ARTICLE_ONE.index("insisted")
+    window.pane.select_document_span(start, start)  # caret before the cue
+    for _ in range(len("insisted")):
+        qtbot.keyClick(window.pane, Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert window.current.id == ids[2]  # the arrows moved the caret, not the queue
+    press(qtbot, window, Key.Key_C)
+    cue = project.attribution(ids[2]).cue
+    assert ARTICLE_ONE[cue[0][0]:cue[0][1]] == "insisted"
+    select(window, ARTICLE_ONE, "she")
+    press(qtbot, window, Key.Key_T, Qt.KeyboardModifier.ShiftModifier)  # add a second content part
+    assert len(project.attribution(ids[2]).content) == 2
+    press(qtbot, window, Key.Key_Escape)
+    press(qtbot, window, Key.Key_J)
+    assert window.current.id == ids[3]
+
+
+def test_selection_needed_message(qtbot, setup):
+    project, ids, window = setup
+    before = project.attribution(ids[0])
+    press(qtbot, window, Key.Key_S)
+    assert "Select the words first" in window.statusBar().currentMessage()
+    assert project.attribution(ids[0]) == before
+
+
+def test_add_an_attribution_the_detector_missed(qtbot, setup):
+    project, ids, window = setup
+    window.go_to_row(4)
+    select(window, ARTICLE_TWO, "said")
+    press(qtbot, window, Key.Key_N, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    new = window.current
+    assert new.id not in ids and new.origin == "manual"
+    assert ARTICLE_TWO[slice(*new.cue[0])] == "said"
+    select(window, ARTICLE_TWO, "The engineer")
+    press(qtbot, window, Key.Key_S)
+    select(window, ARTICLE_TWO, "nothing else")
+    press(qtbot, window, Key.Key_T)
+    press(qtbot, window, Key.Key_Q)
+    added = project.attribution(new.id)
+    assert ARTICLE_TWO[slice(*added.source[0])] == "The engineer"
+    assert on_disk(project, new.id).label == "qualifies"
+    assert project.attribution_authors(new.id) == ["ann"]
+    assert window.progress_label.text() == "1 / 6 labelled"
+
+
+def test_not_an_attribution_leaves_the_queue_and_stays_in_the_file(qtbot, setup):
+    project, ids, window = setup
+    window.go_to_row(3)
+    press(qtbot, window, Key.Key_X)
+    assert ids[3] not in list(window.queue.ids())
+    assert window.current.id == ids[4]
+    assert project.attribution(ids[3]).status == "rejected"
+    assert ids[3] not in list(project.queue_ids("ann", QueueFilter()))
+    press(qtbot, window, Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ids[3] in list(window.queue.ids()) and window.current.id == ids[3]
+
+
+def test_labels_stay_blind_between_annotators_and_switching_shows_ones_own(qtbot, setup, monkeypatch):
+    project, ids, window = setup
+    project.set_label(ids[0], "bob", "denies")
+    project.set_note(ids[0], "bob", "bob's note")
+    window.apply_filter()
+    assert not any(button.isChecked() for button in window.panel.buttons.values())
+    assert window.panel.note_edit.text() == ""
+    assert window.queue.index(0).data().startswith("·")
+    from stancelabel.gui import main_window
+
+    monkeypatch.setattr(main_window, "ask_annotator", lambda known, current, parent: "bob")
+    press(qtbot, window, Key.Key_U, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.annotator == "bob" and "bob" in window.annotator_button.text()
+    window.go_to_row(0)
+    assert window.panel.buttons["denies"].isChecked()
+    assert window.panel.note_edit.text() == "bob's note"
+    assert window.progress_label.text() == "1 / 5 labelled"
+    assert window.settings.annotator == "bob"
+
+
+def test_shortcut_overview_lists_every_key_and_label_guideline(qtbot, setup):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_F1)
+    dialog = window._shortcuts_dialog
+    qtbot.addWidget(dialog)
+    text = dialog.browser.toPlainText()
+    for expected in ("asserts", "rejects the content", "Undo", "Ctrl+Z", "Not an attribution", "Whole paragraph",
+                     "Next unlabelled", "Selection is the source"):
+        assert expected in text
+    dialog.close()
+
+
+def test_view_settings_persist(qtbot, make_project, make_window, tmp_path):
+    project = make_project()
+    fill_annotation_project(project)
+    store = QSettings(str(tmp_path / "v.ini"), QSettings.Format.IniFormat)
+    window = make_window(project, settings=Settings(store))
+    size = window.settings.font_size
+    press(qtbot, window, Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, window, Key.Key_BracketRight)
+    window.set_theme("dark")
+    window.resize(780, 700)  # within the offscreen screen (800 x 800), where geometry is restored as it was
+    window.view.splitter.setSizes([150, 400, 200])
+    sizes = window.view.splitter.sizes()
+    window.close()
+    again = Settings(QSettings(str(tmp_path / "v.ini"), QSettings.Format.IniFormat))
+    assert again.font_size == size + 1 and again.context_size == 3 and again.theme == "dark"
+    reopened = make_window(Project.open(project.path), settings=again)
+    assert reopened.size() == window.size()
+    assert reopened.view.splitter.sizes() == sizes
+    assert reopened.pane.font().pointSize() == size + 1
+    reopened.set_theme("light")
+
+
+def test_context_and_paragraph(qtbot, setup):
+    project, ids, window = setup
+    window.go_to_row(1)
+    press(qtbot, window, Key.Key_BracketLeft)
+    press(qtbot, window, Key.Key_BracketLeft)
+    press(qtbot, window, Key.Key_BracketLeft)  # no context: only the sentence
+    assert window.pane.toPlainText() == "Mayor Priya Nair said the pipes were replaced in 2019."
+    press(qtbot, window, Key.Key_P)  # the whole paragraph (line)
+    assert window.pane.toPlainText().startswith("The council denied")
+    assert "she insisted" not in window.pane.toPlainText()
+    press(qtbot, window, Key.Key_BracketRight)
+    assert "she insisted" in window.pane.toPlainText()
+
+
+def test_roles_are_marked_without_colour_too(qtbot, setup):
+    project, ids, window = setup
+    window.go_to_row(4)  # a line with an emoji after the content: UTF-16 positions differ
+    from PySide6.QtGui import QTextCursor
+
+    pane = window.pane
+    cue = project.attribution(ids[4]).cue[0]
+    cursor = QTextCursor(pane.document())
+    cursor.setPosition(pane.pane_position(cue[0]) + 1)
+    assert cursor.charFormat().fontWeight() >= 600 and cursor.charFormat().fontUnderline()
+    content = project.attribution(ids[4]).content[0]
+    cursor.setPosition(pane.pane_position(content[0]) + 1)
+    assert cursor.charFormat().fontItalic()
+    assert len(pane.frame_rects()) == 1  # the source is framed
+    select(window, ARTICLE_TWO, "else")  # after the emoji
+    assert pane.selected_span() == (ARTICLE_TWO.index("else"), ARTICLE_TWO.index("else") + 4)
+
+
+def test_schema_editor_renames_recolours_and_refuses_clashes(qtbot, setup):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_A)
+    editor = window.edit_schema()
+    qtbot.addWidget(editor)
+    table = editor.ui.table
+    table.item(1, 1).setText("A")  # denies on A: clash with asserts
+    assert not editor.try_accept()
+    assert "both use key A" in editor.ui.error_label.text()
+    table.item(1, 1).setText("J")  # a key of the window
+    assert not editor.try_accept()
+    assert "already used by the labelling window" in editor.ui.error_label.text()
+    table.item(1, 1).setText("D")
+    table.setCurrentCell(0, 0)
+    editor.remove_selected()  # asserts is given once
+    assert "1 attribution(s) carry it" in editor.ui.error_label.text() and table.rowCount() == 3
+    table.item(0, 0).setText("endorses")
+    table.item(0, 1).setText("E")
+    table.item(0, 1).setText("W")
+    table.item(0, 2).setText("#1565c0")
+    table.item(0, 3).setText("The source says it is true.")
+    editor.add_label()
+    table.item(3, 0).setText("unclear")
+    table.item(3, 1).setText("V")
+    table.setCurrentCell(3, 0)
+    editor.move_selected(-1)
+    assert editor.try_accept()
+    wait_saved(qtbot, window)
+    assert [label.name for label in project.labels()] == ["endorses", "denies", "unclear", "qualifies"]
+    assert project.annotation(ids[0], "ann").label == "endorses"  # the rename kept the label
+    assert window.panel.buttons["endorses"].toolTip() == "The source says it is true."
+    window.activateWindow()  # back from the dialog
+    qtbot.waitUntil(window.isActiveWindow)
+    press(qtbot, window, Key.Key_V)  # the new key labels at once
+    assert on_disk(project, ids[1]).label == "unclear"
+    press(qtbot, window, Key.Key_3)  # and digits follow the new order
+    assert on_disk(project, ids[2]).label == "unclear"
+
+
+def test_everything_is_there_after_closing_and_reopening(qtbot, setup, make_window):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_D)
+    press(qtbot, window, Key.Key_N)
+    qtbot.keyClicks(window.panel.note_edit, "mayor or council?")
+    press(qtbot, window, Key.Key_Return, widget=window.panel.note_edit)
+    select(window, ARTICLE_ONE, "Priya Nair")
+    press(qtbot, window, Key.Key_S)
+    press(qtbot, window, Key.Key_F)
+    press(qtbot, window, Key.Key_A)
+    window.close()
+    with Project.open(project.path) as again:
+        assert again.annotation(ids[0], "ann").label == "denies"
+        one = again.annotation(ids[1], "ann")
+        assert (one.label, one.note, one.flagged) == ("asserts", "mayor or council?", True)
+        assert ARTICLE_ONE[slice(*again.attribution(ids[1]).source[0])] == "Priya Nair"
+    reopened = make_window(Project.open(project.path))
+    assert reopened.current.id == ids[2]
+    assert reopened.progress_label.text() == "2 / 5 labelled"
