@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,17 @@ def test_file_open_of_a_foreign_file_keeps_the_current_project(qtbot, tmp_path, 
     assert not window.open_path(str(foreign))
     assert shown and "not a StanceLabel project" in shown[0]
     assert window.documents.rowCount() == 2 and window.project is project
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from Python 3.12 on")
+def test_qt_bindings_keep_none_alive(qtbot):
+    """A binding that drops a reference to None per call aborts the app after a few thousand calls."""
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    qtbot.addWidget(label)
+    before = sys.getrefcount(None)
+    for _ in range(1000):
+        label.setText("x")  # a void method: returns None
+        label.setEnabled(True)
+    assert sys.getrefcount(None) >= before - 10

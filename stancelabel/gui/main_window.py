@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QP
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QHeaderView,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -141,6 +142,10 @@ class MainWindow(QMainWindow):
         self.view.splitter.setStretchFactor(2, 1)
         self.view.splitter.setSizes([260, 640, 300])
         self.view.document_list.setItemDelegate(DocumentDelegate(self.view.document_list))
+        # A table view, not a list view: QListView lays out every row, which a million rows make slow.
+        rows = self.view.queue_list.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)
         for key, text in SHOW_CHOICES:
             self.view.show_combo.addItem(text, key)
         self.setAcceptDrops(True)
@@ -423,10 +428,23 @@ class MainWindow(QMainWindow):
 
     def _update_annotator(self) -> None:
         self.annotator_button.setText(f"Annotator: {self.annotator}")
+        self._recount()
+
+    def _recount(self) -> None:
+        """Count labelled and active attributions afresh (after changes to what is in the queue).
+
+        Counting a million rows takes tens of milliseconds, too slow for every key
+        press; labels in between adjust the counts through ``_count_label``.
+        """
+        self._progress = list(self.project.progress(self.annotator))
+        self._update_progress()
+
+    def _count_label(self, had_label: bool, has_label: bool) -> None:
+        self._progress[0] += int(has_label) - int(had_label)
         self._update_progress()
 
     def _update_progress(self) -> None:
-        done, total = self.project.progress(self.annotator)
+        done, total = self._progress
         self.progress_label.setText(f"{count(done)} / {count(total)} labelled")
 
     def _update_save_state(self) -> None:
@@ -594,13 +612,19 @@ class MainWindow(QMainWindow):
         self._pending_labels[attribution_id] = name or ""
         self._show_panel()
 
-        def done(_result, attribution_id=attribution_id) -> None:
+        def done(had_label: bool, attribution_id=attribution_id) -> None:
             self._pending_labels.pop(attribution_id, None)
+            self._count_label(had_label, name is not None)
             self._changed(attribution_id)
             if self.current is not None and self.current.id == attribution_id and name is not None:
                 self.next_item()
 
-        self._submit(f"label {name}", lambda p: p.set_label(attribution_id, me, name), attribution_id, done)
+        def save(project: Project) -> bool:
+            before = project.annotation(attribution_id, me)
+            project.set_label(attribution_id, me, name)
+            return bool(before and before.label)
+
+        self._submit(f"label {name}", save, attribution_id, done)
 
     def accept_suggestion(self) -> None:
         if self.current is None:
@@ -667,7 +691,7 @@ class MainWindow(QMainWindow):
                      attribution_id, done)
 
     def _after_structure_change(self, row: int | None) -> None:
-        self._update_progress()
+        self._recount()
         if self.current is not None:
             self.documents.refresh_document(self.current.document_id)
         target = min(row if row is not None else (self.current_row or 0), self.queue.rowCount() - 1)
@@ -683,7 +707,6 @@ class MainWindow(QMainWindow):
             except KeyError:
                 self.current = None
             self.documents.refresh_document(self.current.document_id if self.current else -1)
-        self._update_progress()
         if self.current is not None and self.current.id == attribution_id:
             self._show_current()
 
@@ -701,6 +724,8 @@ class MainWindow(QMainWindow):
         if change is None:
             self.statusBar().showMessage(f"Nothing to {what}.", 4000)
             return
+        if change.kind in ("status", "label"):
+            self._recount()
         if change.kind == "status":
             self.apply_filter(keep=change.attribution_id)
         else:
@@ -775,7 +800,7 @@ class MainWindow(QMainWindow):
             if row is None:
                 row = (self.current_row or 0) + 1
                 self.queue.insert_id(row, new_id)
-            self._update_progress()
+            self._recount()
             self.documents.refresh_document(document_id)
             self.current_row = None
             self.go_to_row(row)
@@ -983,6 +1008,7 @@ class MainWindow(QMainWindow):
             self.documents.fetchMore()
         had = self.current is not None
         self.apply_filter(keep=self.current.id if self.current else None)
+        self._recount()
         if not had and self.current is not None:
             self.pane.setFocus()
         self.pipeline_label.setText(self._pipeline_text())

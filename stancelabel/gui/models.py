@@ -10,6 +10,7 @@ from __future__ import annotations
 from array import array
 from collections import OrderedDict
 
+import numpy
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from stancelabel.core.model import DocumentSummary, QueueItem
@@ -106,13 +107,11 @@ class QueueModel(QAbstractListModel):
         self._project = project
         self._annotator = annotator
         self._ids = array("q")
-        self._row_of: dict[int, int] | None = None
         self._pages: OrderedDict[int, list[QueueItem | None]] = OrderedDict()
 
     def set_ids(self, ids: array) -> None:
         self.beginResetModel()
         self._ids = ids
-        self._row_of = None
         self._pages.clear()
         self.endResetModel()
 
@@ -123,15 +122,23 @@ class QueueModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._ids)
 
     def row_of(self, attribution_id: int) -> int | None:
-        """Where an attribution is in the queue (None if the filter leaves it out)."""
-        if self._row_of is None:
-            if len(self._ids) < 4096:
-                try:
-                    return self._ids.index(attribution_id)
-                except ValueError:
-                    return None
-            self._row_of = {value: row for row, value in enumerate(self._ids)}
-        return self._row_of.get(attribution_id)
+        """Where an attribution is in the queue (None if the filter leaves it out).
+
+        Rows cached for display are looked at first; otherwise one vectorised
+        scan of the ids (about 2 ms for a million), with no index kept in memory.
+        """
+        for page_no, page in self._pages.items():
+            for offset, item in enumerate(page):
+                if item is not None and item.id == attribution_id:
+                    return page_no * self.PAGE + offset
+        if not self._ids:
+            return None
+        view = numpy.frombuffer(self._ids, dtype=numpy.int64)
+        try:
+            found = numpy.flatnonzero(view == attribution_id)
+        finally:
+            del view  # the array must not stay exported: rows are inserted and removed in place
+        return int(found[0]) if len(found) else None
 
     def id_at(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
@@ -157,7 +164,6 @@ class QueueModel(QAbstractListModel):
         """Drop one row (an attribution marked "not an attribution") without re-reading the queue."""
         self.beginRemoveRows(QModelIndex(), row, row)
         del self._ids[row]
-        self._row_of = None
         for page_no in [p for p in self._pages if p >= row // self.PAGE]:
             del self._pages[page_no]
         self.endRemoveRows()
@@ -167,7 +173,6 @@ class QueueModel(QAbstractListModel):
         row = min(max(row, 0), len(self._ids))
         self.beginInsertRows(QModelIndex(), row, row)
         self._ids.insert(row, attribution_id)
-        self._row_of = None
         for page_no in [p for p in self._pages if p >= row // self.PAGE]:
             del self._pages[page_no]
         self.endInsertRows()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFont, QPainter, QPen, QTextCharFormat, QTextCursor, QTextFormat
+from PySide6.QtGui import QFont, QPainter, QPen, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QFrame, QTextEdit
 
 from stancelabel.core.model import Attribution, Sentence, Spans
@@ -142,7 +142,6 @@ class ReadingPane(QTextEdit):
         for spans_of_role, fmt in ((attribution.content, content), (attribution.source, source),
                                    (attribution.cue, cue)):
             for start, end in spans_of_role:
-                fmt.setProperty(QTextFormat.Property.UserProperty, True)
                 self._format(start, end, fmt)
         self._frames = [(self.pane_position(s), self.pane_position(e)) for s, e in attribution.source
                         if shown.start <= s and e <= shown.end]
