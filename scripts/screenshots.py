@@ -1,6 +1,11 @@
 """Render StanceLabel's windows offscreen into docs/ for the README.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py
+
+Makes the sample project in a temporary folder (with the trained spaCy
+pipeline when it is installed), labels a few attributions as an annotator
+would, and saves: the main window in the light and the dark theme, span
+editing, the label schema editor and the shortcut overview.
 """
 
 from __future__ import annotations
@@ -12,25 +17,82 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+SIZE = (1360, 800)
 
 
 def main() -> int:
+    from PySide6.QtCore import QCoreApplication, QSettings, QThread
+    from PySide6.QtGui import QGuiApplication
+
     from stancelabel.gui.app import create_application
     from stancelabel.gui.main_window import MainWindow
+    from stancelabel.gui.settings import Settings
     from stancelabel.io.sample import ensure_sample_project
     from stancelabel.store.project import Project
 
     app = create_application()
+    QGuiApplication.setFont(QGuiApplication.font())
+
+    def settle(window) -> None:
+        while not window.saver.idle:
+            QCoreApplication.processEvents()
+            QThread.msleep(2)
+        for _ in range(5):
+            QCoreApplication.processEvents()
+
+    def save(widget, name: str) -> None:
+        target = DOCS / name
+        widget.grab().save(str(target))
+        print(target)
+
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sample.stance"
         ensure_sample_project(path)
-        window = MainWindow(Project.open(path))
-        window.resize(1100, 640)
+        settings = Settings(QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat))
+        settings.theme = "light"
+        window = MainWindow(Project.open(path), annotator="Alice", settings=settings)
+        window.resize(*SIZE)
         window.show()
-        app.processEvents()
-        target = DOCS / "screenshot-documents.png"
-        window.grab().save(str(target))
-        print(target)
+        settle(window)
+        for name in ("denies", "denies", "asserts"):
+            window.label(name)
+            settle(window)
+        window.go_to_row(3)
+        window.panel.note_edit.setText("Quote or paraphrase? Check with the lead.")
+        window.save_note()
+        settle(window)
+        window.toggle_flag()
+        settle(window)
+        window.view.side_tabs.setCurrentIndex(0)
+        save(window, "screenshot-light.png")
+
+        window.set_theme("dark")
+        settle(window)
+        save(window, "screenshot-dark.png")
+        window.set_theme("light")
+
+        window.go_to_row(4)
+        text = window._document(window.current.document_id)[0]
+        source = window.current.source[0]
+        start = text.rfind(" ", 0, source[0] - 1) + 1  # select one word more than the detector found
+        window.pane.select_document_span(start, source[1])
+        window.statusBar().showMessage("Selecting text: arrows move, Shift+arrows select; S, C, T set a role; "
+                                       "Esc leaves.")
+        QCoreApplication.processEvents()
+        save(window, "screenshot-span-editing.png")
+
+        editor = window.edit_schema()
+        editor.ui.table.selectRow(1)
+        editor.resize(780, 360)
+        QCoreApplication.processEvents()
+        save(editor, "screenshot-schema-editor.png")
+        editor.reject()
+
+        shortcuts = window.show_shortcuts()
+        shortcuts.resize(620, 760)
+        QCoreApplication.processEvents()
+        save(shortcuts, "screenshot-shortcuts.png")
+        shortcuts.close()
         window.close()
     return 0
 

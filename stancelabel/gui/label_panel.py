@@ -34,7 +34,9 @@ class LabelPanel(QWidget):
         self._descriptions: list[QLabel] = []
         self._labels: list[Label] = []
         self.ui.flag_box.clicked.connect(lambda _checked: self.flag_clicked.emit())
-        self.ui.heading.setStyleSheet("font-weight: 600;")
+        heading = self.ui.heading.font()
+        heading.setBold(True)
+        self.ui.heading.setFont(heading)  # a font, not a style sheet: style sheets miss theme changes
         self.setMinimumWidth(240)
 
     @property

@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
         a("import_files", "&Import files…", self.import_files, ["Ctrl+I"],
           "Import text, JSONL, CSV or BRAT files into this project (or drop them on the window)")
         a("import_folder", "Import &folder…", self.import_folder, ["Ctrl+Shift+I"], "Import every file in a folder")
-        a("quit", "&Quit", self.close, [Std.Quit])
+        a("quit", "&Quit", self.close, ["Ctrl+Q"])
         a("undo", "&Undo", self.undo, ["Ctrl+Z"], "Undo your last change (also after a restart)")
         a("redo", "&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo what was undone")
         a("find", "&Search sentences…", self.focus_search, ["Ctrl+F"], "Search the sentences of the queue")

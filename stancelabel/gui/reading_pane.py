@@ -120,14 +120,13 @@ class ReadingPane(QTextEdit):
             self._utf16 = positions
 
         roles = self._roles
-        palette_text = self.palette().text().color()
         self.clear()
         cursor = QTextCursor(self.document())
         muted = QTextCharFormat()
         muted.setForeground(roles.muted)
         cursor.insertText(piece, muted)
         normal = QTextCharFormat()
-        normal.setForeground(palette_text)
+        normal.setForeground(roles.text)
         self._format(current.start, current.end, normal)
 
         content = QTextCharFormat()
