@@ -410,3 +410,63 @@ def test_everything_is_there_after_closing_and_reopening(qtbot, setup, make_wind
     reopened = make_window(Project.open(project.path))
     assert reopened.current.id == ids[2]
     assert reopened.progress_label.text() == "2 / 5 labelled"
+
+
+def label_everything_by_keyboard(qtbot, window) -> None:
+    """Accept the suggestion where there is one, else press A; the last item does not advance."""
+    total = window.queue.rowCount()
+    for row in range(total):
+        assert window.current_row == row
+        press(qtbot, window, Key.Key_Return if window.current.suggestion else Key.Key_A)
+    assert window.project.progress(window.annotator)[0] == total
+
+
+def test_a_new_users_session_on_the_sample_project(qtbot, tmp_path, monkeypatch):
+    """`make run`: type a name, label everything with the keyboard, close, reopen: all there."""
+    from stancelabel.gui import app, dialogs
+
+    target = tmp_path / "data" / "sample.stance"
+    monkeypatch.setattr(app, "sample_project_path", lambda: target)
+    monkeypatch.setattr(dialogs, "ask_annotator", lambda known, current="", parent=None: "Alice")
+    window = app.open_main_window(None, sample=True)
+    qtbot.addWidget(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    assert window.annotator == "Alice"
+    label_everything_by_keyboard(qtbot, window)
+    total = window.queue.rowCount()
+    window.close()
+    reopened = app.open_main_window(target)
+    qtbot.addWidget(reopened)
+    assert reopened.annotator == "Alice"  # remembered
+    assert reopened.progress_label.text() == f"{total} / {total} labelled"
+    reopened.close()
+
+
+def test_the_seed_article_session(qtbot, shared_data, tmp_path, make_window):
+    """Import the article the product was specified from, label it all, fix a speaker, undo, reopen."""
+    from stancelabel.io.importer import ImportOptions, import_paths
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    nlp, info = load_pipeline(None, detect=True)
+    project = Project.open(tmp_path / "seed.stance", create=True)
+    report = import_paths(project, [shared_data / "seed" / "article.txt"], ImportOptions(), nlp, info)
+    assert report.attributions_added >= 6
+    window = make_window(project)
+    label_everything_by_keyboard(qtbot, window)
+    window.go_to_row(0)
+    first = window.current
+    text = window._document(first.document_id)[0]
+    wrong = first.source[0]
+    window.pane.select_document_span(wrong[0], wrong[0] + 1)  # one letter: widened to its word
+    press(qtbot, window, Key.Key_S)
+    fixed = project.attribution(first.id)
+    assert fixed.source != first.source and fixed.origin == "manual"
+    press(qtbot, window, Key.Key_D)  # relabel, then undo that label
+    press(qtbot, window, Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    labels_before_close = {a.attribution_id: a.label for a in project.annotations()}
+    window.close()
+    with Project.open(tmp_path / "seed.stance") as again:
+        assert {a.attribution_id: a.label for a in again.annotations()} == labels_before_close
+        assert again.attribution(first.id).source == fixed.source
+        assert text[slice(*fixed.source[0])].strip()
