@@ -286,9 +286,19 @@ def test_labels_stay_blind_between_annotators_and_switching_shows_ones_own(qtbot
     assert window.settings.annotator == "bob"
 
 
-def test_shortcut_overview_lists_every_key_and_label_guideline(qtbot, setup):
+def test_file_menu_offers_recent_projects_once(qtbot, setup):
     project, ids, window = setup
-    press(qtbot, window, Key.Key_F1)
+    titles = [action.text() for action in window.menus["File"].actions()]
+    assert titles.count("Open &recent") == 1
+    window.recent_menu.aboutToShow.emit()
+    assert str(project.path.resolve()) in [action.text() for action in window.recent_menu.actions()]
+
+
+@pytest.mark.parametrize("key", [(Key.Key_F1, Qt.KeyboardModifier.NoModifier),
+                                 (Key.Key_Question, Qt.KeyboardModifier.ShiftModifier)])
+def test_shortcut_overview_lists_every_key_and_label_guideline(qtbot, setup, key):
+    project, ids, window = setup
+    press(qtbot, window, *key)
     dialog = window._shortcuts_dialog
     qtbot.addWidget(dialog)
     text = dialog.browser.toPlainText()

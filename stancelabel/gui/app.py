@@ -102,5 +102,12 @@ def run_gui(project_path: str | None = None, sample: bool = False) -> int:
     """Run the GUI until its last window closes; returns the exit code."""
     check_display()
     app = create_application()
-    window = open_main_window(project_path, sample)  # noqa: F841 (kept alive until exec returns)
+    try:
+        window = open_main_window(project_path, sample)  # noqa: F841 (kept alive until exec returns)
+    except StanceLabelError as error:
+        from PySide6.QtWidgets import QMessageBox
+
+        # Started from a file manager, nobody reads stderr: say it in a window too.
+        QMessageBox.critical(None, "StanceLabel", str(error))
+        raise
     return app.exec()

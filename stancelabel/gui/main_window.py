@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -277,7 +278,7 @@ class MainWindow(QMainWindow):
                     menu.addSeparator()
                 else:
                     menu.addAction(self.actions[name])
-        self.recent_menu = self.menus["File"].addMenu("Open &recent")
+        self.recent_menu = QMenu("Open &recent", self)
         self.menus["File"].insertMenu(self.actions["import_files"], self.recent_menu)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         theme_menu = self.menus["View"].addMenu("&Theme")
