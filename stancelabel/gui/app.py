@@ -108,6 +108,7 @@ def run_gui(project_path: str | None = None, sample: bool = False) -> int:
         from PySide6.QtWidgets import QMessageBox
 
         # Started from a file manager, nobody reads stderr: say it in a window too.
-        QMessageBox.critical(None, "StanceLabel", str(error))
+        if app.platformName() not in ("offscreen", "minimal"):
+            QMessageBox.critical(None, "StanceLabel", str(error))
         raise
     return app.exec()
