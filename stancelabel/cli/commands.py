@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from stancelabel.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
@@ -35,7 +36,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     options = ImportOptions(format=args.format, text_column=args.text_column, id_column=args.id_column,
                             annotator=args.annotator, n_process=args.n_process, batch_size=args.batch_size,
-                            detect=not args.no_detect)
+                            detect=not args.no_detect, target=args.target, target_column=args.target_column)
     paths = [Path(p) for p in args.paths]
     report = ImportReport()
     sources = read_sources(paths, options, report)  # before the project is created or spaCy loaded
@@ -129,9 +130,39 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{stats['project']}: {stats['documents']} documents, {stats['sentences']} sentences, "
           f"{stats['attributions']} attributions, {stats['labels']} labels")
+    if stats["targets"]:
+        print(f"  targets: {stats['targets']} ({stats['documents_with_target']} documents have one)")
     for title, key in (("by origin", "by_origin"), ("by annotator", "by_annotator"), ("by label", "by_label")):
         if stats[key]:
             print(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+    return EXIT_OK
+
+
+def cmd_guidelines(args: argparse.Namespace) -> int:
+    from stancelabel.core.labels import descriptions_from_guidelines
+    from stancelabel.io.textfile import decode, read_text
+
+    if args.set_file is None:
+        with Project.open(args.project, readonly=True) as project:
+            text = project.guidelines()
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return EXIT_OK
+    if args.set_file == "-":
+        markdown, _ = decode(Path("<stdin>"), sys.stdin.buffer.read())
+    else:
+        markdown = read_text(Path(args.set_file))
+    if not markdown.strip():
+        raise StanceLabelError(f"{args.set_file}: the file is empty; the guidelines were not changed")
+    with Project.open(args.project) as project:
+        labels = project.labels()
+        found = descriptions_from_guidelines(markdown, [label.name for label in labels])
+        with project.transaction():
+            project.set_guidelines(markdown)
+            if found:
+                project.save_labels([replace(label, description=found.get(label.name, label.description))
+                                     for label in labels])
+    print(f"guidelines set ({len(markdown):,} characters)"
+          + (f"; label descriptions taken from their sections: {', '.join(found)}" if found else ""))
     return EXIT_OK
 
 
@@ -146,4 +177,4 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"import": cmd_import, "detect": cmd_detect, "evaluate": cmd_evaluate, "stats": cmd_stats,
-             "gui": cmd_gui}
+             "guidelines": cmd_guidelines, "gui": cmd_gui}

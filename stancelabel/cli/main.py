@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", metavar="NAME", help="annotator of BRAT .ann files without one in their name")
     p.add_argument("--text-column", default="text", metavar="NAME", help="CSV column holding the text")
     p.add_argument("--id-column", metavar="NAME", help="CSV column holding the document id (default: id)")
+    p.add_argument("--target", metavar="TEXT",
+                   help="the target claim of every imported document that does not name its own")
+    p.add_argument("--target-column", metavar="NAME", help="CSV column holding each document's target claim")
 
     p = commands.add_parser("detect", help="find attributions in the documents of a project",
                             description="Detect attributions (source, cue, content) in documents already in "
@@ -70,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    p = commands.add_parser("guidelines", help="print or replace the project's annotation guidelines",
+                            description="Print the project's annotation guidelines (Markdown), or replace them "
+                            "with --set FILE. A section headed with a label's name (e.g. '## denies') also "
+                            "becomes that label's description, shown on its button.")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--set", metavar="FILE", dest="set_file", help="a UTF-8 Markdown file, or - for standard input")
+
     p = commands.add_parser("gui", help="open the annotation window")
     p.add_argument("project", metavar="PROJECT", nargs="?", help="project file to open")
     p.add_argument("--sample", action="store_true", help="open the bundled sample project")
@@ -86,7 +96,7 @@ class _Commands:
         return self._subparsers.add_parser(name, parents=[self._common], **kwargs)
 
 
-COMMAND_NAMES = ("import", "detect", "evaluate", "stats", "gui")
+COMMAND_NAMES = ("import", "detect", "evaluate", "stats", "guidelines", "gui")
 
 
 def _detector_option(parser: argparse.ArgumentParser) -> None:

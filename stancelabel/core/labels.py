@@ -45,3 +45,37 @@ def check_label_schema(labels: Sequence[Label], reserved_keys: Iterable[str] = (
         keys[key] = name
         if not _COLOUR.match(label.colour):
             raise StanceLabelError(f"label {name!r}: colour {label.colour!r} is not of the form #rrggbb")
+
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_MARKUP = re.compile(r"(\*\*|__|\*|_|`)")
+
+
+def descriptions_from_guidelines(markdown: str, names: Iterable[str]) -> dict[str, str]:
+    """The first paragraph under a heading that is a label's name, as plain text, per label.
+
+    So a lead writes the guidelines once and each label's button shows its gist.
+    """
+    wanted = {name.casefold(): name for name in names}
+    found: dict[str, str] = {}
+    lines = markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for index, line in enumerate(lines):
+        heading = _HEADING.match(line)
+        if not heading:
+            continue
+        name = wanted.get(_MARKUP.sub("", heading.group(2)).strip().casefold())
+        if name is None or name in found:
+            continue
+        paragraph: list[str] = []
+        for following in lines[index + 1:]:
+            if _HEADING.match(following):
+                break
+            if not following.strip():
+                if paragraph:
+                    break
+                continue
+            paragraph.append(following.strip().lstrip(">").strip())
+        text = " ".join(_MARKUP.sub("", " ".join(paragraph)).split())
+        if text:
+            found[name] = text
+    return found

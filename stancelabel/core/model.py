@@ -14,6 +14,14 @@ Spans = tuple[Span, ...]
 ROLES = ("source", "cue", "content")
 
 
+def normalize_target(text: str | None) -> str | None:
+    """A target claim as stored: white space collapsed, None when nothing is left."""
+    if text is None:
+        return None
+    cleaned = " ".join(str(text).split())
+    return cleaned or None
+
+
 def text_sha256(text: str) -> str:
     """The identity of a document across project files: SHA-256 of its UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -74,6 +82,8 @@ class Document:
     meta: dict[str, Any]
     source_file: str
     imported_at: str
+    #: the target claim the document's stances are about, if it has one
+    target: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +139,8 @@ class Annotation:
     flagged: bool
     created_at: str
     updated_at: str
+    #: the document's target claim when the label was given (None: no target then)
+    target: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +211,8 @@ class SourceDocument:
     annotators: list[str] = field(default_factory=list)
     #: whether automatic detection should look for attributions (not for BRAT, which brings its own)
     detect: bool = True
+    #: the target claim of the document (a JSONL/CSV field, or --target for the whole run)
+    target: str | None = None
 
     @property
     def sha256(self) -> str:

@@ -1,4 +1,4 @@
-"""Dialogs: who is annotating, the shortcut overview, the label schema editor."""
+"""Dialogs: who is annotating, the shortcut overview, the label schema editor, targets, guidelines."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QPlainTextEdit,
+    QSplitter,
     QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
@@ -25,17 +28,32 @@ from stancelabel.core.model import Label
 from stancelabel.gui.forms import load_form
 
 
+def _dialog_layout(dialog: QDialog, title: str, intro: str) -> QVBoxLayout:
+    """A dialog's title and vertical layout, opened by a word-wrapped explanation."""
+    dialog.setWindowTitle(title)
+    layout = QVBoxLayout(dialog)
+    label = QLabel(intro)
+    label.setWordWrap(True)
+    layout.addWidget(label)
+    return layout
+
+
+def _add_buttons(dialog: QDialog, layout: QVBoxLayout, accept_button, on_accept=None) -> None:
+    """OK/Save and Cancel at the bottom of a dialog."""
+    buttons = QDialogButtonBox(accept_button | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(on_accept or dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+
+
 class AnnotatorDialog(QDialog):
     """Asks for the annotator's name: typed, or picked from those already in the project."""
 
     def __init__(self, known: Sequence[str], current: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Who is annotating?")
-        layout = QVBoxLayout(self)
-        intro = QLabel("Your name goes with every label you give, so the project lead can tell "
-                       "annotators apart and measure agreement. Others' labels stay hidden while you work.")
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
+        layout = _dialog_layout(self, "Who is annotating?",
+                                "Your name goes with every label you give, so the project lead can tell annotators "
+                                "apart and measure agreement. Others' labels stay hidden while you work.")
         self.name = QComboBox()
         self.name.setEditable(True)
         self.name.addItems(list(known))
@@ -45,10 +63,7 @@ class AnnotatorDialog(QDialog):
         self.error = QLabel()
         self.error.setStyleSheet("color: #c62828;")
         layout.addWidget(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        _add_buttons(self, layout, QDialogButtonBox.StandardButton.Ok, self._accept)
         self.resize(420, 160)
 
     def _accept(self) -> None:
@@ -209,3 +224,56 @@ class SchemaEditor(QDialog):
         self.result_labels = labels
         self.accept()
         return True
+
+
+class TargetDialog(QDialog):
+    """Chooses or types a document's target claim, completing from the project's targets."""
+
+    def __init__(self, targets: Sequence[str], current: str | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = _dialog_layout(self, "Document target",
+                                "The claim this document's stances are about, e.g. “The city's tap water contains "
+                                "unsafe levels of lead”. Leave it empty for no target: labels then mean the stance "
+                                "toward each attribution's content. Labels already given keep the target they were "
+                                "given under.")
+        self.text = QComboBox()
+        self.text.setEditable(True)
+        self.text.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.text.addItems(list(targets))
+        self.text.setCurrentText(current or "")
+        self.text.lineEdit().setPlaceholderText("No target")
+        self.text.lineEdit().setClearButtonEnabled(True)
+        completer = QCompleter(list(targets), self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.text.setCompleter(completer)
+        layout.addWidget(self.text)
+        _add_buttons(self, layout, QDialogButtonBox.StandardButton.Ok)
+        self.resize(560, 170)
+
+    def value(self) -> str | None:
+        return " ".join(self.text.currentText().split()) or None
+
+
+class GuidelinesEditor(QDialog):
+    """Edits the guidelines' Markdown, with a live preview."""
+
+    def __init__(self, markdown: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = _dialog_layout(self, "Annotation guidelines",
+                                "Markdown. A section headed with a label's name (## denies) also becomes that "
+                                "label's description on its button.")
+        splitter = QSplitter()
+        self.source = QPlainTextEdit(markdown)
+        self.preview = QTextBrowser()
+        self.preview.setOpenExternalLinks(False)
+        splitter.addWidget(self.source)
+        splitter.addWidget(self.preview)
+        layout.addWidget(splitter)
+        self.source.textChanged.connect(lambda: self.preview.setMarkdown(self.source.toPlainText()))
+        self.preview.setMarkdown(markdown)
+        _add_buttons(self, layout, QDialogButtonBox.StandardButton.Save)
+        self.resize(980, 640)
+
+    def value(self) -> str:
+        return self.source.toPlainText()

@@ -3,7 +3,6 @@ the source hint, the unsure flag, the note, and whether the label is saved."""
 
 from __future__ import annotations
 
-from html import escape
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
@@ -11,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from stancelabel.core.model import Annotation, Attribution, Label
 from stancelabel.gui.forms import load_form
+from stancelabel.gui.markup import escape
 
 
 def _tint(colour: str, alpha: float) -> str:
@@ -76,7 +76,8 @@ class LabelPanel(QWidget):
             self.buttons[label.name] = button
 
     def show_state(self, attribution: Attribution | None, annotation: Annotation | None, *,
-                   pending_label: str | None = None, unsaved: str | None = None, details: str = "") -> None:
+                   pending_label: str | None = None, unsaved: str | None = None, details: str = "",
+                   document_target: str | None = None) -> None:
         """Mark the annotator's label (or the one being saved), the suggestion and the note."""
         if attribution is None:
             for button in self.buttons.values():
@@ -113,6 +114,12 @@ class LabelPanel(QWidget):
                                        "It is kept and retried.</span>")
         elif pending_label is not None:
             self.ui.save_state.setText("Saving…")
+        elif mine and annotation is not None and annotation.target != document_target:
+            given = f"“{escape(annotation.target)}”" if annotation.target else "no target"
+            now = f"“{escape(document_target)}”" if document_target else "none"
+            self.ui.save_state.setText(
+                f"<span style='color:#b26a00'><b>Labelled {escape(mine)} under {given}</b>; the document's "
+                f"target is now {now}. Press a label key to label it under the new target.</span>")
         elif mine:
             self.ui.save_state.setText(f"<span style='color:palette(placeholder-text)'>Labelled "
                                        f"<b>{escape(mine)}</b> · saved ✓</span>")

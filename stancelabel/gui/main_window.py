@@ -7,13 +7,13 @@ queues the change, and the next item shows once the change is committed.
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFileDialog,
     QHeaderView,
     QLabel,
@@ -25,15 +25,24 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTextBrowser,
     QToolButton,
 )
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import Attribution, QueueFilter, Sentence
-from stancelabel.gui.dialogs import SchemaEditor, ShortcutsDialog, ask_annotator, shortcut_text
+from stancelabel.gui.dialogs import (
+    GuidelinesEditor,
+    SchemaEditor,
+    ShortcutsDialog,
+    TargetDialog,
+    ask_annotator,
+    shortcut_text,
+)
 from stancelabel.gui.forms import load_form
 from stancelabel.gui.label_panel import LabelPanel
 from stancelabel.gui.lock import ProjectLock
+from stancelabel.gui.markup import escape
 from stancelabel.gui.models import DocumentListModel, IdRole, ProgressRole, QueueModel
 from stancelabel.gui.reading_pane import ReadingPane
 from stancelabel.gui.saver import Saver
@@ -42,7 +51,7 @@ from stancelabel.gui.theme import apply_theme
 from stancelabel.store.project import Project
 
 #: Single keys the window uses itself; a label may not take them.
-RESERVED_KEYS = frozenset("JKNFESCTXUP?[]")
+RESERVED_KEYS = frozenset("JKNFESCTXUPG?[]")
 SHOW_CHOICES = (("all", "All attributions"), ("unlabelled", "Not yet labelled by me"),
                 ("flagged", "Flagged by me"), ("label", "Labelled by me as"))
 NNBSP = "\u202f"
@@ -153,6 +162,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._build_menus()
+        self._build_guidelines_dock()
         self._connect_widgets()
         self._apply_view_settings()
         self._restore_layout()
@@ -245,7 +255,13 @@ class MainWindow(QMainWindow):
         a("less_context", "&Less context", lambda: self.change_context(-1), ["["])
         a("paragraph", "Whole &paragraph", self.toggle_paragraph, ["P"], "Show the whole paragraph", checkable=True)
         a("switch_annotator", "S&witch annotator…", self.switch_annotator, ["Ctrl+Shift+U"])
-        a("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, ["?", "Shift+?", "F1"])
+        a("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, ["?", "Shift+?"])
+        a("guidelines", "&Guidelines", self.toggle_guidelines, ["F1"],
+          "The project's annotation guidelines, beside the text", checkable=True)
+        a("edit_guidelines", "Edit &guidelines…", self.edit_guidelines, [],
+          "Change the project's annotation guidelines (Markdown)")
+        a("target", "Document &target…", self.edit_target, ["G"],
+          "The claim this document's stances are about")
         a("about", "&About StanceLabel", self.show_about)
         self.theme_group = QActionGroup(self)
         for theme in ("system", "light", "dark"):
@@ -260,14 +276,14 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         menus = {
             "&File": ["new", "open", None, "import_files", "import_folder", None, "quit"],
-            "&Edit": ["undo", "redo", None, "find", "speaker", None, "schema"],
+            "&Edit": ["undo", "redo", None, "find", "speaker", None, "target", None, "schema", "edit_guidelines"],
             "&Go": ["next", "previous", "skip", "next_unlabelled", None, "first", "last"],
             "&Label": ["accept", "clear", None, "note", "flag", "reject"],
             "&Attribution": ["edit_mode", None, "set_source", "set_cue", "set_content", "add_content", None,
                              "new_attribution"],
             "&View": ["bigger", "smaller", None, "more_context", "less_context", "paragraph"],
             "A&nnotator": ["switch_annotator"],
-            "&Help": ["shortcuts", None, "about"],
+            "&Help": ["guidelines", "shortcuts", None, "about"],
         }
         self.menus = {}
         for title, names in menus.items():
@@ -290,11 +306,22 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for name in ("open", "import_files", None, "undo", "redo", None, "previous", "next", "next_unlabelled",
-                     None, "schema", "shortcuts"):
+                     None, "target", "schema", "guidelines", "shortcuts"):
             if name is None:
                 toolbar.addSeparator()
             else:
                 toolbar.addAction(self.actions[name])
+
+    def _build_guidelines_dock(self) -> None:
+        self.guidelines_dock = QDockWidget("Guidelines", self)
+        self.guidelines_dock.setObjectName("guidelines_dock")
+        self.guidelines_view = QTextBrowser()
+        self.guidelines_view.setOpenExternalLinks(False)
+        self.guidelines_view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.guidelines_dock.setWidget(self.guidelines_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.guidelines_dock)
+        self.guidelines_dock.hide()
+        self.guidelines_dock.visibilityChanged.connect(self.actions["guidelines"].setChecked)
 
     def _connect_widgets(self) -> None:
         v = self.view
@@ -372,6 +399,7 @@ class MainWindow(QMainWindow):
         self.view.queue_list.selectionModel().currentChanged.connect(self._on_queue_current)
         self._document_cache = None
         self._load_labels()
+        self.guidelines_view.setMarkdown(project.guidelines())
         self.pipeline_label.setText(pipeline_note or self._pipeline_text())
         self.setWindowTitle(f"{project.name} — StanceLabel")
         self.setWindowFilePath(str(project.path))
@@ -558,12 +586,24 @@ class MainWindow(QMainWindow):
 
     # -- showing ---------------------------------------------------------------------------
 
-    def _document(self, document_id: int) -> tuple[str, list[Sentence], str]:
+    def _document(self, document_id: int) -> tuple[str, list[Sentence], str, str | None]:
+        """Text, sentences, title and target of a document (the current one is cached)."""
         if self._document_cache is None or self._document_cache[0] != document_id:
             document = self.project.document(document_id)
             self._document_cache = (document_id, document.text, self.project.sentences(document_id),
-                                    document.title or document.external_id)
+                                    document.title or document.external_id, document.target)
         return self._document_cache[1:]
+
+    def _show_target(self, target: str | None) -> None:
+        label = self.view.target_label
+        label.setVisible(True)
+        if target:
+            label.setText(f"<b>Target:</b> {escape(target)} &nbsp;<small>(G changes it)</small>")
+            label.setToolTip("Label the source's stance toward this claim, as the guidelines say (F1)")
+        else:
+            label.setText("<span style='color:palette(placeholder-text)'>No target: label the stance toward the "
+                          "content &nbsp;<small>(G sets a target)</small></span>")
+            label.setToolTip("")
 
     def _show_current(self) -> None:
         attribution = self.current
@@ -573,10 +613,12 @@ class MainWindow(QMainWindow):
                 ("This project has no documents yet. Import text, JSONL, CSV or BRAT files with "
                  "File › Import (Ctrl+I), or drop them on this window.")
             self.pane.show_message(message)
+            self.view.target_label.setVisible(False)
             self.view.location_label.setText("Nothing to label")
             self._show_panel()
             return
-        text, sentences, title = self._document(attribution.document_id)
+        text, sentences, title, target = self._document(attribution.document_id)
+        self._show_target(target)
         self.pane.show_attribution(text, sentences, attribution, self.settings.context_size, self._paragraph)
         sentence = (attribution.sentence_index or 0) + 1
         origin = {"auto": "found by the detector", "imported": "imported", "manual": "added or edited by hand"}
@@ -597,8 +639,9 @@ class MainWindow(QMainWindow):
         details = (f"<small style='color:gray'>{escape(attribution.origin)}"
                    + (f" · by {escape(', '.join(authors))}" if authors else "")
                    + f" · key {attribution.key[:10]}</small>")
+        target = self._document(attribution.document_id)[3]
         self.panel.show_state(attribution, annotation, pending_label=self._pending_labels.get(attribution.id),
-                              unsaved=unsaved, details=details)
+                              unsaved=unsaved, details=details, document_target=target)
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -866,6 +909,59 @@ class MainWindow(QMainWindow):
         dialog.show()
         self._shortcuts_dialog = dialog
         return dialog
+
+    def toggle_guidelines(self) -> None:
+        self.guidelines_dock.setVisible(not self.guidelines_dock.isVisible())
+
+    def edit_guidelines(self) -> GuidelinesEditor:
+        editor = GuidelinesEditor(self.project.guidelines(), self)
+        editor.accepted.connect(lambda: self._save_guidelines(editor.value()))
+        editor.open()
+        self._guidelines_editor = editor
+        return editor
+
+    def _save_guidelines(self, markdown: str) -> None:
+        from dataclasses import replace
+
+        from stancelabel.core.labels import descriptions_from_guidelines
+
+        def save(project: Project) -> list[str]:
+            labels = project.labels()
+            found = descriptions_from_guidelines(markdown, [label.name for label in labels])
+            with project.transaction():
+                project.set_guidelines(markdown)
+                if found:
+                    project.save_labels([replace(x, description=found.get(x.name, x.description)) for x in labels],
+                                        RESERVED_KEYS)
+            return list(found)
+
+        def done(found: list[str]) -> None:
+            self.guidelines_view.setMarkdown(markdown)
+            self._load_labels()
+            self._show_current()
+            self.statusBar().showMessage("Guidelines saved" + (f"; label descriptions from their sections: "
+                                                               f"{', '.join(found)}" if found else "") + ".", 6000)
+
+        self.saver.submit("guidelines", save, on_done=done)
+
+    def edit_target(self) -> TargetDialog | None:
+        if self.current is None:
+            return None
+        document_id = self.current.document_id
+        dialog = TargetDialog([text for text, _ in self.project.targets()], self._document(document_id)[3], self)
+        dialog.accepted.connect(lambda: self._save_target(document_id, dialog.value()))
+        dialog.open()
+        self._target_dialog = dialog
+        return dialog
+
+    def _save_target(self, document_id: int, target: str | None) -> None:
+        def done(_result) -> None:
+            self._document_cache = None
+            self._show_current()
+            self.statusBar().showMessage(f"Target of this document: {target}." if target else
+                                         "This document has no target now.", 6000)
+
+        self.saver.submit("target", lambda p: p.set_document_target(document_id, target), on_done=done)
 
     def show_about(self) -> None:
         from stancelabel import __version__

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from stancelabel.core.errors import InputFileError
-from stancelabel.core.model import SourceDocument
+from stancelabel.core.model import SourceDocument, normalize_target
 from stancelabel.io.textfile import check_length, decode, normalize_newlines, read_bytes
 
 #: A news article fits in one cell; the csv module's default limit (128 KiB) may not.
@@ -37,7 +37,8 @@ def _dialect(path: Path, header_line: str) -> type[csv.Dialect]:
     return type("FileDialect", (_Dialect,), {"delimiter": separator})
 
 
-def read_csv(path: Path, text_column: str = "text", id_column: str | None = None) -> list[SourceDocument]:
+def read_csv(path: Path, text_column: str = "text", id_column: str | None = None,
+             target_column: str | None = None) -> list[SourceDocument]:
     """All documents of a CSV file (one per row), or an InputFileError naming the line."""
     text, _ = decode(path, read_bytes(path))
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(path, text.split("\n", 1)[0]))
@@ -57,6 +58,9 @@ def read_csv(path: Path, text_column: str = "text", id_column: str | None = None
         )
     if id_column is not None and id_column not in columns:
         raise InputFileError(path, f"no column {id_column!r} (columns: {', '.join(columns)})", line=1)
+    if target_column is not None and target_column not in columns:
+        raise InputFileError(path, f"no column {target_column!r} (columns: {', '.join(columns)}); "
+                             "choose one with --target-column", line=1)
     if id_column is None and "id" in columns:
         id_column = "id"
     text_at = columns.index(text_column)
@@ -79,10 +83,11 @@ def read_csv(path: Path, text_column: str = "text", id_column: str | None = None
             raise InputFileError(path, f"column {text_column!r} is empty", line=start_line)
         check_length(path, body, start_line)
         external_id = row[id_at] if id_at is not None and row[id_at].strip() else f"{path.stem}:{start_line}"
-        meta = {c: v for c, v in zip(columns, row) if c not in (text_column, id_column)}
+        meta = {c: v for c, v in zip(columns, row) if c not in (text_column, id_column, target_column)}
+        target = normalize_target(row[columns.index(target_column)]) if target_column else None
         documents.append(
             SourceDocument(external_id=external_id, text=normalize_newlines(body), source_file=str(path),
-                           title=meta.get("title", "") or external_id, meta=meta)
+                           title=meta.get("title", "") or external_id, meta=meta, target=target)
         )
     if not documents:
         raise InputFileError(path, "no documents in this file (a header but no rows)")

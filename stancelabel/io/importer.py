@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stancelabel.core.errors import InputFileError, PipelineError, StanceLabelError
-from stancelabel.core.model import SourceDocument
+from stancelabel.core.model import SourceDocument, normalize_target
 from stancelabel.io import brat
 from stancelabel.io.csvfile import read_csv
 from stancelabel.io.jsonl import read_jsonl
@@ -37,6 +37,10 @@ class ImportOptions:
     batch_size: int = 16
     #: find attributions in documents that do not bring their own (needs the detector in the pipeline)
     detect: bool = True
+    #: the target claim of every document of the run that does not name its own
+    target: str | None = None
+    #: the CSV column holding each row's target claim
+    target_column: str | None = None
 
 
 @dataclass(slots=True)
@@ -141,7 +145,7 @@ def read_unit(path: Path, kind: str, options: ImportOptions, report: ImportRepor
     elif kind == "jsonl":
         yield read_jsonl(path)
     elif kind == "csv":
-        yield read_csv(path, options.text_column, options.id_column)
+        yield read_csv(path, options.text_column, options.id_column, options.target_column)
     elif kind == "brat":
         pairs = _brat_pairs(path)
         if not pairs:
@@ -250,6 +254,10 @@ def import_sources(
     from stancelabel.nlp.detect import detected  # spaCy is loaded by now anyway
 
     report = report or ImportReport()
+    run_target = normalize_target(options.target)
+    if run_target is not None:
+        for source in sources:
+            source.target = source.target or run_target
     present = project.document_shas()
     pending: list[SourceDocument] = []
     first: dict[str, SourceDocument] = {}

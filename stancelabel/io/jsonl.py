@@ -1,4 +1,4 @@
-"""Reading documents from JSON Lines: one object per line with ``text``, ``id`` and ``meta``."""
+"""Reading documents from JSON Lines: one object per line with ``text``, ``id``, ``meta`` and ``target``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import InputFileError
-from stancelabel.core.model import SourceDocument
+from stancelabel.core.model import SourceDocument, normalize_target
 from stancelabel.io.textfile import check_length, decode, normalize_newlines, read_bytes
 
 
@@ -72,9 +72,12 @@ def read_jsonl(path: Path) -> list[SourceDocument]:
             raise InputFileError(path, "'id' must be a string or an integer", line=number)
         external_id = str(raw_id) if raw_id is not None else f"{path.stem}:{number}"
         title = meta.get("title") if isinstance(meta.get("title"), str) else ""
+        target = record.get("target", meta.get("target"))
+        if target is not None and not isinstance(target, str):
+            raise InputFileError(path, f"'target' must be a string, not {type(target).__name__}", line=number)
         documents.append(
             SourceDocument(external_id=external_id, text=normalize_newlines(text), source_file=str(path),
-                           title=title or external_id, meta=meta)
+                           title=title or external_id, meta=meta, target=normalize_target(target))
         )
     if not documents:
         raise InputFileError(path, "no documents in this file (only blank lines)")

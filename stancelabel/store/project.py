@@ -32,9 +32,13 @@ from stancelabel.core.model import (
     Spans,
     attribution_key,
     normalize_spans,
+    normalize_target,
 )
 from stancelabel.store import schema
+from stancelabel.store.schema import default_guidelines
 
+MAX_TARGET_CHARS = 1000
+MAX_GUIDELINES_CHARS = 1_000_000
 #: How long a write waits for another process holding the file before giving up.
 BUSY_TIMEOUT_MS = 5000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -94,6 +98,15 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as error:
         raise _explain(path, error) from None
     return conn
+
+
+_ANNOTATION_COLUMNS = "n.attribution_id, a.name, l.name, n.note, n.flagged, n.created_at, n.updated_at, t.text"
+_ANNOTATION_JOINS = ("annotation n JOIN annotator a ON a.id = n.annotator_id LEFT JOIN label l ON l.id = n.label_id "
+                     "LEFT JOIN target t ON t.id = n.target_id")
+
+
+def _annotation(row: tuple) -> Annotation:
+    return Annotation(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
 
 
 def _contains(haystack: str | None, folded_needle: str) -> bool:
@@ -453,14 +466,19 @@ class Project:
         sha = source.sha256
         with self.transaction() as conn:
             existing = conn.execute("SELECT id FROM document WHERE sha256 = ?", (sha,)).fetchone()
+            target_id = self._target_id(conn, source.target)
             if existing:
                 doc_id = existing[0]
+                if target_id is not None:  # a target for a document that has none yet
+                    conn.execute("UPDATE document SET target_id = ? WHERE id = ? AND target_id IS NULL",
+                                 (target_id, doc_id))
             else:
                 doc_id = conn.execute(
                     "INSERT INTO document (external_id, title, text, sha256, meta, source_file, import_id, "
-                    "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "imported_at, target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (source.external_id, source.title, source.text, sha,
-                     json.dumps(source.meta, ensure_ascii=False), source.source_file, import_id, utc_now()),
+                     json.dumps(source.meta, ensure_ascii=False), source.source_file, import_id, utc_now(),
+                     target_id),
                 ).lastrowid
                 conn.executemany(
                     'INSERT INTO sentence (document_id, idx, start, "end") VALUES (?, ?, ?, ?)',
@@ -544,13 +562,57 @@ class Project:
 
     def document(self, document_id: int) -> Document:
         rows = self._query(
-            "SELECT id, external_id, title, text, sha256, meta, source_file, imported_at FROM document WHERE id = ?",
+            "SELECT d.id, d.external_id, d.title, d.text, d.sha256, d.meta, d.source_file, d.imported_at, t.text "
+            "FROM document d LEFT JOIN target t ON t.id = d.target_id WHERE d.id = ?",
             (document_id,),
         )
         if not rows:
             raise KeyError(document_id)
         row = rows[0]
         return Document(*row[:5], json.loads(row[5]), *row[6:])
+
+    # -- targets and guidelines ------------------------------------------------------------
+
+    @staticmethod
+    def _target_id(conn: sqlite3.Connection, text: str | None) -> int | None:
+        text = normalize_target(text)
+        if text is None:
+            return None
+        if len(text) > MAX_TARGET_CHARS:
+            raise StanceLabelError(f"a target claim may have at most {MAX_TARGET_CHARS} characters "
+                                   f"(this one has {len(text)})")
+        row = conn.execute("SELECT id FROM target WHERE text = ?", (text,)).fetchone()
+        if row:
+            return int(row[0])
+        return int(conn.execute("INSERT INTO target (text, created_at) VALUES (?, ?)", (text, utc_now())).lastrowid)
+
+    def targets(self) -> list[tuple[str, int]]:
+        """The project's target claims, with how many documents have each, most used first."""
+        return [(r[0], r[1]) for r in self._query(
+            "SELECT t.text, (SELECT count(*) FROM document d WHERE d.target_id = t.id) AS n FROM target t "
+            "ORDER BY n DESC, t.text")]
+
+    def document_target(self, document_id: int) -> str | None:
+        rows = self._query("SELECT t.text FROM document d JOIN target t ON t.id = d.target_id WHERE d.id = ?",
+                           (document_id,))
+        return rows[0][0] if rows else None
+
+    def set_document_target(self, document_id: int, text: str | None) -> None:
+        """Give a document its target claim (None or blank: no target). Labels already given keep theirs."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM document WHERE id = ?", (document_id,)).fetchone() is None:
+                raise StanceLabelError(f"no document with id {document_id} in this project")
+            conn.execute("UPDATE document SET target_id = ? WHERE id = ?", (self._target_id(conn, text), document_id))
+
+    def guidelines(self) -> str:
+        """The project's annotation guidelines (Markdown)."""
+        return self.get_setting("guidelines") or default_guidelines()
+
+    def set_guidelines(self, markdown: str) -> None:
+        if len(markdown) > MAX_GUIDELINES_CHARS:
+            raise StanceLabelError(f"guidelines may have at most {MAX_GUIDELINES_CHARS:,} characters "
+                                   f"(these have {len(markdown):,})")
+        self.set_setting("guidelines", markdown)
 
     def sentences(self, document_id: int) -> list[Sentence]:
         rows = self._query(
@@ -856,15 +918,21 @@ class Project:
             raise StanceLabelError(f"no attribution with id {attribution_id} in this project")
         previous = self._current(conn, attribution_id, annotator_id, kind)
         now = utc_now()
+        target_id = None
+        if kind == "label":  # the target in force when the label is given stays with it
+            target_id = conn.execute(
+                "SELECT d.target_id FROM attribution a JOIN document d ON d.id = a.document_id WHERE a.id = ?",
+                (attribution_id,),
+            ).fetchone()[0]
         conn.execute(
-            "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (now, annotator_id, attribution_id, kind, json.dumps(value), json.dumps(previous), undoes),
+            "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes, target_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (now, annotator_id, attribution_id, kind, json.dumps(value), json.dumps(previous), undoes, target_id),
         )
-        self._apply(conn, attribution_id, annotator_id, kind, value, now)
+        self._apply(conn, attribution_id, annotator_id, kind, value, now, target_id)
 
     def _apply(self, conn: sqlite3.Connection, attribution_id: int, annotator_id: int, kind: str,
-               value: Any, at: str) -> None:
+               value: Any, at: str, target_id: int | None = None) -> None:
         if kind == "span":
             source, cue, content = (normalize_spans(value[role]) for role in ("source", "cue", "content"))
             doc_id = conn.execute("SELECT document_id FROM attribution WHERE id = ?", (attribution_id,)).fetchone()[0]
@@ -881,11 +949,12 @@ class Project:
         if value is None:
             value = self._EMPTY[kind]  # files from before undo stored "nothing yet" as null
         stored = int(value) if kind == "flag" else value
+        target = ", target_id = excluded.target_id" if kind == "label" else ""
         conn.execute(
-            f"INSERT INTO annotation (attribution_id, annotator_id, {column}, created_at, updated_at) "
-            f"VALUES (?, ?, ?, ?, ?) ON CONFLICT (attribution_id, annotator_id) "
-            f"DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at",
-            (attribution_id, annotator_id, stored, at, at),
+            f"INSERT INTO annotation (attribution_id, annotator_id, {column}, created_at, updated_at, target_id) "
+            f"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (attribution_id, annotator_id) "
+            f"DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at{target}",
+            (attribution_id, annotator_id, stored, at, at, target_id),
         )
 
     @staticmethod
@@ -964,32 +1033,27 @@ class Project:
         with self.transaction() as conn:
             conn.execute("DELETE FROM annotation")
             events = conn.execute(
-                "SELECT attribution_id, annotator_id, kind, value, at FROM event "
+                "SELECT attribution_id, annotator_id, kind, value, at, target_id FROM event "
                 "WHERE kind IN ('label', 'note', 'flag') ORDER BY id"
             )
-            for attribution_id, annotator_id, kind, value, at in events.fetchall():
-                self._apply(conn, attribution_id, annotator_id, kind, json.loads(value), at)
+            for attribution_id, annotator_id, kind, value, at, target_id in events.fetchall():
+                self._apply(conn, attribution_id, annotator_id, kind, json.loads(value), at, target_id)
 
     def annotation(self, attribution_id: int, annotator: str) -> Annotation | None:
         """One annotator's current label, note and flag on an attribution (None if never touched)."""
         rows = self._query(
-            "SELECT n.attribution_id, a.name, l.name, n.note, n.flagged, n.created_at, n.updated_at "
-            "FROM annotation n JOIN annotator a ON a.id = n.annotator_id LEFT JOIN label l ON l.id = n.label_id "
-            "WHERE n.attribution_id = ? AND a.name = ?",
+            f"SELECT {_ANNOTATION_COLUMNS} FROM {_ANNOTATION_JOINS} WHERE n.attribution_id = ? AND a.name = ?",
             (attribution_id, annotator.strip()),
         )
-        return Annotation(rows[0][0], rows[0][1], rows[0][2], rows[0][3], bool(rows[0][4]), rows[0][5],
-                          rows[0][6]) if rows else None
+        return _annotation(rows[0]) if rows else None
 
     def annotations(self, attribution_id: int | None = None) -> list[Annotation]:
         where, params = ("WHERE n.attribution_id = ?", (attribution_id,)) if attribution_id is not None else ("", ())
         rows = self._query(
-            "SELECT n.attribution_id, a.name, l.name, n.note, n.flagged, n.created_at, n.updated_at "
-            "FROM annotation n JOIN annotator a ON a.id = n.annotator_id LEFT JOIN label l ON l.id = n.label_id "
-            f"{where} ORDER BY n.attribution_id, a.name",
+            f"SELECT {_ANNOTATION_COLUMNS} FROM {_ANNOTATION_JOINS} {where} ORDER BY n.attribution_id, a.name",
             params,
         )
-        return [Annotation(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
+        return [_annotation(r) for r in rows]
 
     def event_count(self) -> int:
         return self._query("SELECT count(*) FROM event")[0][0]
@@ -1008,6 +1072,8 @@ class Project:
             "rejected_attributions": one("SELECT count(*) FROM attribution WHERE status = 'rejected'"),
             "labels": one("SELECT count(*) FROM annotation WHERE label_id IS NOT NULL"),
             "gold": one("SELECT count(*) FROM gold"),
+            "targets": one("SELECT count(*) FROM target"),
+            "documents_with_target": one("SELECT count(*) FROM document WHERE target_id IS NOT NULL"),
             "by_origin": dict(self._query(
                 "SELECT origin, count(*) FROM attribution WHERE status = 'active' GROUP BY origin ORDER BY origin")),
             "by_annotator": dict(self._query(

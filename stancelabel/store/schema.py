@@ -158,9 +158,38 @@ def _v2(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_V3 = """
+-- Target claims: what a stance is about ("North Korea supplies weapons to Russia").
+-- A document has zero or one; a label keeps the target in force when it was given.
+CREATE TABLE target (
+    id         INTEGER PRIMARY KEY,
+    text       TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+) STRICT;
+ALTER TABLE document ADD COLUMN target_id INTEGER REFERENCES target(id);
+ALTER TABLE annotation ADD COLUMN target_id INTEGER REFERENCES target(id);
+ALTER TABLE event ADD COLUMN target_id INTEGER REFERENCES target(id);
+CREATE INDEX document_by_target ON document (target_id);
+"""
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    """Target claims per document, remembered with each label; the project's guidelines."""
+    for statement in _split_script(_V3):
+        conn.execute(statement)
+    conn.execute("INSERT OR IGNORE INTO project_meta (key, value) VALUES ('guidelines', ?)", (default_guidelines(),))
+
+
+def default_guidelines() -> str:
+    """The annotation guidelines a project starts with (resources/guidelines.md)."""
+    from importlib import resources
+
+    return resources.files("stancelabel.resources").joinpath("guidelines.md").read_text("utf-8")
+
+
 #: Tables every project of the current version has.
 TABLES = frozenset({"project_meta", "import_run", "document", "sentence", "annotator", "attribution",
-                    "attribution_author", "label", "annotation", "event", "gold"})
+                    "attribution_author", "label", "annotation", "event", "gold", "target"})
 
 #: Migration ``i`` brings a file from ``user_version`` ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
