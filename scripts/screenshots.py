@@ -67,8 +67,12 @@ def main() -> int:
         save(window, "screenshot-light.png")
 
         window.set_theme("dark")
+        window.guidelines_dock.show()
+        window.resize(SIZE[0] + 300, SIZE[1])
         settle(window)
         save(window, "screenshot-dark.png")
+        window.guidelines_dock.hide()
+        window.resize(*SIZE)
         window.set_theme("light")
 
         window.go_to_row(4)

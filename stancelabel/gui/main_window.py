@@ -42,7 +42,7 @@ from stancelabel.gui.dialogs import (
 from stancelabel.gui.forms import load_form
 from stancelabel.gui.label_panel import LabelPanel
 from stancelabel.gui.lock import ProjectLock
-from stancelabel.gui.markup import escape
+from stancelabel.gui.markup import escape, show_markdown
 from stancelabel.gui.models import DocumentListModel, IdRole, ProgressRole, QueueModel
 from stancelabel.gui.reading_pane import ReadingPane
 from stancelabel.gui.saver import Saver
@@ -354,6 +354,9 @@ class MainWindow(QMainWindow):
         self.pane.document().setDefaultFont(font)
         self.actions["paragraph"].setChecked(self._paragraph)
         r = self.roles
+        self.view.target_label.setStyleSheet(
+            f"QLabel {{ background: {r.banner.name()}; color: {r.text.name()}; border: 1px solid {r.frame.name()}; "
+            "border-radius: 4px; padding: 5px 8px; }")
         self.view.legend_label.setText(
             f"<small><span style='background:{r.source.name()}; border:1px solid {r.frame.name()}'>&nbsp;source&nbsp;"
             f"</span> framed &nbsp; <span style='background:{r.cue.name()}'><b><u>&nbsp;cue&nbsp;</u></b></span> bold, "
@@ -399,7 +402,7 @@ class MainWindow(QMainWindow):
         self.view.queue_list.selectionModel().currentChanged.connect(self._on_queue_current)
         self._document_cache = None
         self._load_labels()
-        self.guidelines_view.setMarkdown(project.guidelines())
+        show_markdown(self.guidelines_view, project.guidelines())
         self.pipeline_label.setText(pipeline_note or self._pipeline_text())
         self.setWindowTitle(f"{project.name} — StanceLabel")
         self.setWindowFilePath(str(project.path))
@@ -598,10 +601,11 @@ class MainWindow(QMainWindow):
         label = self.view.target_label
         label.setVisible(True)
         if target:
-            label.setText(f"<b>Target:</b> {escape(target)} &nbsp;<small>(G changes it)</small>")
+            label.setText(f"<b>Target:</b> {escape(target)} &nbsp;<small style='color:{self.roles.muted.name()}'>"
+                          "(G changes it)</small>")
             label.setToolTip("Label the source's stance toward this claim, as the guidelines say (F1)")
         else:
-            label.setText("<span style='color:palette(placeholder-text)'>No target: label the stance toward the "
+            label.setText(f"<span style='color:{self.roles.muted.name()}'>No target: label the stance toward the "
                           "content &nbsp;<small>(G sets a target)</small></span>")
             label.setToolTip("")
 
@@ -936,7 +940,7 @@ class MainWindow(QMainWindow):
             return list(found)
 
         def done(found: list[str]) -> None:
-            self.guidelines_view.setMarkdown(markdown)
+            show_markdown(self.guidelines_view, markdown)
             self._load_labels()
             self._show_current()
             self.statusBar().showMessage("Guidelines saved" + (f"; label descriptions from their sections: "

@@ -25,12 +25,13 @@ class RoleColours:
     muted: QColor
     unsaved: QColor
     text: QColor
+    banner: QColor
 
 
 LIGHT_ROLES = RoleColours(QColor("#dbe9ff"), QColor("#ffe2a8"), QColor("#e4f4df"), QColor("#2f5fb3"),
-                          QColor("#7a7f87"), QColor("#b3261e"), QColor("#1d1f22"))
+                          QColor("#7a7f87"), QColor("#b3261e"), QColor("#1d1f22"), QColor("#eef3fb"))
 DARK_ROLES = RoleColours(QColor("#243b5e"), QColor("#5a4417"), QColor("#23402a"), QColor("#8fb4ff"),
-                         QColor("#8d939c"), QColor("#ff8a80"), QColor("#e6e6e6"))
+                         QColor("#8d939c"), QColor("#ff8a80"), QColor("#e6e6e6"), QColor("#2a3340"))
 
 
 def _palette(dark: bool) -> QPalette:

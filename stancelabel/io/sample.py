@@ -11,13 +11,18 @@ from stancelabel.nlp.pipeline import PipelineInfo, load_pipeline
 from stancelabel.store.project import Project
 
 
+#: The claim each sample article's stances are about.
+SAMPLE_TARGETS = {"harbourside-water": "Harbourside's drinking water contains unsafe levels of lead"}
+
+
 def sample_documents() -> list[SourceDocument]:
     """The sample articles shipped with the package."""
     folder = resources.files("stancelabel.resources").joinpath("sample")
     return [
         SourceDocument(external_id=item.name.removesuffix(".txt"), text=item.read_text("utf-8"),
                        source_file=f"stancelabel.resources/sample/{item.name}",
-                       title=item.read_text("utf-8").split("\n", 1)[0])
+                       title=item.read_text("utf-8").split("\n", 1)[0],
+                       target=SAMPLE_TARGETS.get(item.name.removesuffix(".txt")))
         for item in sorted(folder.iterdir(), key=lambda p: p.name) if item.name.endswith(".txt")
     ]
 
