@@ -76,7 +76,8 @@ class LabelPanel(QWidget):
             self.buttons[label.name] = button
 
     def show_state(self, attribution: Attribution | None, annotation: Annotation | None, *,
-                   pending_label: str | None = None, unsaved: str | None = None, details: str = "",
+                   pending_label: str | None = None, pending_note: str | None = None,
+                   unsaved: str | None = None, details: str = "",
                    document_target: str | None = None) -> None:
         """Mark the annotator's label (or the one being saved), the suggestion and the note."""
         if attribution is None:
@@ -108,7 +109,8 @@ class LabelPanel(QWidget):
             self.ui.hint_label.setText("")
         self.ui.flag_box.setChecked(bool(annotation and annotation.flagged))
         if not self.ui.note_edit.hasFocus():
-            self.ui.note_edit.setText(annotation.note if annotation else "")
+            note = pending_note if pending_note is not None else (annotation.note if annotation else "")
+            self.ui.note_edit.setText(note)
         if unsaved:
             self.ui.save_state.setText(f"<span style='color:#c62828'><b>Not saved yet</b> — {escape(unsaved)}. "
                                        "It is kept and retried.</span>")

@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.current_row: int | None = None
         self._document_cache: tuple[int, str, list[Sentence], str] | None = None
         self._pending_labels: dict[int, str] = {}
+        self._pending_notes: dict[int, str] = {}
         self._paragraph = False
         self._edit_mode = False
         self._label_actions: list[QAction] = []
@@ -645,7 +646,8 @@ class MainWindow(QMainWindow):
                    + f" · key {attribution.key[:10]}</small>")
         target = self._document(attribution.document_id)[3]
         self.panel.show_state(attribution, annotation, pending_label=self._pending_labels.get(attribution.id),
-                              unsaved=unsaved, details=details, document_target=target)
+                              pending_note=self._pending_notes.get(attribution.id), unsaved=unsaved,
+                              details=details, document_target=target)
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -709,18 +711,26 @@ class MainWindow(QMainWindow):
         return False
 
     def _show_panel_note_reset(self) -> None:
-        annotation = self.project.annotation(self.current.id, self.annotator) if self.current else None
-        self.panel.note_edit.setText(annotation.note if annotation else "")
+        if self.current is None:
+            return
+        annotation = self.project.annotation(self.current.id, self.annotator)
+        self.panel.note_edit.setText(self._pending_notes.get(self.current.id, annotation.note if annotation else ""))
 
     def save_note(self) -> None:
         if self.current is None:
             return
         attribution_id, me, note = self.current.id, self.annotator, self.panel.note_edit.text().strip()
         annotation = self.project.annotation(attribution_id, me)
-        if note == (annotation.note if annotation else ""):
+        if note == self._pending_notes.get(attribution_id, annotation.note if annotation else ""):
             return
-        self._submit("note", lambda p: p.set_note(attribution_id, me, note), attribution_id,
-                     lambda _r: self._changed(attribution_id))
+        self._pending_notes[attribution_id] = note  # shown until it is saved, however long that takes
+
+        def done(_result) -> None:
+            if self._pending_notes.get(attribution_id) == note:
+                del self._pending_notes[attribution_id]
+            self._changed(attribution_id)
+
+        self._submit("note", lambda p: p.set_note(attribution_id, me, note), attribution_id, done)
 
     def reject_attribution(self) -> None:
         """Not an attribution: it leaves the queue (for everyone) and stays in the file."""
@@ -987,6 +997,7 @@ class MainWindow(QMainWindow):
         self.annotator = name
         self.settings.annotator = name
         self._pending_labels.clear()
+        self._pending_notes.clear()
         self.documents = DocumentListModel(self.project, name, self)
         self.view.document_list.setModel(self.documents)
         if self.documents.canFetchMore():
