@@ -42,28 +42,33 @@ def quick_saver(monkeypatch):
                         functools.partial(Saver, busy_timeout_ms=100, retry_interval_ms=100))
 
 
+class Warnings(list):
+    """QMessageBox.warning calls seen, as (title, text); ``answer`` is the button "clicked"."""
+
+    answer = QMessageBox.StandardButton.Discard
+
+
 @pytest.fixture
-def labelled_window(quick_saver, make_project, make_window):
+def warnings_shown(monkeypatch) -> Warnings:
+    """QMessageBox.warning captured instead of shown (a modal box would block the test)."""
+    shown = Warnings()
+
+    def warning(_parent, title, text, *_args, **_kwargs):
+        shown.append((title, text))
+        return shown.answer
+
+    monkeypatch.setattr(QMessageBox, "warning", warning)
+    return shown
+
+
+@pytest.fixture
+def labelled_window(quick_saver, warnings_shown, make_project, make_window):
+    """A window over 5 attributions; message boxes are captured, so closing it never blocks a test."""
     project = make_project()
     ids = fill_annotation_project(project)
     window = make_window(project)
     assert window.current.id == ids[0]
     return project, ids, window
-
-
-@pytest.fixture
-def warnings_shown(monkeypatch):
-    """QMessageBox.warning captured (title, text) instead of shown; answers Discard unless told."""
-    shown: list[tuple[str, str]] = []
-    answer = {"button": QMessageBox.StandardButton.Discard}
-
-    def warning(_parent, title, text, *_args, **_kwargs):
-        shown.append((title, text))
-        return answer["button"]
-
-    monkeypatch.setattr(QMessageBox, "warning", warning)
-    shown.answer = answer  # type: ignore[attr-defined]
-    return shown
 
 
 class WriteLock:
@@ -104,6 +109,15 @@ def on_disk(path: Path, attribution_id: int, annotator: str = "ann"):
 def documents_on_disk(path: Path) -> int:
     with Project.open(path, readonly=True) as other:
         return other.document_count()
+
+
+def wait_import_done(qtbot, window, job) -> None:
+    """Until the job ended and the window has shown the outcome (progress bar gone, lists refreshed).
+
+    ``job.running`` alone is not enough today: it turns False on the import thread before the window
+    has handled ``finished`` (see test_import_job_reports_its_end_on_the_gui_thread_after_its_thread_stopped).
+    """
+    qtbot.waitUntil(lambda: not job.running and not window.import_bar.isVisible(), timeout=20_000)
 
 
 def wait_failing(qtbot, window, words: str) -> None:
@@ -163,24 +177,7 @@ def test_changes_made_while_locked_are_all_saved_in_order(qtbot, labelled_window
 # -- 2. the disk is full ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: an unsaved note vanishes from the note field while it is "
-                                       "retried (LabelPanel.show_state resets the field from the file once it has "
-                                       "lost focus; MainWindow has no pending-note state like _pending_labels)")
-def test_note_on_a_full_disk_stays_visible_and_is_saved_once_there_is_room(qtbot, labelled_window):
-    project, ids, window = labelled_window
-    _limit_worker_file_size(qtbot, window)
-
-    _type_note(qtbot, window, NOTE)
-    wait_failing(qtbot, window, "disk is full")
-
-    assert "Not saved" in window.panel.ui.save_state.text()
-    assert "disk is full" in window.panel.ui.save_state.text()
-    assert "disk is full" in window.save_label.text()
-    assert on_disk(project.path, ids[0]) is None
-    assert window.panel.note_edit.text() == NOTE.strip()  # <- fails: the field is emptied
-
-
-def test_note_on_a_full_disk_is_kept_and_saved_once_there_is_room(qtbot, labelled_window):
+def test_note_on_a_full_disk_stays_in_view_and_is_saved_once_there_is_room(qtbot, labelled_window):
     project, ids, window = labelled_window
     _limit_worker_file_size(qtbot, window)
 
@@ -193,11 +190,14 @@ def test_note_on_a_full_disk_is_kept_and_saved_once_there_is_room(qtbot, labelle
     assert window.saver.describe_pending() == ["note"]
     assert on_disk(project.path, ids[0]) is None
     assert window.current.id == ids[0]
+    assert not window.panel.note_edit.hasFocus()
+    assert window.panel.note_edit.text() == NOTE.strip()  # the unsaved note stays in view while retried
+    window.go_to_row(1)
+    assert window.panel.note_edit.text() == ""  # the next attribution has no note
+    window.go_to_row(0)
+    assert window.panel.note_edit.text() == NOTE.strip()  # and back: still there
 
-    # Room again. The queue is blocked behind the failing note, so the limit is lifted on the
-    # worker's connection directly (sqlite3 connections here allow use from another thread).
-    window.saver._worker._project._conn.execute("PRAGMA max_page_count = 1000000")
-    wait_saved(qtbot, window)
+    _lift_limit(qtbot, window)
 
     assert on_disk(project.path, ids[0]).note == NOTE.strip()
     assert window.panel.note_edit.text() == NOTE.strip()
@@ -209,6 +209,13 @@ def _limit_worker_file_size(qtbot, window) -> None:
     """Cap the worker connection's file at its current size: the next write needing a page fails as full."""
     window.saver.submit("limit", lambda p: p._conn.execute(
         f"PRAGMA max_page_count = {p._conn.execute('PRAGMA page_count').fetchone()[0]}").fetchone())
+    wait_saved(qtbot, window)
+
+
+def _lift_limit(qtbot, window) -> None:
+    """Room again. The queue is blocked behind the failing change, so the limit is lifted on the worker's
+    connection directly (this project's sqlite3 connections allow use from another thread)."""
+    window.saver._worker._project._conn.execute("PRAGMA max_page_count = 1000000")
     wait_saved(qtbot, window)
 
 
@@ -320,7 +327,7 @@ def test_cancelled_import_keeps_what_was_done_and_a_second_run_finishes_it(qtbot
         window.cancel_import()
     finally:
         pressed.set()
-    qtbot.waitUntil(lambda: not job.running, timeout=10_000)
+    wait_import_done(qtbot, window, job)
 
     report, _pipeline, error = job.result
     assert error == ""
@@ -335,7 +342,7 @@ def test_cancelled_import_keeps_what_was_done_and_a_second_run_finishes_it(qtbot
 
     monkeypatch.setattr(importing, "import_paths", real_import_paths)
     job = window.start_import([folder])
-    qtbot.waitUntil(lambda: not job.running, timeout=20_000)
+    wait_import_done(qtbot, window, job)
 
     report, _pipeline, error = job.result
     assert error == "" and not report.interrupted
@@ -349,7 +356,7 @@ def test_cancelled_import_keeps_what_was_done_and_a_second_run_finishes_it(qtbot
 @pytest.mark.parametrize("name, content, words", [
     ("picture.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", "binary file"),
     ("table.csv", "id,title,body\n1,Bridge,Anna said the bridge is safe.\n", "no column 'text'"),
-])
+], ids=["binary-named-txt", "csv-without-text-column"])
 def test_import_of_an_unreadable_file_is_reported_and_changes_nothing(qtbot, tmp_path, import_window,
                                                                        warnings_shown, name, content, words):
     project, window = import_window
@@ -357,7 +364,7 @@ def test_import_of_an_unreadable_file_is_reported_and_changes_nothing(qtbot, tmp
     events_before = project.event_count()
 
     job = window.start_import([bad])
-    qtbot.waitUntil(lambda: not job.running, timeout=10_000)
+    wait_import_done(qtbot, window, job)
 
     assert len(warnings_shown) == 1
     title, text = warnings_shown[0]
@@ -367,6 +374,23 @@ def test_import_of_an_unreadable_file_is_reported_and_changes_nothing(qtbot, tmp
     assert project.imports() == []
     assert project.event_count() == events_before
     assert window.documents.rowCount() == 0 and window.current is None
+
+
+def test_import_job_reports_its_end_on_the_gui_thread_after_its_thread_stopped(qtbot, make_project, tmp_path):
+    from stancelabel.gui.importing import ImportJob
+
+    project = make_project()
+    project.set_setting("pipeline", "blank:en")
+    job = ImportJob(project.path, [write(tmp_path / "a.txt", "Anna said the bridge is safe.\n")])
+    seen: list[tuple[bool, bool]] = []
+    gui_thread = threading.get_ident()
+    job.finished.connect(lambda *_: seen.append((threading.get_ident() == gui_thread, job.thread.isFinished())),
+                         Qt.ConnectionType.DirectConnection)  # observed where and when it is emitted
+    job.start()
+    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+    qtbot.waitUntil(job.thread.isFinished, timeout=10_000)  # never leave a thread running
+
+    assert seen == [(True, True)]  # on the GUI thread, once the import thread has stopped
 
 
 # -- 5. files dropped on the window -------------------------------------------------------------
@@ -403,15 +427,15 @@ def test_dropped_files_are_imported(qtbot, tmp_path, import_window):
     project, window = import_window
     first = write(tmp_path / "drop" / "a.txt", "Anna said the bridge is safe. Bob denied it.\n")
     second = write(tmp_path / "drop" / "b.txt", "The mayor claimed that the school is open.\n")
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction,
-                       _mime(QUrl.fromLocalFile(str(first)), QUrl.fromLocalFile(str(second))),
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    mime = _mime(QUrl.fromLocalFile(str(first)), QUrl.fromLocalFile(str(second)))  # the event does not own it
+    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
 
     job = window.import_job
     assert job is not None
     assert job.worker.paths == [first, second]
-    qtbot.waitUntil(lambda: not job.running, timeout=10_000)
+    wait_import_done(qtbot, window, job)
     assert job.result[2] == ""
     assert documents_on_disk(project.path) == 2
     assert window.documents.rowCount() == 2
@@ -419,37 +443,42 @@ def test_dropped_files_are_imported(qtbot, tmp_path, import_window):
 
 def test_a_drop_of_remote_urls_starts_nothing(qtbot, import_window):
     _project, window = import_window
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, _mime(QUrl("https://example.com/b.txt")),
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    mime = _mime(QUrl("https://example.com/b.txt"))
+    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
     assert window.import_job is None
 
 
 # -- 6. the item models keep Qt's rules -----------------------------------------------------------
+# One model per test: the qtmodeltester fixture watches a single model.
 
 
-def test_queue_and_document_models_pass_the_model_tester(qtbot, qtmodeltester, labelled_window):
-    project, ids, window = labelled_window
-    qtmodeltester.check(window.queue, force_py=True)
-    qtmodeltester.check(window.documents, force_py=True)
-    # and they keep the rules while the window changes them
-    qtbot.keyClick(window.pane, Key.Key_A)  # dataChanged
-    wait_saved(qtbot, window)
-    qtbot.keyClick(window.pane, Key.Key_X)  # a row removed
-    wait_saved(qtbot, window)
-    window.view.show_combo.setCurrentIndex(window.view.show_combo.findData("unlabelled"))  # a reset
-    assert window.queue.rowCount() == 3
-
-
-def test_queue_and_document_models_pass_qts_own_tester(qtbot, qtmodeltester, qtlog, labelled_window):
-    _project, _ids, window = labelled_window
-    qtmodeltester.check(window.queue)
-    qtmodeltester.check(window.documents)
+def _change_everything(qtbot, window) -> None:
+    """What an annotator does to the models: label (dataChanged), reject (a row removed), filter (a reset)."""
     qtbot.keyClick(window.pane, Key.Key_A)
     wait_saved(qtbot, window)
+    qtbot.keyClick(window.pane, Key.Key_X)
+    wait_saved(qtbot, window)
     window.view.show_combo.setCurrentIndex(window.view.show_combo.findData("unlabelled"))
-    failures = [r.message for r in qtlog.records if "FAIL" in r.message or "Tester" in r.message]
-    assert failures == []
+    assert window.queue.rowCount() == 3
+    window.view.show_combo.setCurrentIndex(window.view.show_combo.findData("all"))
+    assert window.queue.rowCount() == 4
+
+
+@pytest.mark.parametrize("model", ["queue", "documents"])
+def test_models_pass_the_python_model_tester(qtbot, qtmodeltester, labelled_window, model):
+    _project, _ids, window = labelled_window
+    qtmodeltester.check(getattr(window, model), force_py=True)
+    _change_everything(qtbot, window)
+
+
+@pytest.mark.parametrize("model", ["queue", "documents"])
+def test_models_pass_qts_own_model_tester(qtbot, qtmodeltester, qtlog, labelled_window, model):
+    _project, _ids, window = labelled_window
+    qtmodeltester.check(getattr(window, model))
+    _change_everything(qtbot, window)
+    assert [r.message for r in qtlog.records if "FAIL" in r.message] == []
 
 
 # -- 7. closing with a change that cannot be saved -------------------------------------------------
@@ -468,7 +497,7 @@ def test_closing_with_an_unsaved_change_asks_and_cancel_keeps_the_window(qtbot, 
     qtbot.keyClick(window.pane, Key.Key_A)
     wait_failing(qtbot, window, "locked")
     _short_close_waits(monkeypatch, window)
-    warnings_shown.answer["button"] = QMessageBox.StandardButton.Cancel
+    warnings_shown.answer = QMessageBox.StandardButton.Cancel
 
     assert not window.close()
 
@@ -493,7 +522,7 @@ def test_closing_with_an_unsaved_change_and_discard_closes(qtbot, labelled_windo
     qtbot.keyClick(window.pane, Key.Key_A)
     wait_failing(qtbot, window, "locked")
     _short_close_waits(monkeypatch, window)
-    warnings_shown.answer["button"] = QMessageBox.StandardButton.Discard
+    warnings_shown.answer = QMessageBox.StandardButton.Discard
 
     assert window.close()
 

@@ -77,8 +77,10 @@ class ImportJob(QObject):
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         self.worker.progress.connect(self.progress)
-        self.worker.succeeded.connect(lambda report, pipeline: self._end(report, pipeline, ""))
-        self.worker.failed.connect(lambda message: self._end(None, "", message))
+        # Bound slots of this object (which lives on the GUI thread), not lambdas: Qt then delivers
+        # the worker's signals here through the event loop, after the worker's slot has returned.
+        self.worker.succeeded.connect(self._on_succeeded)
+        self.worker.failed.connect(self._on_failed)
         self.result: tuple[ImportReport | None, str, str] | None = None
 
     def start(self) -> None:
@@ -86,6 +88,14 @@ class ImportJob(QObject):
 
     def cancel(self) -> None:
         self.worker.cancel()
+
+    @Slot(object, str)
+    def _on_succeeded(self, report: ImportReport, pipeline: str) -> None:
+        self._end(report, pipeline, "")
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._end(None, "", message)
 
     def _end(self, report: ImportReport | None, pipeline: str, error: str) -> None:
         self.thread.quit()
