@@ -6,6 +6,8 @@ window's promise is "on disk before the next item shows".
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from helpers import ARTICLE_ONE, ARTICLE_TWO, fill_annotation_project, wait_saved
 from PySide6.QtCore import QSettings, Qt
@@ -470,11 +472,152 @@ def test_the_seed_article_session(qtbot, shared_data, tmp_path, make_window):
     press(qtbot, window, Key.Key_S)
     fixed = project.attribution(first.id)
     assert fixed.source != first.source and fixed.origin == "manual"
-    press(qtbot, window, Key.Key_D)  # relabel, then undo that label
+    given = project.annotation(first.id, "ann").label
+    press(qtbot, window, Key.Key_Q if given != "qualifies" else Key.Key_A)  # relabel, then undo that label
     press(qtbot, window, Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert project.annotation(first.id, "ann").label == given
     labels_before_close = {a.attribution_id: a.label for a in project.annotations()}
     window.close()
     with Project.open(tmp_path / "seed.stance") as again:
         assert {a.attribution_id: a.label for a in again.annotations()} == labels_before_close
         assert again.attribution(first.id).source == fixed.source
         assert text[slice(*fixed.source[0])].strip()
+
+
+def test_a_note_is_kept_when_the_mouse_leaves_the_field(qtbot, setup):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_N)
+    qtbot.keyClicks(window.panel.note_edit, "typed, then clicked away")
+    window.panel.buttons["denies"].setFocus()  # what a click on a label button does first
+    qtbot.mouseClick(window.panel.buttons["denies"], Qt.MouseButton.LeftButton)
+    wait_saved(qtbot, window)
+    saved = on_disk(project, ids[0])
+    assert (saved.note, saved.label) == ("typed, then clicked away", "denies")
+
+
+def test_a_note_goes_to_the_item_it_was_typed_for(qtbot, setup, monkeypatch):
+    project, ids, window = setup
+    window.label("asserts")  # its commit arrives while the note is being typed
+    window.edit_note()
+    qtbot.keyClicks(window.panel.note_edit, "about the first")
+    wait_saved(qtbot, window)
+    press(qtbot, window, Key.Key_Return, widget=window.panel.note_edit)
+    assert on_disk(project, ids[0]).note == "about the first"
+    assert on_disk(project, ids[1]) is None
+
+
+@pytest.mark.qt_log_ignore("does not support grabbing the keyboard", r"does not support raise\(\)")  # offscreen popup
+def test_keys_typed_in_the_filter_controls_choose_there_and_do_not_label(qtbot, setup):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    combo = window.view.show_combo
+    combo.hidePopup()
+    combo.setFocus()
+    for key in (Key.Key_A, Key.Key_F, Key.Key_Down, Key.Key_Space):
+        qtbot.keyClick(combo, key)
+    wait_saved(qtbot, window)
+    assert project.event_count() == 0
+    press(qtbot, window, Key.Key_Escape, widget=combo)
+    assert window.pane.hasFocus()
+
+
+def test_the_document_list_works_from_the_keyboard(qtbot, setup):
+    project, ids, window = setup
+    press(qtbot, window, Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    documents = window.view.document_list
+    assert documents.hasFocus()
+    qtbot.keyClick(documents, Key.Key_Down)
+    qtbot.keyClick(documents, Key.Key_Return)
+    assert window.current.id == ids[4] and window.pane.hasFocus()
+    assert project.event_count() == 0
+
+
+def test_pressing_f_twice_before_the_save_lands_unflags(qtbot, setup):
+    project, ids, window = setup
+    window.toggle_flag()
+    window.toggle_flag()
+    wait_saved(qtbot, window)
+    assert not on_disk(project, ids[0]).flagged
+    assert not window.panel.ui.flag_box.isChecked()
+
+
+def test_enter_after_renaming_the_suggested_label(qtbot, setup):
+    project, ids, window = setup
+    labels = project.labels()
+    window._save_schema([replace(labels[1], name="rejects"), labels[0], labels[2]])
+    wait_saved(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    assert "★ suggested" in window.panel.buttons["rejects"].text()
+    press(qtbot, window, Key.Key_Return)
+    assert on_disk(project, ids[0]).label == "rejects" and window.current.id == ids[1]
+
+
+def test_a_refused_label_does_not_stay_saving(qtbot, setup, monkeypatch):
+    project, ids, window = setup
+    monkeypatch.setattr(window.saver, "refused", window.saver.refused)  # keep the signal, drop the box
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: None)
+    window.label("no such label")
+    wait_saved(qtbot, window)
+    assert "Saving" not in window.panel.ui.save_state.text()
+    assert window.current.id == ids[0]
+
+
+def test_switching_projects_asks_before_dropping_unsaved_changes(qtbot, setup, make_project, monkeypatch):
+    import sqlite3
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from stancelabel.gui import saver
+
+    project, ids, window = setup
+    other = make_project("other.stance")
+    other_path = other.path
+    other.close()
+    window.saver.shutdown()
+    window.saver = saver.Saver(project.path, window, busy_timeout_ms=50, retry_interval_ms=50)
+    window.saver.state_changed.connect(window._update_save_state)
+    blocker = sqlite3.connect(project.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    window.label("asserts")
+    qtbot.waitUntil(lambda: window.saver.error is not None)
+    monkeypatch.setattr(window.saver, "wait_until_idle", lambda _ms: False)
+    answers = [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: answers.pop(0))
+    assert not window.open_path(str(other_path))
+    assert window.project.path == project.path and window.saver.pending == 1
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    monkeypatch.undo()
+    wait_saved(qtbot, window)
+    assert on_disk(project, ids[0]).label == "asserts"
+
+
+def test_crlf_in_a_document_keeps_marks_and_selections_in_place(qtbot, make_project, make_window):
+    from stancelabel.core.model import ImportedAttribution, SourceDocument
+
+    text = "Intro line.\r\nAnna said the bridge is safe.\r\nMore."
+    project = make_project()
+    at = text.index("said")
+    project.add_document(SourceDocument("crlf", text, "x"), [(0, 11), (13, 42), (44, 49)], attributions=[
+        (ImportedAttribution(((13, 17),), ((at, at + 4),), ((at + 5, 41),)), "auto")])
+    window = make_window(project)
+    from PySide6.QtGui import QTextCursor
+
+    cursor = QTextCursor(window.pane.document())
+    cursor.setPosition(window.pane.pane_position(at) + 1)
+    assert cursor.charFormat().fontUnderline()
+    window.pane.select_document_span(text.index("bridge"), text.index("bridge") + 6)
+    assert window.pane.textCursor().selectedText() == "bridge"
+    assert window.pane.selected_span() == (text.index("bridge"), text.index("bridge") + 6)
+
+
+def test_a_typed_colour_shows_in_the_schema_editor(qtbot, setup):
+    project, ids, window = setup
+    editor = window.edit_schema()
+    qtbot.addWidget(editor)
+    editor.ui.table.item(0, 2).setText("#123456")
+    assert editor.ui.table.item(0, 2).data(Qt.ItemDataRole.DecorationRole).name() == "#123456"
+    editor.reject()

@@ -250,3 +250,69 @@ def test_a_version_1_file_is_upgraded_and_its_history_can_be_undone(tmp_path):
         assert project.undo("ann").value == ""
         assert project.annotation(1, "ann").note == ""
         assert list(project.queue_ids("ann")) == [1]
+
+
+def test_a_removed_labels_id_is_never_given_to_a_new_label(project):
+    """Events name labels by id: a new label must not inherit the history of a removed one."""
+    first = ids(project)[0]
+    labels = project.labels()
+    project.save_labels([*labels, Label("neutral", "Z", "#777777")])
+    project.set_label(first, "ann", "neutral")
+    project.set_label(first, "ann", "asserts")
+    project.save_labels(labels)  # "neutral" is no longer given, so it may go
+    project.save_labels([*project.labels(), Label("sarcasm", "Y", "#777777")])
+    with pytest.raises(StanceLabelError, match="was removed from the schema"):
+        project.undo("ann")
+    assert project.annotation(first, "ann").label == "asserts"
+
+
+def test_renaming_a_label_renames_the_suggestions_that_name_it(project):
+    first = ids(project)[0]
+    project.add_document(SourceDocument("c", "Ola denied it.", "c.txt"), [(0, 14)], attributions=[
+        (ImportedAttribution(((0, 3),), ((4, 10),), ((11, 13),), suggestion="denies"), "auto")])
+    denies = next(x for x in project.labels() if x.name == "denies")
+    project.save_labels([x if x.id != denies.id else Label("rejects", "R", x.colour, id=x.id) for x in project.labels()])
+    assert [project.attribution(i).suggestion for i in ids(project)][-1] == "rejects"
+    assert project.attribution(first).suggestion is None
+
+
+def test_undo_does_not_wipe_out_a_later_span_edit_by_someone_else(project):
+    first = ids(project)[0]
+    project.set_spans(first, "ann", source=spans_of(TEXT_A, "Anna"))
+    project.set_spans(first, "bob", source=spans_of(TEXT_A, "Anna Berg"))
+    with pytest.raises(StanceLabelError, match="changed again since"):
+        project.undo("ann")
+    assert project.attribution(first).source == spans_of(TEXT_A, "Anna Berg")
+    assert project.undo("bob").kind == "span"  # bob's own edit undoes fine
+    assert project.attribution(first).source == spans_of(TEXT_A, "Anna")
+
+
+def test_giving_the_same_label_again_records_nothing_so_undo_goes_further_back(project):
+    first = ids(project)[0]
+    project.set_label(first, "ann", "asserts")
+    events = project.event_count()
+    project.set_label(first, "ann", "asserts")
+    project.set_note(first, "ann", "")
+    project.set_flag(first, "ann", False)
+    assert project.event_count() == events
+    assert project.undo("ann").value is None
+
+
+def test_the_undo_history_is_read_incrementally_and_stays_right(project, tmp_path):
+    first, second, _ = ids(project)
+    project.set_label(first, "ann", "asserts")
+    assert project.can_undo("ann") == (True, False)
+    with Project.open(project.path) as other:  # another connection adds events meanwhile
+        other.set_label(second, "ann", "denies")
+    assert project.undo("ann").attribution_id == second
+    assert project.undo("ann").attribution_id == first
+    assert project.redo("ann").attribution_id == first
+
+
+def test_a_refused_database_error_is_not_retried_forever(project):
+    from stancelabel.core.errors import ProjectFileError
+
+    with pytest.raises(ProjectFileError) as raised:
+        with project.transaction() as conn:
+            conn.execute("INSERT INTO label (id, name, shortcut, colour, position) VALUES (1, 'x', 'X', '#000000', 9)")
+    assert not raised.value.retriable  # a constraint failure will fail the same way again

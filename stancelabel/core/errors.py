@@ -26,9 +26,11 @@ class InputFileError(StanceLabelError):
 class ProjectFileError(StanceLabelError):
     """A project file that cannot be opened or written as asked."""
 
-    def __init__(self, path: str | Path, message: str) -> None:
+    def __init__(self, path: str | Path, message: str, *, retriable: bool = False) -> None:
         self.path = str(path)
         self.message = message
+        #: a passing condition (locked, disk full, read-only): the same write may succeed later
+        self.retriable = retriable
         super().__init__(f"{self.path}: {message}")
 
 

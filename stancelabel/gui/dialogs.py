@@ -146,6 +146,7 @@ class SchemaEditor(QDialog):
         self.ui.up_button.clicked.connect(lambda: self.move_selected(-1))
         self.ui.down_button.clicked.connect(lambda: self.move_selected(1))
         self.ui.colour_button.clicked.connect(self.pick_colour)
+        table.itemChanged.connect(self._colour_typed)
         self.ui.button_box.accepted.connect(self.try_accept)
         self.ui.button_box.rejected.connect(self.reject)
         self.resize(760, 380)
@@ -162,6 +163,12 @@ class SchemaEditor(QDialog):
         colour.setData(Qt.ItemDataRole.DecorationRole, QColor(label.colour))
         table.setItem(row, 2, colour)
         table.setItem(row, 3, QTableWidgetItem(label.description))
+
+    def _colour_typed(self, item: QTableWidgetItem) -> None:
+        if item.column() == 2 and QColor.isValidColorName(item.text().strip()):
+            colour = QColor(item.text().strip())
+            if item.data(Qt.ItemDataRole.DecorationRole) != colour:
+                item.setData(Qt.ItemDataRole.DecorationRole, colour)
 
     def labels(self) -> list[Label]:
         table = self.ui.table

@@ -77,6 +77,7 @@ class LabelPanel(QWidget):
 
     def show_state(self, attribution: Attribution | None, annotation: Annotation | None, *,
                    pending_label: str | None = None, pending_note: str | None = None,
+                   pending_flag: bool | None = None,
                    unsaved: str | None = None, details: str = "",
                    document_target: str | None = None) -> None:
         """Mark the annotator's label (or the one being saved), the suggestion and the note."""
@@ -107,7 +108,8 @@ class LabelPanel(QWidget):
             self.ui.hint_label.setText(f"Source hint: the pronoun may stand for <b>{escape(attribution.source_hint)}</b>")
         else:
             self.ui.hint_label.setText("")
-        self.ui.flag_box.setChecked(bool(annotation and annotation.flagged))
+        self.ui.flag_box.setChecked(pending_flag if pending_flag is not None
+                                    else bool(annotation and annotation.flagged))
         if not self.ui.note_edit.hasFocus():
             note = pending_note if pending_note is not None else (annotation.note if annotation else "")
             self.ui.note_edit.setText(note)

@@ -7,6 +7,7 @@ queues the change, and the next item shows once the change is committed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, QSize, Qt, QTimer
@@ -62,19 +63,32 @@ def count(n: int) -> str:
     return f"{n:,}".replace(",", NNBSP)
 
 
-class _KeepKeys(QObject):
-    """Lets a line edit (or the reading pane in edit mode) keep keys the window would take as shortcuts."""
+_COMMAND_MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                      | Qt.KeyboardModifier.MetaModifier)
 
-    def __init__(self, keys: set[int], on_key=None, active=lambda: True, parent=None) -> None:
+
+class _KeepKeys(QObject):
+    """Lets a widget keep keys the window would take as shortcuts (typing in a field, choosing in a list).
+
+    ``keys``: those keys; None: every key pressed without Ctrl, Alt or Meta.
+    """
+
+    def __init__(self, keys: set[int] | None, on_key=None, active=lambda: True, on_focus_in=None,
+                 parent=None) -> None:
         super().__init__(parent)
-        self._keys, self._on_key, self._active = keys, on_key, active
+        self._keys, self._on_key, self._active, self._on_focus_in = keys, on_key, active, on_focus_in
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() == QEvent.Type.ShortcutOverride and self._active() and event.key() in self._keys:
-            event.accept()
-            return True
-        if event.type() == QEvent.Type.KeyPress and self._on_key is not None and self._active():
+        kind = event.type()
+        if kind == QEvent.Type.ShortcutOverride and self._active():
+            plain = not (event.modifiers() & _COMMAND_MODIFIERS)
+            if (event.key() in self._keys) if self._keys is not None else plain:
+                event.accept()
+                return True
+        elif kind == QEvent.Type.KeyPress and self._on_key is not None and self._active():
             return bool(self._on_key(event))
+        elif kind == QEvent.Type.FocusIn and self._on_focus_in is not None:
+            self._on_focus_in()
         return False
 
 
@@ -137,6 +151,8 @@ class MainWindow(QMainWindow):
         self._document_cache: tuple[int, str, list[Sentence], str] | None = None
         self._pending_labels: dict[int, str] = {}
         self._pending_notes: dict[int, str] = {}
+        self._pending_flags: dict[int, bool] = {}
+        self._note_for: int | None = None
         self._paragraph = False
         self._edit_mode = False
         self._label_actions: list[QAction] = []
@@ -226,6 +242,10 @@ class MainWindow(QMainWindow):
         a("redo", "&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo what was undone")
         a("find", "&Search sentences…", self.focus_search, ["Ctrl+F"], "Search the sentences of the queue")
         a("speaker", "Filter by s&peaker…", self.focus_speaker, ["Ctrl+Shift+F"], "Show one speaker's attributions")
+        a("filters", "&Show in the queue…", self.focus_filters, ["Ctrl+L"],
+          "Choose what the queue holds (arrows and Enter; Esc returns)")
+        a("documents", "Go to a &document…", self.focus_documents, ["Ctrl+D"],
+          "The document list: arrows, then Enter goes to the document's first item")
         a("schema", "&Label schema…", self.edit_schema, [], "Add, rename, recolour and reorder labels")
         a("next", "&Next", self.next_item, ["J", "Down", "Right"], "Next attribution")
         a("previous", "&Previous", self.previous_item, ["K", "Up", "Left"], "Previous attribution")
@@ -277,8 +297,9 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         menus = {
             "&File": ["new", "open", None, "import_files", "import_folder", None, "quit"],
-            "&Edit": ["undo", "redo", None, "find", "speaker", None, "target", None, "schema", "edit_guidelines"],
-            "&Go": ["next", "previous", "skip", "next_unlabelled", None, "first", "last"],
+            "&Edit": ["undo", "redo", None, "find", "speaker", "filters", None, "target", None, "schema",
+                      "edit_guidelines"],
+            "&Go": ["next", "previous", "skip", "next_unlabelled", None, "first", "last", None, "documents"],
             "&Label": ["accept", "clear", None, "note", "flag", "reject"],
             "&Attribution": ["edit_mode", None, "set_source", "set_cue", "set_content", "add_content", None,
                              "new_attribution"],
@@ -338,7 +359,13 @@ class MainWindow(QMainWindow):
             edit.textChanged.connect(lambda text: self.apply_filter() if not text else None)
         note = self.panel.note_edit
         note.installEventFilter(_KeepKeys({Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape,
-                                           Qt.Key.Key_Up, Qt.Key.Key_Down}, self._note_key, parent=note))
+                                           Qt.Key.Key_Up, Qt.Key.Key_Down}, self._note_key,
+                                          on_focus_in=self._note_focused, parent=note))
+        note.editingFinished.connect(self._commit_note)  # Enter, or the field losing focus
+        for widget in (v.show_combo, v.label_combo, v.document_only):
+            widget.installEventFilter(_KeepKeys(None, self._to_pane_on_escape, parent=widget))
+        v.document_list.installEventFilter(_KeepKeys(None, self._document_list_key, parent=v.document_list))
+        v.document_list.activated.connect(self._on_document_clicked)
         caret_keys = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home,
                       Qt.Key.Key_End, Qt.Key.Key_Escape}
         self.pane.installEventFilter(_KeepKeys(caret_keys, self._pane_key, active=lambda: self._edit_mode,
@@ -507,30 +534,50 @@ class MainWindow(QMainWindow):
             self.apply_filter()
 
     def apply_filter(self, keep: int | None = None) -> None:
-        """Rebuild the queue from the filter, staying on the current attribution when it is kept."""
+        """Rebuild the queue from the filter, staying on the current attribution when it is kept,
+        else on the next one after it in reading order (or, at the start, the first unlabelled)."""
         if self.project is None:
             return
         self.view.label_combo.setVisible(self.view.show_combo.currentData() == "label")
         keep = keep if keep is not None else (self.current.id if self.current else None)
+        queue = self.queue_filter()
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a text filter over a million rows takes time
         try:
-            ids = self.project.queue_ids(self.annotator, self.queue_filter())
+            ids = self.project.queue_ids(self.annotator, queue)
+            self._queue_documents_until = self.project.last_document_id()
         except StanceLabelError as error:
             self.statusBar().showMessage(str(error), 8000)
             return
+        finally:
+            QApplication.restoreOverrideCursor()
         self.queue.set_ids(ids)
         row = self.queue.row_of(keep) if keep is not None else None
-        if row is None:
-            row = self._first_unlabelled_row() if keep is None or len(ids) else 0
-        self.go_to_row(row)
+        if row is None and len(ids):
+            following = self._next_unlabelled_id(after=keep) if keep is None else \
+                self.project.queue_ids(self.annotator, queue, after=keep, limit=1)
+            row = self.queue.row_of(following[0]) if following else (len(ids) - 1 if keep is not None else 0)
+        self.current_row = None
+        self.go_to_row(row if row is not None else 0)
 
-    def _first_unlabelled_row(self) -> int:
-        for row in range(min(self.queue.rowCount(), 4096)):
+    def _next_unlabelled_id(self, after: int | None) -> list[int]:
+        """The next attribution in the queue that this annotator has not labelled (one query)."""
+        queue = self.queue_filter()
+        if queue.show in ("all", "unlabelled"):
+            queue = replace(queue, show="unlabelled")
+            candidates = self.project.queue_ids(self.annotator, queue, after=after,
+                                                limit=len(self._pending_labels) + 1)
+            return [i for i in candidates if i not in self._pending_labels][:1]
+        start = 0 if after is None else (self.queue.row_of(after) or 0) + 1  # a short queue: flagged, by label
+        for row in range(start, self.queue.rowCount()):
             item = self.queue.item(row)
-            if item is not None and not item.label:
-                return row
-        return 0
+            if item is not None and not item.label and item.id not in self._pending_labels:
+                return [item.id]
+        return []
 
     def go_to_row(self, row: int | None) -> None:
+        if self.panel.note_edit.hasFocus() and self._note_for is not None:
+            self._commit_note()  # what was typed belongs to the item being left
+            self.pane.setFocus()
         if row is None or not 0 <= row < self.queue.rowCount():
             if self.queue.rowCount() == 0:
                 self.current, self.current_row = None, None
@@ -576,13 +623,12 @@ class MainWindow(QMainWindow):
             self.go_to_row(self.current_row - 1)
 
     def next_unlabelled(self) -> None:
-        start = (self.current_row or 0) + 1
-        for row in range(start, self.queue.rowCount()):
-            item = self.queue.item(row)
-            if item is not None and not item.label and item.id not in self._pending_labels:
-                self.go_to_row(row)
-                return
-        self.statusBar().showMessage("No unlabelled attribution after this one.", 5000)
+        found = self._next_unlabelled_id(after=self.current.id if self.current else None)
+        row = self.queue.row_of(found[0]) if found else None
+        if row is None:
+            self.statusBar().showMessage("No unlabelled attribution after this one.", 5000)
+            return
+        self.go_to_row(row)
 
     def _remember_position(self) -> None:
         if self.project is not None and self.current is not None:
@@ -625,13 +671,18 @@ class MainWindow(QMainWindow):
         text, sentences, title, target = self._document(attribution.document_id)
         self._show_target(target)
         self.pane.show_attribution(text, sentences, attribution, self.settings.context_size, self._paragraph)
+        self.view.location_label.setText(self._location_text())
+        self._show_panel()
+
+    def _location_text(self) -> str:
+        attribution = self.current
+        _, sentences, title, _ = self._document(attribution.document_id)
         sentence = (attribution.sentence_index or 0) + 1
         origin = {"auto": "found by the detector", "imported": "imported", "manual": "added or edited by hand"}
-        self.view.location_label.setText(
-            f"<b>{escape(title)}</b> &nbsp;·&nbsp; sentence {sentence} of {len(sentences)} &nbsp;·&nbsp; "
-            f"item {count((self.current_row or 0) + 1)} of {count(self.queue.rowCount())} "
-            f"<span style='color:palette(placeholder-text)'>&nbsp;·&nbsp; {origin.get(attribution.origin, '')}</span>")
-        self._show_panel()
+        return (f"<b>{escape(title)}</b> &nbsp;·&nbsp; sentence {sentence} of {len(sentences)} &nbsp;·&nbsp; "
+                f"item {count((self.current_row or 0) + 1)} of {count(self.queue.rowCount())} "
+                f"<span style='color:{self.roles.muted.name()}'>&nbsp;·&nbsp; "
+                f"{origin.get(attribution.origin, '')}</span>")
 
     def _show_panel(self) -> None:
         attribution = self.current
@@ -646,13 +697,16 @@ class MainWindow(QMainWindow):
                    + f" · key {attribution.key[:10]}</small>")
         target = self._document(attribution.document_id)[3]
         self.panel.show_state(attribution, annotation, pending_label=self._pending_labels.get(attribution.id),
-                              pending_note=self._pending_notes.get(attribution.id), unsaved=unsaved,
+                              pending_note=self._pending_notes.get(attribution.id),
+                              pending_flag=self._pending_flags.get(attribution.id), unsaved=unsaved,
                               details=details, document_target=target)
 
     # -- changes -------------------------------------------------------------------------------
 
-    def _submit(self, description: str, operation, attribution_id: int | None, on_done) -> None:
-        self.saver.submit(description, operation, on_done=on_done, attribution_id=attribution_id)
+    def _submit(self, description: str, operation, attribution_id: int | None, on_done,
+                on_refused=None) -> None:
+        self.saver.submit(description, operation, on_done=on_done, attribution_id=attribution_id,
+                          on_refused=on_refused)
 
     def label(self, name: str | None) -> None:
         """Give the current attribution this label (None clears it), then move on once it is saved."""
@@ -662,36 +716,57 @@ class MainWindow(QMainWindow):
         self._pending_labels[attribution_id] = name or ""
         self._show_panel()
 
-        def done(had_label: bool, attribution_id=attribution_id) -> None:
+        def done(had_label: bool) -> None:
             self._pending_labels.pop(attribution_id, None)
             self._count_label(had_label, name is not None)
             self._changed(attribution_id)
             if self.current is not None and self.current.id == attribution_id and name is not None:
                 self.next_item()
 
+        def refused(_message: str) -> None:
+            self._pending_labels.pop(attribution_id, None)
+            self._show_panel()
+
         def save(project: Project) -> bool:
             before = project.annotation(attribution_id, me)
             project.set_label(attribution_id, me, name)
             return bool(before and before.label)
 
-        self._submit(f"label {name}", save, attribution_id, done)
+        self._submit(f"label {name}", save, attribution_id, done, refused)
 
     def accept_suggestion(self) -> None:
         if self.current is None:
             return
-        if not self.current.suggestion:
+        suggestion = self.current.suggestion
+        if not suggestion:
             self.statusBar().showMessage("No suggestion for this one: press a label key.", 4000)
             return
-        self.label(self.current.suggestion)
+        if suggestion not in {label.name for label in self.labels}:
+            self.statusBar().showMessage(f"The suggestion “{suggestion}” is not a label of this project: "
+                                         "press a label key.", 6000)
+            return
+        self.label(suggestion)
 
     def toggle_flag(self) -> None:
         if self.current is None:
             return
         attribution_id, me = self.current.id, self.annotator
-        annotation = self.project.annotation(attribution_id, me)
-        flagged = not (annotation and annotation.flagged)
-        self._submit("flag", lambda p: p.set_flag(attribution_id, me, flagged), attribution_id,
-                     lambda _r: self._changed(attribution_id))
+        if attribution_id in self._pending_flags:  # pressed again before the last press was saved
+            flagged = not self._pending_flags[attribution_id]
+        else:
+            annotation = self.project.annotation(attribution_id, me)
+            flagged = not (annotation and annotation.flagged)
+        self._pending_flags[attribution_id] = flagged
+        self._show_panel()
+
+        def settled(_result=None) -> None:
+            if self._pending_flags.get(attribution_id) == flagged:
+                del self._pending_flags[attribution_id]
+            self._changed(attribution_id)
+
+        self._submit("flag", lambda p: p.set_flag(attribution_id, me, flagged), attribution_id, settled, settled)
+
+    # -- notes: bound to the attribution the field was opened on, saved on Enter or when left
 
     def edit_note(self) -> None:
         if self.current is None:
@@ -699,12 +774,16 @@ class MainWindow(QMainWindow):
         self.panel.note_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.panel.note_edit.selectAll()
 
+    def _note_focused(self) -> None:
+        self._note_for = self.current.id if self.current is not None else None
+
     def _note_key(self, event) -> bool:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.save_note()
+            self._commit_note()
             self.pane.setFocus()
             return True
         if event.key() == Qt.Key.Key_Escape:
+            self._note_for = None  # leaving the field now saves nothing
             self._show_panel_note_reset()
             self.pane.setFocus()
             return True
@@ -716,21 +795,29 @@ class MainWindow(QMainWindow):
         annotation = self.project.annotation(self.current.id, self.annotator)
         self.panel.note_edit.setText(self._pending_notes.get(self.current.id, annotation.note if annotation else ""))
 
-    def save_note(self) -> None:
-        if self.current is None:
-            return
-        attribution_id, me, note = self.current.id, self.annotator, self.panel.note_edit.text().strip()
+    def _commit_note(self) -> None:
+        """Save what the note field holds for the attribution it was opened on, if it changed."""
+        attribution_id, self._note_for = self._note_for, None
+        if attribution_id is not None and self.project is not None:
+            self.save_note(attribution_id)
+
+    def save_note(self, attribution_id: int | None = None) -> None:
+        if attribution_id is None:
+            if self.current is None:
+                return
+            attribution_id = self.current.id
+        me, note = self.annotator, self.panel.note_edit.text().strip()
         annotation = self.project.annotation(attribution_id, me)
         if note == self._pending_notes.get(attribution_id, annotation.note if annotation else ""):
             return
         self._pending_notes[attribution_id] = note  # shown until it is saved, however long that takes
 
-        def done(_result) -> None:
+        def settled(_result=None) -> None:
             if self._pending_notes.get(attribution_id) == note:
                 del self._pending_notes[attribution_id]
             self._changed(attribution_id)
 
-        self._submit("note", lambda p: p.set_note(attribution_id, me, note), attribution_id, done)
+        self._submit("note", lambda p: p.set_note(attribution_id, me, note), attribution_id, settled, settled)
 
     def reject_attribution(self) -> None:
         """Not an attribution: it leaves the queue (for everyone) and stays in the file."""
@@ -868,6 +955,34 @@ class MainWindow(QMainWindow):
 
     # -- filters ---------------------------------------------------------------------------
 
+    def _to_pane_on_escape(self, event) -> bool:
+        if event.key() == Qt.Key.Key_Escape:
+            self.pane.setFocus()
+            return True
+        return False
+
+    def _document_list_key(self, event) -> bool:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            index = self.view.document_list.currentIndex()
+            if index.isValid():
+                self._on_document_clicked(index)
+            self.pane.setFocus()
+            return True
+        return self._to_pane_on_escape(event)
+
+    def focus_filters(self) -> None:
+        self.view.show_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.view.show_combo.showPopup()
+
+    def focus_documents(self) -> None:
+        self.view.side_tabs.setCurrentWidget(self.view.documents_tab)
+        documents = self.view.document_list
+        documents.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if self.current is not None and not documents.currentIndex().isValid():
+            row = self.documents.row_of(self.current.document_id)
+            if row is not None:
+                documents.setCurrentIndex(self.documents.index(row))
+
     def focus_search(self) -> None:
         self.view.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.view.search_edit.selectAll()
@@ -990,6 +1105,9 @@ class MainWindow(QMainWindow):
     def switch_annotator(self) -> None:
         name = ask_annotator(self.project.annotators(), self.annotator, self)
         if name and name != self.annotator:
+            if not self.may_leave(f"Switch to {name} anyway"):
+                return
+            self.saver.shutdown_pending()
             self.set_annotator(name)
 
     def set_annotator(self, name: str) -> None:
@@ -998,6 +1116,8 @@ class MainWindow(QMainWindow):
         self.settings.annotator = name
         self._pending_labels.clear()
         self._pending_notes.clear()
+        self._pending_flags.clear()
+        self._note_for = None
         self.documents = DocumentListModel(self.project, name, self)
         self.view.document_list.setModel(self.documents)
         if self.documents.canFetchMore():
@@ -1020,6 +1140,8 @@ class MainWindow(QMainWindow):
         def done(_result) -> None:
             self._load_labels()
             self.queue.refresh_all()
+            if self.current is not None:  # suggestions follow renamed labels
+                self.current = self.project.attribution(self.current.id)
             self._show_current()
             self.statusBar().showMessage("Label schema saved.", 4000)
 
@@ -1054,18 +1176,26 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str, create: bool = False) -> bool:
         """Open another project in this window; one that cannot be opened is reported, not fatal."""
+        if self.project is not None and Path(path).resolve() == self.project.path.resolve():
+            return True
         lock = ProjectLock(Path(path))
         try:
-            if self.project is None or Path(path).resolve() != self.project.path.resolve():
-                lock.acquire()
-            else:
-                return True
+            lock.acquire()
             project = Project.open(path, create=create)
         except StanceLabelError as error:
             lock.release()
             QMessageBox.warning(self, "Cannot open project", str(error))
             return False
-        self.set_project(project, lock=lock)
+        if not self.may_leave("Open the other project anyway"):
+            project.close()
+            lock.release()
+            return False
+        try:
+            self.set_project(project, lock=lock)
+        except BaseException:
+            project.close()
+            lock.release()
+            raise
         return True
 
     def import_files(self) -> None:
@@ -1118,11 +1248,18 @@ class MainWindow(QMainWindow):
         self.documents.refresh_total()
         while self.documents.canFetchMore() and self.documents.rowCount() < 2 * self.documents.PAGE:
             self.documents.fetchMore()
-        had = self.current is not None
-        self.apply_filter(keep=self.current.id if self.current else None)
+        # New documents come after the ones in the queue: append their attributions, leave the rest
+        # (and a selection being made in the reading pane) as it is.
+        new = self.project.queue_ids(self.annotator, self.queue_filter(), after_document=self._queue_documents_until)
+        self._queue_documents_until = self.project.last_document_id()
+        if len(new):
+            self.queue.append_ids(new)
+            if self.current is None:
+                self.go_to_row(0)
+                self.pane.setFocus()
+            else:
+                self.view.location_label.setText(self._location_text())
         self._recount()
-        if not had and self.current is not None:
-            self.pane.setFocus()
         self.pipeline_label.setText(self._pipeline_text())
 
     def _import_finished(self, report, pipeline: str, error: str) -> None:
@@ -1159,17 +1296,23 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------
 
+    def may_leave(self, leaving: str = "Close anyway") -> bool:
+        """True when every change is saved, or the user agrees to lose those that cannot be."""
+        self._commit_note()
+        if self.saver is None or self.saver.wait_until_idle(3000):
+            return True
+        answer = QMessageBox.warning(
+            self, "Changes not saved",
+            f"{self.saver.pending} change(s) could not be saved: {self.saver.error}.\n\n"
+            f"{leaving} and lose them, or stay while they are retried?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Discard
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if self.saver is not None and not self.saver.wait_until_idle(3000):
-            answer = QMessageBox.warning(
-                self, "Changes not saved",
-                f"{self.saver.pending} change(s) could not be saved: {self.saver.error}.\n\n"
-                "Close anyway and lose them, or keep the window open while they are retried?",
-                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel)
-            if answer != QMessageBox.StandardButton.Discard:
-                event.ignore()
-                return
+        if not self.may_leave():
+            event.ignore()
+            return
         self._save_layout()
         self._close_project()
         super().closeEvent(event)

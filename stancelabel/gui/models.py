@@ -177,6 +177,15 @@ class QueueModel(QAbstractListModel):
             del self._pages[page_no]
         self.endInsertRows()
 
+    def append_ids(self, ids: array) -> None:
+        """Add rows at the end (attributions of documents imported since the queue was built)."""
+        if not len(ids):
+            return
+        self.beginInsertRows(QModelIndex(), len(self._ids), len(self._ids) + len(ids) - 1)
+        self._pages.pop(len(self._ids) // self.PAGE, None)  # the last page grows
+        self._ids.extend(ids)
+        self.endInsertRows()
+
     def refresh_all(self) -> None:
         """Re-read every shown row (after the label schema changed)."""
         self._pages.clear()

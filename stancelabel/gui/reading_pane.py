@@ -111,10 +111,13 @@ class ReadingPane(QTextEdit):
         piece = text[shown.start:shown.end]
         self._text, self._shown = text, shown
         self._utf16 = None
-        if len(piece.encode("utf-16-le")) != 2 * len(piece):
+        if "\r" in piece or len(piece.encode("utf-16-le")) != 2 * len(piece):
+            # Qt counts UTF-16 units, and turns CR LF into one paragraph break: map each character.
             positions, at = [], 0
-            for ch in piece:
+            for i, ch in enumerate(piece):
                 positions.append(at)
+                if ch == "\r" and piece[i + 1:i + 2] == "\n":
+                    continue  # the LF after it takes the same position
                 at += 2 if ord(ch) > 0xFFFF else 1
             positions.append(at)
             self._utf16 = positions

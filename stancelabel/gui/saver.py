@@ -37,6 +37,7 @@ class _Pending:
     on_done: Callable[[Any], None] | None
     on_refused: Callable[[str], None] | None
     attribution_id: int | None
+    discarded: bool = False
 
 
 class _Worker(QObject):
@@ -58,10 +59,12 @@ class _Worker(QObject):
                 self._project = Project.open(self._path)
                 self._project.set_busy_timeout(self._busy_timeout_ms)
             result = operation(self._project)
-        except ProjectFileError as error:  # locked, full, read-only, I/O: worth retrying
-            self.failed.emit(ticket, str(error), True)
+        except ProjectFileError as error:  # locked, full, read-only, I/O: worth retrying; damage is not
+            self.failed.emit(ticket, str(error), error.retriable)
         except (StanceLabelError, KeyError) as error:  # refused: retrying would not help
             self.failed.emit(ticket, str(error), False)
+        except Exception as error:  # noqa: BLE001 (the queue must go on: report, never stall)
+            self.failed.emit(ticket, f"unexpected error: {type(error).__name__}: {error}", False)
         else:
             self.done.emit(ticket, result)
 
@@ -109,7 +112,11 @@ class Saver(QObject):
 
     def submit(self, description: str, operation: Operation, *, on_done: Callable[[Any], None] | None = None,
                on_refused: Callable[[str], None] | None = None, attribution_id: int | None = None) -> None:
-        """Queue a change; ``on_done`` runs on the GUI thread once it is committed."""
+        """Queue a change; ``on_done`` runs on the GUI thread once it is committed.
+
+        A change refused for good (not a passing condition) calls ``on_refused`` with
+        the message, and also emits ``refused`` so the window can say so.
+        """
         self._pending.append(_Pending(next(self._tickets), description, operation, on_done, on_refused,
                                       attribution_id))
         self.state_changed.emit()
@@ -155,6 +162,12 @@ class Saver(QObject):
     @Slot(int, str, bool)
     def _on_failed(self, ticket: int, message: str, retriable: bool) -> None:
         self._in_flight = False
+        if self._pending and self._pending[0].discarded:
+            self._pending.popleft()
+            self.error = None
+            self.state_changed.emit()
+            self._send()
+            return
         if retriable:
             self.error = message
             self.state_changed.emit()
@@ -164,8 +177,7 @@ class Saver(QObject):
         self.state_changed.emit()
         if head.on_refused is not None:
             head.on_refused(message)
-        else:
-            self.refused.emit(message)
+        self.refused.emit(message)
         self._send()
 
     # -- shutting down --------------------------------------------------------------------
@@ -180,6 +192,19 @@ class Saver(QObject):
             QCoreApplication.processEvents()
             QThread.msleep(2)
         return not self._pending
+
+    def shutdown_pending(self) -> None:
+        """Drop the changes still waiting (the user agreed to lose them); the thread goes on."""
+        self._retry.stop()
+        if not self._in_flight:
+            self._pending.clear()
+        else:
+            while len(self._pending) > 1:
+                self._pending.pop()
+            head = self._pending[0]
+            head.on_done, head.on_refused, head.discarded = None, None, True
+        self.error = None
+        self.state_changed.emit()
 
     def shutdown(self) -> None:
         """Close the worker's connection and stop its thread (pending changes are dropped)."""

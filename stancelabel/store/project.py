@@ -80,7 +80,9 @@ def _explain(path: Path, error: sqlite3.Error) -> ProjectFileError:
         sqlite3.SQLITE_IOERR: f"input/output error on the project file ({error})",
         sqlite3.SQLITE_CANTOPEN: "cannot open the project file (missing folder or no permission)",
     }
-    return ProjectFileError(path, messages.get(code, f"database error: {error}"))
+    retriable = code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY,
+                         sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
+    return ProjectFileError(path, messages.get(code, f"database error: {error}"), retriable=retriable)
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
@@ -172,6 +174,7 @@ class Project:
         self._conn = conn
         self._depth = 0
         self.backup_path: Path | None = None
+        self._history_cache: dict[int, tuple[int, list[int], list[int]]] = {}
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -517,6 +520,10 @@ class Project:
             self._add_author(conn, int(attribution_id), item.annotator)
         return int(attribution_id), created
 
+    def last_document_id(self) -> int:
+        """The highest document id (0 for none): documents stored later have higher ones."""
+        return self._query("SELECT coalesce(max(id), 0) FROM document")[0][0]
+
     def document_count(self) -> int:
         return self._query("SELECT count(*) FROM document")[0][0]
 
@@ -536,9 +543,9 @@ class Project:
             "SELECT d.id, d.external_id, d.title, "
             "(SELECT count(*) FROM sentence s WHERE s.document_id = d.id), "
             "(SELECT count(*) FROM attribution a WHERE a.document_id = d.id AND a.status = 'active'), "
-            "(SELECT count(DISTINCT n.attribution_id) FROM attribution a JOIN annotation n "
-            " ON a.id = n.attribution_id WHERE a.document_id = d.id AND a.status = 'active' "
-            f" AND n.label_id IS NOT NULL {who}) "
+            "(SELECT count(*) FROM attribution a WHERE a.document_id = d.id AND a.status = 'active' "
+            " AND EXISTS (SELECT 1 FROM annotation n WHERE n.attribution_id = a.id AND n.label_id IS NOT NULL "
+            f" {who})) "
             f"FROM document d {where} ORDER BY d.id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
@@ -655,43 +662,59 @@ class Project:
 
     # -- the labelling queue ---------------------------------------------------------------
 
-    def queue_ids(self, annotator: str, queue: QueueFilter = QueueFilter()) -> array:  # noqa: B008
+    def queue_ids(self, annotator: str, queue: QueueFilter = QueueFilter(),  # noqa: B008
+                  after: int | None = None, limit: int = -1, after_document: int | None = None) -> array:
         """Ids of the active attributions the filter keeps, in reading order (document, sentence).
 
         An ``array`` of 8-byte ints: a million of them take 8 MB and one query.
+        ``after`` starts after that attribution in reading order (with ``limit``:
+        "the next one that..."); ``after_document`` keeps documents added after that one.
         """
         if queue.show not in QueueFilter.SHOW:
             raise StanceLabelError(f"unknown queue filter {queue.show!r} (one of {', '.join(QueueFilter.SHOW)})")
         me = self._known_annotator_id(annotator)
-        where, params, joins = ["a.status = 'active'"], [], ""
-        mine = "SELECT 1 FROM annotation n WHERE n.attribution_id = a.id AND n.annotator_id = ?"
+        where, params = ["a.status = 'active'"], []
+        source = "attribution a"
         if queue.show == "unlabelled":
-            where.append(f"NOT EXISTS ({mine} AND n.label_id IS NOT NULL)")
+            where.append("NOT EXISTS (SELECT 1 FROM annotation n WHERE n.attribution_id = a.id "
+                         "AND n.annotator_id = ? AND n.label_id IS NOT NULL)")
             params.append(me)
-        elif queue.show == "flagged":
-            where.append(f"EXISTS ({mine} AND n.flagged = 1)")
+        elif queue.show in ("flagged", "label"):
+            # Few rows match: start from the annotator's own annotations (indexed), not from every attribution.
+            source = "annotation n JOIN attribution a ON a.id = n.attribution_id"
+            where.insert(0, "n.annotator_id = ?")
             params.append(me)
-        elif queue.show == "label":
-            rows = self._query("SELECT id FROM label WHERE name = ?", (queue.label,))
-            where.append(f"EXISTS ({mine} AND n.label_id = ?)")
-            params += [me, rows[0][0] if rows else -1]
+            if queue.show == "flagged":
+                where.append("n.flagged = 1")
+            else:
+                rows = self._query("SELECT id FROM label WHERE name = ?", (queue.label,))
+                where.append("n.label_id = ?")
+                params.append(rows[0][0] if rows else -1)
         if queue.document_id is not None:
             where.append("a.document_id = ?")
             params.append(queue.document_id)
-        if queue.speaker.strip():
+        if after_document is not None:
+            where.append("a.document_id > ?")
+            params.append(after_document)
+        if after is not None:
+            where.append("(a.document_id, coalesce(a.sentence_index, -1), a.id) > "
+                         "(SELECT document_id, coalesce(sentence_index, -1), id FROM attribution WHERE id = ?)")
+            params.append(after)
+        joins = ""
+        if queue.speaker.strip() or queue.search.strip():
             joins += " JOIN document d ON d.id = a.document_id"
+        if queue.speaker.strip():
             where.append("(sl_contains(substr(d.text, json_extract(a.source, '$[0][0]') + 1, "
                          "json_extract(a.source, '$[0][1]') - json_extract(a.source, '$[0][0]')), ?) "
                          "OR sl_contains(a.source_hint, ?))")
             params += [queue.speaker.strip().casefold()] * 2
         if queue.search.strip():
-            if "document d" not in joins:
-                joins += " JOIN document d ON d.id = a.document_id"
             joins += " JOIN sentence s ON s.document_id = a.document_id AND s.idx = a.sentence_index"
             where.append('sl_contains(substr(d.text, s.start + 1, s."end" - s.start), ?)')
             params.append(queue.search.strip().casefold())
-        sql = (f"SELECT a.id FROM attribution a{joins} WHERE {' AND '.join(where)} "
-               "ORDER BY a.document_id, a.sentence_index, a.id")
+        sql = (f"SELECT a.id FROM {source}{joins} WHERE {' AND '.join(where)} "
+               "ORDER BY a.document_id, a.sentence_index, a.id LIMIT ?")
+        params.append(limit)
         ids = array("q")
         try:
             cursor = self._conn.execute(sql, params)
@@ -769,11 +792,21 @@ class Project:
                 conn.execute("DELETE FROM label WHERE id = ?", (label_id,))
             # Park the names first, so that swapping two names does not trip the UNIQUE constraint.
             conn.execute("UPDATE label SET name = char(1) || id")
+            renamed = [(label.name, existing[label.id]) for label in labels
+                       if label.id is not None and existing[label.id] != label.name]
+            for new_name, old_name in renamed:  # suggestions name labels: they follow a rename
+                conn.execute("UPDATE attribution SET suggestion = ? WHERE suggestion = ?", (new_name, old_name))
             for position, label in enumerate(labels):
                 values = (label.name, label.shortcut.strip().upper(), label.colour, label.description, position)
                 if label.id is None:
-                    conn.execute("INSERT INTO label (name, shortcut, colour, description, position) "
-                                 "VALUES (?, ?, ?, ?, ?)", values)
+                    # Never reuse the id of a removed label: the event log still names it by id.
+                    next_id = 1 + conn.execute(
+                        "SELECT max(coalesce((SELECT max(id) FROM label), 0), "
+                        "coalesce((SELECT max(CAST(value AS INTEGER)) FROM event WHERE kind = 'label'), 0), "
+                        "coalesce((SELECT max(CAST(previous AS INTEGER)) FROM event WHERE kind = 'label'), 0))"
+                    ).fetchone()[0]
+                    conn.execute("INSERT INTO label (id, name, shortcut, colour, description, position) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", (next_id, *values))
                 else:
                     conn.execute("UPDATE label SET name = ?, shortcut = ?, colour = ?, description = ?, "
                                  "position = ? WHERE id = ?", (*values, label.id))
@@ -812,17 +845,22 @@ class Project:
     # -- annotations and the event log -----------------------------------------------------
 
     def set_label(self, attribution_id: int, annotator: str, label: str | None) -> None:
-        """Give (or with None, clear) an annotator's label; durable when this returns."""
+        """Give (or with None, clear) an annotator's label; durable when this returns.
+
+        Giving the label an attribution already has records nothing, unless the
+        document's target changed since: then the label is given anew under it.
+        """
         with self.transaction() as conn:
-            self._record(conn, attribution_id, annotator, "label", self._label_id(conn, label))
+            label_id = self._label_id(conn, label)
+            self._record(conn, attribution_id, annotator, "label", label_id, skip_unchanged=True)
 
     def set_note(self, attribution_id: int, annotator: str, note: str) -> None:
         with self.transaction() as conn:
-            self._record(conn, attribution_id, annotator, "note", note)
+            self._record(conn, attribution_id, annotator, "note", note, skip_unchanged=True)
 
     def set_flag(self, attribution_id: int, annotator: str, flagged: bool) -> None:
         with self.transaction() as conn:
-            self._record(conn, attribution_id, annotator, "flag", bool(flagged))
+            self._record(conn, attribution_id, annotator, "flag", bool(flagged), skip_unchanged=True)
 
     def set_spans(self, attribution_id: int, annotator: str, *, source: Any = None, cue: Any = None,
                   content: Any = None) -> None:
@@ -912,7 +950,7 @@ class Project:
         return bool(row[0]) if kind == "flag" else row[0]
 
     def _record(self, conn: sqlite3.Connection, attribution_id: int, annotator: str, kind: str, value: Any,
-                undoes: int | None = None) -> None:
+                undoes: int | None = None, skip_unchanged: bool = False) -> None:
         annotator_id = self._annotator_id(conn, annotator)
         if conn.execute("SELECT 1 FROM attribution WHERE id = ?", (attribution_id,)).fetchone() is None:
             raise StanceLabelError(f"no attribution with id {attribution_id} in this project")
@@ -924,6 +962,13 @@ class Project:
                 "SELECT d.target_id FROM attribution a JOIN document d ON d.id = a.document_id WHERE a.id = ?",
                 (attribution_id,),
             ).fetchone()[0]
+        if skip_unchanged and value == previous:
+            if kind != "label":
+                return
+            row = conn.execute("SELECT target_id FROM annotation WHERE attribution_id = ? AND annotator_id = ?",
+                               (attribution_id, annotator_id)).fetchone()
+            if row is not None and row[0] == target_id:
+                return
         conn.execute(
             "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes, target_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -974,11 +1019,14 @@ class Project:
         Replays the log: a plain event clears the redo stack; an event that undoes the
         top of ``done`` moves it to ``undone``; one that undoes the top of ``undone`` is a redo.
         """
-        done: list[int] = []
-        undone: list[int] = []
+        # Replayed once per connection, then only the events added since: an undo after a
+        # day of labelling must not re-read the whole day.
+        last, done, undone = self._history_cache.get(annotator_id, (0, [], []))
+        done, undone = list(done), list(undone)
         for event_id, undoes in conn.execute(
-            "SELECT id, undoes FROM event WHERE annotator_id = ? ORDER BY id", (annotator_id,)
+            "SELECT id, undoes FROM event WHERE annotator_id = ? AND id > ? ORDER BY id", (annotator_id, last)
         ):
+            last = event_id
             if undoes is None:
                 done.append(event_id)
                 undone.clear()
@@ -988,7 +1036,8 @@ class Project:
             elif undone and undone[-1] == undoes:
                 undone.pop()
                 done.append(event_id)
-        return done, undone
+        self._history_cache[annotator_id] = (last, done, undone)
+        return list(done), list(undone)
 
     def can_undo(self, annotator: str) -> tuple[bool, bool]:
         """Whether (undo, redo) have anything to do for this annotator."""
@@ -1012,9 +1061,13 @@ class Project:
             if not stack:
                 return None
             target = stack[-1]
-            attribution_id, kind, previous = conn.execute(
-                "SELECT attribution_id, kind, previous FROM event WHERE id = ?", (target,)
+            attribution_id, kind, set_to, previous = conn.execute(
+                "SELECT attribution_id, kind, value, previous FROM event WHERE id = ?", (target,)
             ).fetchone()
+            if kind in ("span", "status") and self._current(conn, attribution_id, -1, kind) != json.loads(set_to):
+                # Spans and status are shared: someone changed them since, and undo must not wipe that out.
+                raise StanceLabelError(f"cannot {'redo' if redo else 'undo'} this {kind} change: the attribution "
+                                       "was changed again since (by another annotator, or in another copy)")
             value = json.loads(previous)
             if value is None and kind in ("note", "flag"):
                 value = self._EMPTY[kind]  # files from before undo stored "nothing yet" as null
