@@ -35,6 +35,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from stancelabel.core.model import ImportedAttribution, SourceDocument  # noqa: E402
+from stancelabel.store import schema  # noqa: E402
 from stancelabel.store.project import Project  # noqa: E402
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
@@ -186,8 +187,13 @@ def make_synthetic_project(path: Path, attributions: int = 1_000_000, per_docume
 
 
 def cache_path(attributions: int, per_document: int = 20, seed: int = 0) -> Path:
-    """Where ``cached_synthetic_project`` keeps the file built from these parameters."""
-    return CACHE_DIR / f"synthetic-a{attributions}-k{per_document}-s{seed}.stance"
+    """Where ``cached_synthetic_project`` keeps the file built from these parameters.
+
+    The schema version is in the name: a file of an older schema would be upgraded
+    (and backed up) when opened, which a benchmark must not time.
+    """
+    version = len(schema.MIGRATIONS)
+    return CACHE_DIR / f"synthetic-a{attributions}-k{per_document}-s{seed}-v{version}.stance"
 
 
 def _remove_with_sidecars(path: Path) -> None:
