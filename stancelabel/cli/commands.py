@@ -138,6 +138,24 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from stancelabel.io.export import ExportOptions, export, format_for
+
+    output = Path(args.output)
+    fmt = args.format or format_for(output)
+    options = ExportOptions(format=fmt, annotators=args.annotator, gold=args.gold, all=args.all,
+                            labels=args.label, flagged=args.flagged, raw=args.raw, bom=args.bom,
+                            per_doc=args.per_doc)
+    bar = ImportProgressBar("exporting", unit="records")
+    try:
+        with Project.open(args.project, readonly=True) as project:
+            report = export(project, output, options, progress=bar.update_count)
+    finally:
+        bar.close()
+    print(f"{report.records} record(s) from {report.documents} document(s) written to {output} ({fmt})")
+    return EXIT_OK
+
+
 def cmd_guidelines(args: argparse.Namespace) -> int:
     from stancelabel.core.labels import descriptions_from_guidelines
     from stancelabel.io.textfile import decode, read_text
@@ -177,4 +195,4 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"import": cmd_import, "detect": cmd_detect, "evaluate": cmd_evaluate, "stats": cmd_stats,
-             "guidelines": cmd_guidelines, "gui": cmd_gui}
+             "guidelines": cmd_guidelines, "export": cmd_export, "gui": cmd_gui}

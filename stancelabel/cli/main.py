@@ -46,6 +46,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the target claim of every imported document that does not name its own")
     p.add_argument("--target-column", metavar="NAME", help="CSV column holding each document's target claim")
 
+    p = commands.add_parser("export", help="write labels as JSONL, CSV, spaCy or BRAT training data",
+                            description="Export the labels of PROJECT: one record per (attribution, annotator) "
+                            "label, or per attribution with --all. The file appears only complete: an "
+                            "interrupted export leaves any earlier file at OUT unchanged.")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="the file to write (a folder for --format brat)")
+    p.add_argument("--format", choices=("jsonl", "csv", "spacy", "brat"), default=None,
+                   help="default: from OUT's extension (.jsonl, .csv, .spacy; a folder: brat)")
+    p.add_argument("--annotator", action="append", default=[], metavar="NAME",
+                   help="only this annotator's labels (repeatable; default: everyone's)")
+    p.add_argument("--gold", action="store_true", help="the adjudicated (gold) labels instead")
+    p.add_argument("--all", action="store_true",
+                   help="also attributions nobody labelled (label null) and those marked not an attribution")
+    p.add_argument("--label", action="append", default=[], metavar="L", help="only this label (repeatable)")
+    p.add_argument("--flagged", action="store_true", help="only labels flagged as unsure")
+    p.add_argument("--raw", action="store_true",
+                   help="CSV: write cells as they are (default: a cell starting with = + - @ gets a leading ')")
+    p.add_argument("--bom", action="store_true", help="CSV: start with a byte order mark (for Excel)")
+    p.add_argument("--per-doc", action="store_true", help="spaCy: one Doc per document instead of per sentence")
+
     p = commands.add_parser("detect", help="find attributions in the documents of a project",
                             description="Detect attributions (source, cue, content) in documents already in "
                             "PROJECT. Without --redo, only documents with no automatic attributions are read.")
@@ -96,7 +117,7 @@ class _Commands:
         return self._subparsers.add_parser(name, parents=[self._common], **kwargs)
 
 
-COMMAND_NAMES = ("import", "detect", "evaluate", "stats", "guidelines", "gui")
+COMMAND_NAMES = ("import", "export", "detect", "evaluate", "stats", "guidelines", "gui")
 
 
 def _detector_option(parser: argparse.ArgumentParser) -> None:

@@ -195,6 +195,26 @@ class ImportedAttribution:
     annotator: str | None = None
     source_hint: str | None = None
     suggestion: str | None = None
+    #: the key it had in the file it came from (kept: an edited attribution's key is not its spans' hash)
+    key: str | None = None
+    #: the origin it had there (auto, imported, manual); None: "imported"
+    origin: str | None = None
+
+
+@dataclass(slots=True)
+class LabelRecord:
+    """A label (with note, flag and target) read from a file, for the attribution ``key`` of its document."""
+
+    key: str
+    annotator: str
+    label: str | None
+    note: str = ""
+    flagged: bool = False
+    target: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    #: where it was read, for error messages: "FILE:LINE"
+    where: str = ""
 
 
 @dataclass(slots=True)
@@ -213,6 +233,12 @@ class SourceDocument:
     detect: bool = True
     #: the target claim of the document (a JSONL/CSV field, or --target for the whole run)
     target: str | None = None
+    #: labels that come with the document's attributions (this tool's JSONL export, labelled JSONL)
+    labels: list[LabelRecord] = field(default_factory=list)
+    #: for records exported from a document this file does not hold whole: the document's text hash
+    #: (it attaches there when the project has it) and where ``text`` starts in it
+    known_sha256: str | None = None
+    offset: int = 0
 
     @property
     def sha256(self) -> str:

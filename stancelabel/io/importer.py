@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stancelabel.core.errors import InputFileError, PipelineError, StanceLabelError
+from stancelabel.core.errors import InputFileError, PipelineError, ProjectFileError, StanceLabelError
 from stancelabel.core.model import SourceDocument, normalize_target
 from stancelabel.io import brat
 from stancelabel.io.csvfile import read_csv
@@ -56,6 +56,12 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     interrupted: bool = False
+    labels_added: int = 0
+    labels_kept: int = 0
+    #: groups of exported records attached to documents the project has
+    records_attached: int = 0
+    #: documents made from exported records whose document the project did not have
+    documents_from_records: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +149,7 @@ def read_unit(path: Path, kind: str, options: ImportOptions, report: ImportRepor
             raise InputFileError(path, "empty file, nothing to import")
         yield [SourceDocument(external_id=path.stem, text=text, source_file=str(path), title=path.stem)]
     elif kind == "jsonl":
-        yield read_jsonl(path)
+        yield read_jsonl(path, options.annotator)
     elif kind == "csv":
         yield read_csv(path, options.text_column, options.id_column, options.target_column)
     elif kind == "brat":
@@ -216,6 +222,57 @@ def project_pipeline(project: Project, model: str | None = None, *, detect: bool
     return nlp, pipeline
 
 
+def _store_labels(project: Project, source: SourceDocument, report: ImportReport) -> None:
+    if source.labels:
+        written, kept = project.import_labels(source.labels)
+        report.labels_added += written
+        report.labels_kept += kept
+
+
+def _attach_records(project: Project, source: SourceDocument, report: ImportReport) -> None:
+    """Attributions and labels of exported records, onto the document (by text hash) they came from."""
+    document_id = project.document_id_by_sha(source.known_sha256)
+    try:
+        with project.transaction():
+            report.attributions_added += project.add_attributions(document_id, source.attributions)
+            _store_labels(project, source, report)
+    except ProjectFileError:
+        raise
+    except StanceLabelError as error:
+        report.errors.append(f"{source.source_file}: {error}")
+        return
+    report.records_attached += 1
+
+
+def _rebase(source: SourceDocument, report: ImportReport) -> bool:
+    """Records of a document this project does not have: the record's text becomes a document,
+    offsets shifted to it. False (and an error) when a span falls outside that text."""
+    shift, length = source.offset, len(source.text)
+    for attribution in source.attributions:
+        moved = [tuple((s - shift, e - shift) for s, e in spans)
+                 for spans in (attribution.source, attribution.cue, attribution.content)]
+        if any(s < 0 or e > length for spans in moved for s, e in spans):
+            report.errors.append(f"{source.source_file}: attribution {attribution.key} reaches outside the text "
+                                 "its record holds; the project does not have its whole document")
+            return False
+        attribution.source, attribution.cue, attribution.content = moved
+        if attribution.key is not None:  # a key names spans in the whole document: this text gets its own
+            old, attribution.key = attribution.key, None
+            for label in source.labels:
+                if label.key == old:
+                    label.key = _key_of(source, attribution)
+    source.known_sha256, source.offset = None, 0
+    report.documents_from_records += 1
+    return True
+
+
+def _key_of(source: SourceDocument, attribution) -> str:
+    from stancelabel.core.model import attribution_key, normalize_spans
+
+    return attribution_key(source.sha256, *(normalize_spans(x) for x in
+                                            (attribution.source, attribution.cue, attribution.content)))
+
+
 def import_paths(
     project: Project,
     paths: list[Path],
@@ -262,6 +319,13 @@ def import_sources(
     pending: list[SourceDocument] = []
     first: dict[str, SourceDocument] = {}
     for source in sources:
+        if source.known_sha256 is not None:
+            if source.known_sha256 in present:
+                # Records exported from a document the project has: attach attributions and labels there.
+                _attach_records(project, source, report)
+                continue
+            if not _rebase(source, report):
+                continue
         sha = source.sha256
         if sha in first:
             # The same text twice in one run (e.g. two annotators' .ann files
@@ -270,9 +334,16 @@ def import_sources(
             first[sha].annotators.extend(source.annotators)
             report.documents_present += 1
         elif sha in present:
-            if source.attributions or source.annotators:
+            if source.attributions or source.annotators or source.labels:
                 # A known text with attributions (another annotator's .ann): attach them.
-                _, added = project.add_document(source, [], attributions=[(a, "imported") for a in source.attributions])
+                try:
+                    with project.transaction():
+                        _, added = project.add_document(
+                            source, [], attributions=[(a, "imported") for a in source.attributions])
+                        _store_labels(project, source, report)
+                except StanceLabelError as error:
+                    report.errors.append(str(error))
+                    continue
                 report.attributions_added += added
             report.documents_present += 1
         else:
@@ -292,7 +363,16 @@ def import_sources(
                 attributions = [(a, "imported") for a in source.attributions]
                 if options.detect and source.detect:
                     attributions += [(a, "auto") for a in detected(doc)]
-                _, added = project.add_document(source, sentences, import_id=import_id, attributions=attributions)
+                try:
+                    with project.transaction():
+                        _, added = project.add_document(source, sentences, import_id=import_id,
+                                                        attributions=attributions)
+                        _store_labels(project, source, report)
+                except ProjectFileError:
+                    raise
+                except StanceLabelError as error:  # e.g. a label this project does not have
+                    report.errors.append(str(error))
+                    continue
                 report.documents_added += 1
                 report.sentences_added += len(sentences)
                 report.attributions_added += added

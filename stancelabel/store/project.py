@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,6 +26,7 @@ from stancelabel.core.model import (
     DocumentSummary,
     ImportedAttribution,
     Label,
+    LabelRecord,
     QueueFilter,
     QueueItem,
     Sentence,
@@ -37,6 +39,8 @@ from stancelabel.core.model import (
 from stancelabel.store import schema
 from stancelabel.store.schema import default_guidelines
 
+#: ``_record``'s default: a label takes the target its document has now.
+_DOCUMENT_TARGET = object()
 MAX_TARGET_CHARS = 1000
 MAX_GUIDELINES_CHARS = 1_000_000
 #: How long a write waits for another process holding the file before giving up.
@@ -57,6 +61,9 @@ def default_labels() -> list[Label]:
               description=x.get("description", ""), position=i)
         for i, x in enumerate(raw["labels"])
     ]
+
+
+_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _spans_json(spans: Spans) -> str:
@@ -500,9 +507,18 @@ class Project:
         source, cue, content = (normalize_spans(x) for x in (item.source, item.cue, item.content))
         if not cue and not content:
             raise StanceLabelError("an attribution needs a cue or a content span")
-        key = attribution_key(sha, source, cue, content)
+        origin = item.origin or origin
+        if origin not in ("auto", "imported", "manual"):
+            raise StanceLabelError(f"unknown attribution origin {origin!r} (auto, imported or manual)")
+        if item.key is not None:  # the identity it has in other copies of the project
+            if not _KEY.match(item.key):
+                raise StanceLabelError(f"attribution key {item.key!r} is not 32 hexadecimal digits")
+            key = item.key
+        else:
+            key = attribution_key(sha, source, cue, content)
         row = conn.execute("SELECT id, source, cue, content FROM attribution WHERE key = ?", (key,)).fetchone()
-        if row and origin == "manual" and tuple(map(_spans_from_json, row[1:])) != (source, cue, content):
+        if row and item.key is None and origin == "manual" and \
+                tuple(map(_spans_from_json, row[1:])) != (source, cue, content):
             # The key belongs to an attribution edited since: this one is new, with a key of its own.
             key = hashlib.sha256(f"{key}|edited|{row[0]}".encode("ascii")).hexdigest()[:32]
             row = conn.execute("SELECT id FROM attribution WHERE key = ?", (key,)).fetchone()
@@ -523,6 +539,19 @@ class Project:
     def last_document_id(self) -> int:
         """The highest document id (0 for none): documents stored later have higher ones."""
         return self._query("SELECT coalesce(max(id), 0) FROM document")[0][0]
+
+    def add_attributions(self, document_id: int, items: Iterable[ImportedAttribution], origin: str = "imported") -> int:
+        """Attributions for a document already stored (matched by key); returns how many are new."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT sha256, length(text) FROM document WHERE id = ?", (document_id,)).fetchone()
+            if row is None:
+                raise StanceLabelError(f"no document with id {document_id} in this project")
+            added = 0
+            for item in items:
+                for spans in (item.source, item.cue, item.content):
+                    self._check_spans(spans, row[1])
+                added += self._add_attribution(conn, document_id, row[0], item, origin)[1]
+            return added
 
     def document_count(self) -> int:
         return self._query("SELECT count(*) FROM document")[0][0]
@@ -950,14 +979,16 @@ class Project:
         return bool(row[0]) if kind == "flag" else row[0]
 
     def _record(self, conn: sqlite3.Connection, attribution_id: int, annotator: str, kind: str, value: Any,
-                undoes: int | None = None, skip_unchanged: bool = False) -> None:
+                undoes: int | None = None, skip_unchanged: bool = False, at: str | None = None,
+                target_id: int | None | object = _DOCUMENT_TARGET) -> None:
         annotator_id = self._annotator_id(conn, annotator)
         if conn.execute("SELECT 1 FROM attribution WHERE id = ?", (attribution_id,)).fetchone() is None:
             raise StanceLabelError(f"no attribution with id {attribution_id} in this project")
         previous = self._current(conn, attribution_id, annotator_id, kind)
-        now = utc_now()
-        target_id = None
-        if kind == "label":  # the target in force when the label is given stays with it
+        now = at or utc_now()
+        if kind != "label":
+            target_id = None
+        elif target_id is _DOCUMENT_TARGET:  # the target in force when the label is given stays with it
             target_id = conn.execute(
                 "SELECT d.target_id FROM attribution a JOIN document d ON d.id = a.document_id WHERE a.id = ?",
                 (attribution_id,),
@@ -1091,6 +1122,121 @@ class Project:
             )
             for attribution_id, annotator_id, kind, value, at, target_id in events.fetchall():
                 self._apply(conn, attribution_id, annotator_id, kind, json.loads(value), at, target_id)
+
+    def import_labels(self, records: Iterable[LabelRecord]) -> tuple[int, int]:
+        """Labels read from a file (this tool's export, labelled JSONL, BRAT), with their own times.
+
+        Each goes through the event log like a label given here, keeping its time and
+        the target it was given under. An annotator's label that is newer here than in
+        the file is kept (the later wins). Returns (labels written, labels kept as they were).
+        """
+        written = kept = 0
+        with self.transaction() as conn:
+            for record in records:
+                where = f"{record.where}: " if record.where else ""
+                row = conn.execute("SELECT id FROM attribution WHERE key = ?", (record.key,)).fetchone()
+                if row is None:
+                    raise StanceLabelError(f"{where}no attribution with key {record.key} in this project")
+                attribution_id = row[0]
+                try:
+                    label_id = self._label_id(conn, record.label)
+                except StanceLabelError as error:
+                    raise StanceLabelError(f"{where}{error}") from None
+                annotator_id = self._annotator_id(conn, record.annotator)
+                at = record.updated_at or utc_now()
+                current = conn.execute("SELECT updated_at FROM annotation WHERE attribution_id = ? "
+                                       "AND annotator_id = ?", (attribution_id, annotator_id)).fetchone()
+                if current is not None and current[0] > at:
+                    kept += 1
+                    continue
+                before = self.event_count_for(conn, attribution_id, annotator_id)
+                target_id = self._target_id(conn, record.target)
+                self._record(conn, attribution_id, record.annotator, "label", label_id, skip_unchanged=True, at=at,
+                             target_id=target_id)
+                self._record(conn, attribution_id, record.annotator, "note", record.note, skip_unchanged=True, at=at)
+                self._record(conn, attribution_id, record.annotator, "flag", record.flagged, skip_unchanged=True,
+                             at=at)
+                if record.created_at:
+                    conn.execute("UPDATE annotation SET created_at = min(created_at, ?), updated_at = ? "
+                                 "WHERE attribution_id = ? AND annotator_id = ?",
+                                 (record.created_at, at, attribution_id, annotator_id))
+                written += self.event_count_for(conn, attribution_id, annotator_id) > before
+        return written, kept
+
+    @staticmethod
+    def event_count_for(conn: sqlite3.Connection, attribution_id: int, annotator_id: int) -> int:
+        return conn.execute("SELECT count(*) FROM event WHERE attribution_id = ? AND annotator_id = ?",
+                            (attribution_id, annotator_id)).fetchone()[0]
+
+    # -- export ----------------------------------------------------------------------------
+
+    _LABEL_ROW = (
+        "SELECT a.id, a.key, a.document_id, a.sentence_index, a.source, a.cue, a.content, a.origin, a.source_hint, "
+        "a.suggestion, a.status, a.created_at, {who}, {label}, {note}, {flagged}, {created}, {updated}, {target} "
+    )
+
+    def label_rows(self, *, annotators: Sequence[str] = (), gold: bool = False, everything: bool = False,
+                   labels: Sequence[str] = (), flagged: bool = False) -> Iterator[tuple]:
+        """Every label to export, in reading order, streamed (memory flat in the number of rows).
+
+        A row: attribution id, key, document id, sentence index, source, cue and content
+        (JSON spans), origin, source hint, suggestion, status, attribution created at,
+        annotator, label, note, flagged, created at, updated at, target. An annotator's row
+        is there when they gave a label, a flag or a note; ``gold`` gives the adjudicated
+        labels instead; ``everything`` adds rejected attributions and, once each, those
+        nobody labelled (annotator and label null).
+        """
+        params: list[Any] = []
+        where = []
+        if gold:
+            sql = (self._LABEL_ROW.format(who="u.name", label="l.name", note="g.note", flagged="0",
+                                          created="g.decided_at", updated="g.decided_at", target="dt.text")
+                   + "FROM gold g JOIN attribution a ON a.id = g.attribution_id "
+                   "JOIN annotator u ON u.id = g.adjudicator_id JOIN label l ON l.id = g.label_id "
+                   "JOIN document d ON d.id = a.document_id LEFT JOIN target dt ON dt.id = d.target_id")
+            if flagged:
+                where.append("0")
+        else:
+            sql = (self._LABEL_ROW.format(who="u.name", label="l.name", note="n.note", flagged="n.flagged",
+                                          created="n.created_at", updated="n.updated_at",
+                                          target="coalesce(nt.text, dt.text)")
+                   + "FROM annotation n JOIN attribution a ON a.id = n.attribution_id "
+                   "JOIN annotator u ON u.id = n.annotator_id LEFT JOIN label l ON l.id = n.label_id "
+                   "LEFT JOIN target nt ON nt.id = n.target_id "
+                   "JOIN document d ON d.id = a.document_id LEFT JOIN target dt ON dt.id = d.target_id")
+            where.append("(n.label_id IS NOT NULL OR n.flagged = 1 OR n.note != '')")
+            if annotators:
+                where.append(f"u.name IN ({','.join('?' * len(annotators))})")
+                params += annotators
+            if flagged:
+                where.append("n.flagged = 1")
+        if labels:
+            where.append(f"l.name IN ({','.join('?' * len(labels))})")
+            params += labels
+        if not everything:
+            where.append("a.status = 'active'")
+        sql += (" WHERE " + " AND ".join(where)) if where else ""
+        if everything and not labels and not flagged:
+            if gold:
+                nobody = "SELECT 1 FROM gold g WHERE g.attribution_id = a.id"
+            else:
+                nobody = ("SELECT 1 FROM annotation n JOIN annotator u ON u.id = n.annotator_id "
+                          "WHERE n.attribution_id = a.id AND (n.label_id IS NOT NULL OR n.flagged = 1 OR n.note != '')")
+                if annotators:
+                    nobody += f" AND u.name IN ({','.join('?' * len(annotators))})"
+                    params += annotators
+            sql += (" UNION ALL " + self._LABEL_ROW.format(who="NULL", label="NULL", note="''", flagged="0",
+                                                           created="a.created_at", updated="a.created_at",
+                                                           target="dt.text")
+                    + "FROM attribution a JOIN document d ON d.id = a.document_id "
+                    f"LEFT JOIN target dt ON dt.id = d.target_id WHERE NOT EXISTS ({nobody})")
+        sql = f"SELECT * FROM ({sql}) ORDER BY 3, 4, 1, 13"
+        try:
+            cursor = self._conn.execute(sql, params)
+            while rows := cursor.fetchmany(4096):
+                yield from rows
+        except sqlite3.Error as error:
+            raise _explain(self.path, error) from None
 
     def annotation(self, attribution_id: int, annotator: str) -> Annotation | None:
         """One annotator's current label, note and flag on an attribution (None if never touched)."""

@@ -1,0 +1,338 @@
+"""Exporting labels: one record per (attribution, annotator) label, streamed from the project
+into JSONL, CSV, spaCy's DocBin or BRAT standoff, written atomically.
+
+Records are built in reading order straight from one SQL cursor, a document's
+text and sentences kept only while its rows go by, so memory stays flat however
+many labels there are. Every format is written to a temporary file beside the
+target, flushed, synced and renamed over it: an interrupted export leaves the
+previous file as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.model import ROLES, Sentence, Spans, spans_to_text
+from stancelabel.store.project import Project
+
+FORMATS = ("jsonl", "csv", "spacy", "brat")
+#: Prodigy's span labels for the three roles.
+SPAN_LABELS = {"source": "SOURCE", "cue": "CUE", "content": "CONTENT"}
+#: What joins the pieces of a discontinuous span in the ``*_text`` fields.
+GAP = " … "
+#: Cells a spreadsheet would run as a formula (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+
+
+@dataclass(slots=True)
+class ExportOptions:
+    """What to export: whose labels, which ones, and how."""
+
+    format: str = "jsonl"
+    annotators: list[str] = field(default_factory=list)
+    gold: bool = False
+    all: bool = False
+    labels: list[str] = field(default_factory=list)
+    flagged: bool = False
+    raw: bool = False
+    bom: bool = False
+    per_doc: bool = False
+
+
+@dataclass(slots=True)
+class ExportReport:
+    records: int = 0
+    documents: int = 0
+    path: str = ""
+    interrupted: bool = False
+
+
+def format_for(path: Path) -> str:
+    """The export format a file name asks for: by extension; a folder or no extension is BRAT."""
+    suffix = Path(path).suffix.lower()
+    formats = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".spacy": "spacy"}
+    if suffix in formats:
+        return formats[suffix]
+    if Path(path).is_dir() or not suffix:
+        return "brat"
+    raise StanceLabelError(f"{path}: cannot tell the export format from the name; give --format")
+
+
+# -- records ---------------------------------------------------------------------------------
+
+def _spans(value: str) -> Spans:
+    return tuple((int(s), int(e)) for s, e in json.loads(value))
+
+
+def _hash32(*parts: str) -> int:
+    """A stable signed 32-bit hash, as Prodigy's ``_input_hash`` and ``_task_hash`` are."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def _timestamp(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+class _Document:
+    """The text and sentences of the document whose rows are going by."""
+
+    def __init__(self, project: Project, document_id: int) -> None:
+        document = project.document(document_id)
+        self.id = document_id
+        self.external_id = document.external_id
+        self.sha256 = document.sha256
+        self.text = document.text
+        self.sentences: list[Sentence] = project.sentences(document_id)
+
+    def sentence(self, index: int | None) -> Sentence | None:
+        return self.sentences[index] if index is not None and 0 <= index < len(self.sentences) else None
+
+    def covering(self, index: int | None, spans: Spans) -> tuple[int, int]:
+        """The whole sentences that hold the attribution's sentence and all its spans."""
+        start = min([s for s, _ in spans] + ([self.sentences[index].start] if self.sentence(index) else []))
+        end = max([e for _, e in spans] + ([self.sentences[index].end] if self.sentence(index) else []))
+        for sentence in self.sentences:
+            if sentence.start <= start < sentence.end:
+                start = sentence.start
+            if sentence.start < end <= sentence.end:
+                end = sentence.end
+        return start, end
+
+    def text_of(self, spans: Spans) -> str:
+        return GAP.join(self.text[s:e] for s, e in spans)
+
+
+def iter_records(project: Project, options: ExportOptions,
+                 should_stop: Callable[[], bool] = lambda: False) -> Iterator[dict[str, Any]]:
+    """The export records (see docs/formats.md), one dict per (attribution, annotator) label."""
+    known = {label.name for label in project.labels()}
+    for name in options.labels:
+        if name not in known:
+            raise StanceLabelError(f"unknown label {name!r} (this project's labels: {', '.join(sorted(known))})")
+    document: _Document | None = None
+    rows = project.label_rows(annotators=options.annotators, gold=options.gold, everything=options.all,
+                              labels=options.labels, flagged=options.flagged)
+    for row in rows:
+        if should_stop():
+            return
+        (attribution_id, key, document_id, sentence_index, source, cue, content, origin, hint, suggestion, status,
+         attribution_created, annotator, label, note, flagged, created_at, updated_at, target) = row
+        if document is None or document.id != document_id:
+            document = _Document(project, document_id)
+        spans = {"source": _spans(source), "cue": _spans(cue), "content": _spans(content)}
+        sentence = document.sentence(sentence_index)
+        everything = spans["source"] + spans["cue"] + spans["content"]
+        text_start, text_end = document.covering(sentence_index, everything)
+        text = document.text[text_start:text_end]
+        prodigy_spans = [
+            {"start": s - text_start, "end": e - text_start, "label": SPAN_LABELS[role], "text": document.text[s:e]}
+            for role in ROLES for s, e in spans[role]
+        ]
+        answer = "reject" if status == "rejected" else ("accept" if label else "ignore")
+        yield {
+            "doc_id": document.external_id,
+            "doc_sha256": document.sha256,
+            "sentence": ({"index": sentence.index, "start": sentence.start, "end": sentence.end,
+                          "text": document.text[sentence.start:sentence.end]} if sentence else None),
+            "source": [list(x) for x in spans["source"]],
+            "cue": [list(x) for x in spans["cue"]],
+            "content": [list(x) for x in spans["content"]],
+            "source_text": document.text_of(spans["source"]),
+            "cue_text": document.text_of(spans["cue"]),
+            "content_text": document.text_of(spans["content"]),
+            "source_hint": hint,
+            "suggestion": suggestion,
+            "target": target,
+            "label": label,
+            "annotator": annotator,
+            "note": note,
+            "flagged": bool(flagged),
+            "origin": origin,
+            "status": status,
+            "key": key,
+            "created_at": created_at,
+            "updated_at": updated_at,
+            "text": text,
+            "spans": prodigy_spans,
+            "answer": answer,
+            "meta": {"doc_id": document.external_id, "key": key, "text_start": text_start, "target": target},
+            "_input_hash": _hash32(text),
+            "_task_hash": _hash32(text, json.dumps(prodigy_spans, sort_keys=True), label or ""),
+            "_annotator_id": annotator,
+            "_timestamp": _timestamp(updated_at),
+        }
+
+
+# -- safe writing ------------------------------------------------------------------------------
+
+@contextmanager
+def atomic_output(path: Path, mode: str = "w", encoding: str | None = "utf-8",
+                  newline: str | None = "") -> Iterator[IO]:
+    """A file that appears at ``path`` only complete: written beside it, synced, then renamed over it."""
+    path = Path(path)
+    if path.is_dir():
+        raise StanceLabelError(f"{path}: is a folder; give a file name to export to")
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
+    except OSError as error:
+        raise StanceLabelError(f"{path}: cannot write here ({error.strerror})") from None
+    try:
+        with os.fdopen(handle, mode, encoding=encoding, newline=newline) if "b" not in mode else \
+                os.fdopen(handle, mode) as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+        _sync_folder(folder)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _explain_os_error(path: Path, error: OSError) -> StanceLabelError:
+    reason = "the disk is full" if error.errno == 28 else (error.strerror or str(error))
+    return StanceLabelError(f"{path}: cannot write the export ({reason}); any earlier file there is unchanged")
+
+
+# -- formats -----------------------------------------------------------------------------------
+
+JSON_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+CSV_FIELDS = ("doc_id", "doc_sha256", "sentence_index", "sentence_start", "sentence_end", "sentence_text",
+              "source", "cue", "content", "source_text", "cue_text", "content_text", "source_hint", "suggestion",
+              "target", "label", "annotator", "note", "flagged", "origin", "status", "key", "created_at",
+              "updated_at", "answer")
+
+
+def csv_row(record: dict[str, Any], raw: bool) -> list[str]:
+    sentence = record["sentence"] or {}
+    values = {
+        **record,
+        "sentence_index": sentence.get("index", ""), "sentence_start": sentence.get("start", ""),
+        "sentence_end": sentence.get("end", ""), "sentence_text": sentence.get("text", ""),
+        "source": spans_to_text(record["source"]), "cue": spans_to_text(record["cue"]),
+        "content": spans_to_text(record["content"]),
+        "flagged": "true" if record["flagged"] else "false",
+    }
+    out = []
+    for name in CSV_FIELDS:
+        value = values[name]
+        cell = "" if value is None else str(value)
+        if not raw and cell.startswith(FORMULA_STARTS):
+            cell = "'" + cell
+        out.append(cell)
+    return out
+
+
+def _write_jsonl(records: Iterator[dict[str, Any]], out: IO[str], report: ExportReport) -> None:
+    write = out.write
+    for record in records:
+        write(JSON_DUMPS(record))
+        write("\n")
+        report.records += 1
+
+
+def _write_csv(records: Iterator[dict[str, Any]], out: IO[str], report: ExportReport, options: ExportOptions) -> None:
+    if options.bom:
+        out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    for record in records:
+        writer.writerow(csv_row(record, options.raw))
+        report.records += 1
+
+
+def export(project: Project, path: Path, options: ExportOptions,
+           progress: Callable[[int], None] | None = None,
+           should_stop: Callable[[], bool] = lambda: False) -> ExportReport:
+    """Write the export; nothing is left at ``path`` unless it is complete."""
+    if options.format not in FORMATS:
+        raise StanceLabelError(f"unknown export format {options.format!r} (one of {', '.join(FORMATS)})")
+    path = Path(path)
+    report = ExportReport(path=str(path))
+    stopped = False
+
+    def stop() -> bool:
+        nonlocal stopped
+        stopped = stopped or should_stop()
+        return stopped
+
+    def counted(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        last = None
+        for n, record in enumerate(records, start=1):
+            if record["doc_sha256"] != last:  # records come document by document
+                last = record["doc_sha256"]
+                report.documents += 1
+            yield record
+            if progress is not None and n % 1000 == 0:
+                progress(n)
+
+    records = counted(iter_records(project, options, stop))
+    try:
+        if options.format == "jsonl":
+            with atomic_output(path) as out:
+                _write_jsonl(records, out, report)
+                if stopped:
+                    raise _Cancelled
+        elif options.format == "csv":
+            with atomic_output(path) as out:
+                _write_csv(records, out, report, options)
+                if stopped:
+                    raise _Cancelled
+        elif options.format == "spacy":
+            from stancelabel.io.spacy_export import write_docbin
+
+            with atomic_output(path, "wb", encoding=None, newline=None) as out:
+                write_docbin(records, out, report, options, [label.name for label in project.labels()])
+                if stopped:
+                    raise _Cancelled
+        else:
+            from stancelabel.io.brat_export import write_brat
+
+            write_brat(records, path, report, stop)
+            if stopped:
+                raise _Cancelled
+    except _Cancelled:
+        report.interrupted = True
+        report.records = report.documents = 0
+    except OSError as error:
+        raise _explain_os_error(path, error) from None
+    return report
+
+
+class _Cancelled(Exception):
+    """Raised inside an atomic write to throw the partial file away."""
+
+
+def records_to_jsonl_text(records: list[dict[str, Any]]) -> str:
+    """The JSONL text of some records (tests, previews)."""
+    buffer = io.StringIO()
+    _write_jsonl(iter(records), buffer, ExportReport())
+    return buffer.getvalue()

@@ -1,0 +1,231 @@
+"""Export: the JSONL contract, CSV safety, filters, atomic writes, and labels brought back in losslessly."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import run_import, write
+
+from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.model import QueueFilter
+from stancelabel.io.export import ExportOptions, export, iter_records
+from stancelabel.store.project import Project
+
+TEXTS = {
+    "water": "Harbour council denies lead claim\nThe council denied that the water contains lead. "
+             "Mayor Priya Nair said the pipes were replaced in 2019.\n",
+    "bridge": "Engineers warned that the bridge may need repairs. Zoë Ångström insisted the bridge is safe.\n",
+}
+NOTES = ("check 🚧 the source", "שלום: a note in Hebrew", "combining: e\u0301 a\u0308", "=cmd|' /C calc'!A0")
+CONTRACT = ["doc_id", "doc_sha256", "sentence", "source", "cue", "content", "source_text", "cue_text",
+            "content_text", "source_hint", "suggestion", "target", "label", "annotator", "note", "flagged", "origin",
+            "status", "key", "created_at", "updated_at", "text", "spans", "answer", "meta", "_input_hash",
+            "_task_hash", "_annotator_id", "_timestamp"]
+
+
+def texts(folder: Path) -> list[Path]:
+    return [write(folder / f"{name}.txt", text) for name, text in TEXTS.items()]
+
+
+@pytest.fixture
+def labelled(make_project, blank_nlp, tmp_path):
+    """A project of the two texts, detected with the blank pipeline, labelled by two annotators."""
+    nlp, info = _detecting(blank_nlp)
+    project = make_project("labelled.stance")
+    from stancelabel.io.importer import ImportOptions, import_paths
+
+    import_paths(project, texts(tmp_path / "texts"), ImportOptions(target="Lead is in the water"), nlp, info)
+    ids = list(project.queue_ids("x", QueueFilter()))
+    assert len(ids) >= 3
+    project.set_label(ids[0], "ann", "denies")
+    project.set_note(ids[0], "ann", NOTES[0])
+    project.set_label(ids[0], "bob", "qualifies")
+    project.set_note(ids[0], "bob", NOTES[1])
+    project.set_flag(ids[0], "bob", True)
+    project.set_label(ids[1], "ann", "asserts")
+    project.set_note(ids[1], "ann", NOTES[2])
+    project.set_label(ids[2], "bob", "asserts")
+    project.set_note(ids[2], "bob", NOTES[3])
+    return project, ids
+
+
+def _detecting(blank_nlp):
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    return load_pipeline("blank:en", detect=True)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_jsonl_records_follow_the_contract(labelled, tmp_path):
+    project, ids = labelled
+    report = export(project, tmp_path / "out.jsonl", ExportOptions())
+    records = read_jsonl(tmp_path / "out.jsonl")
+    assert report.records == len(records) == 4 and report.documents >= 1
+    for record in records:
+        assert list(record) == CONTRACT
+        document = project.document(project.document_id_by_sha(record["doc_sha256"]))
+        for role in ("source", "cue", "content"):
+            assert record[f"{role}_text"] == " … ".join(document.text[s:e] for s, e in record[role])
+        for span in record["spans"]:  # Prodigy's spans are relative to "text"
+            assert record["text"][span["start"]:span["end"]] == span["text"]
+        start = record["meta"]["text_start"]
+        assert document.text[start:start + len(record["text"])] == record["text"]
+        sentence = record["sentence"]
+        assert document.text[sentence["start"]:sentence["end"]] == sentence["text"]
+        assert record["answer"] == "accept" and record["_annotator_id"] == record["annotator"]
+        assert record["target"] == "Lead is in the water"
+        assert record["created_at"].endswith("Z") and isinstance(record["_timestamp"], int)
+    bob = next(r for r in records if r["annotator"] == "bob" and r["key"] == records[0]["key"])
+    assert (bob["label"], bob["note"], bob["flagged"]) == ("qualifies", NOTES[1], True)
+
+
+def test_filters_annotator_label_flagged_and_all(labelled, tmp_path):
+    project, ids = labelled
+
+    def run(**options) -> list[dict]:
+        export(project, tmp_path / "f.jsonl", ExportOptions(**options))
+        return read_jsonl(tmp_path / "f.jsonl")
+
+    assert {r["annotator"] for r in run(annotators=["ann"])} == {"ann"}
+    assert [r["label"] for r in run(labels=["qualifies"])] == ["qualifies"]
+    assert [(r["annotator"], r["flagged"]) for r in run(flagged=True)] == [("bob", True)]
+    everything = run(all=True)
+    unlabelled = [r for r in everything if r["label"] is None]
+    assert len(everything) == 4 + len(ids) - 3 and all(r["annotator"] is None for r in unlabelled)
+    assert all(r["answer"] == "ignore" for r in unlabelled)
+    project.set_status(ids[-1], "ann", "rejected")
+    rejected = [r for r in run(all=True) if r["key"] == project.attribution(ids[-1]).key]
+    assert [r["answer"] for r in rejected] == ["reject"]
+    assert all(r["key"] != project.attribution(ids[-1]).key for r in run())
+    with pytest.raises(StanceLabelError, match="unknown label 'nope'"):
+        list(iter_records(project, ExportOptions(labels=["nope"])))
+
+
+def test_round_trip_through_a_fresh_project_gives_the_same_records(labelled, make_project, blank_nlp, tmp_path):
+    project, _ = labelled
+    export(project, tmp_path / "first.jsonl", ExportOptions())
+    fresh = make_project("fresh.stance")
+    nlp, info = _detecting(blank_nlp)
+    from stancelabel.io.importer import ImportOptions, import_paths
+
+    import_paths(fresh, texts(tmp_path / "again"), ImportOptions(target="Lead is in the water"), nlp, info)
+    report = run_import(fresh, [tmp_path / "first.jsonl"], blank_nlp)
+    assert not report.errors and report.labels_added == 4 and report.documents_from_records == 0
+    export(fresh, tmp_path / "second.jsonl", ExportOptions())
+    first = sorted((tmp_path / "first.jsonl").read_text(encoding="utf-8").splitlines())
+    second = sorted((tmp_path / "second.jsonl").read_text(encoding="utf-8").splitlines())
+    assert first == second
+    again = run_import(fresh, [tmp_path / "first.jsonl"], blank_nlp)  # importing twice changes nothing
+    assert again.labels_added == 0
+    export(fresh, tmp_path / "third.jsonl", ExportOptions())
+    assert sorted((tmp_path / "third.jsonl").read_text(encoding="utf-8").splitlines()) == first
+
+
+def test_records_of_an_unknown_document_become_documents_of_their_text(labelled, make_project, blank_nlp, tmp_path):
+    project, _ = labelled
+    export(project, tmp_path / "out.jsonl", ExportOptions(annotators=["ann"]))
+    empty = make_project("empty.stance")
+    report = run_import(empty, [tmp_path / "out.jsonl"], blank_nlp)
+    assert not report.errors and report.documents_from_records >= 1 and report.labels_added == 2
+    for record in read_jsonl(tmp_path / "out.jsonl"):
+        document_id = empty.document_id_by_sha(__import__("hashlib").sha256(record["text"].encode()).hexdigest())
+        document = empty.document(document_id)
+        assert document.text == record["text"]
+        (attribution,) = [a for a in empty.attributions(document_id)
+                          if document.text[slice(*a.cue[0])] == record["cue_text"]]
+        assert empty.annotation(attribution.id, "ann").label == record["label"]
+
+
+def test_plain_labelled_jsonl_labels_whole_texts(make_project, blank_nlp, tmp_path):
+    path = write(tmp_path / "doccano.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"text": "The minister denied everything.", "label": "denies", "annotator": "carla"},
+        {"text": "Sources say it may happen.", "label": ["qualifies"]},
+        {"text": "Skipped in Prodigy.", "label": "asserts", "answer": "ignore"},
+    ]))
+    project = make_project()
+    report = run_import(project, [path], blank_nlp, annotator="dan")
+    assert not report.errors and report.labels_added == 2
+    labels = sorted((a.annotator, a.label) for a in project.annotations())
+    assert labels == [("carla", "denies"), ("dan", "qualifies")]
+    first = project.attributions(project.document_ids()[0])
+    assert [(a.source, a.cue, a.content) for a in first] == [((), (), ((0, 31),))]
+    bad = write(tmp_path / "bad.jsonl", json.dumps({"text": "x said y", "label": "sarcastic"}) + "\n")
+    report = run_import(project, [bad], blank_nlp)
+    assert report.errors == [f"{bad}:1: unknown label 'sarcastic' (this project's labels: asserts, denies, "
+                             "qualifies)"]
+
+
+def test_csv_is_spreadsheet_safe_unless_raw(labelled, tmp_path):
+    project, _ = labelled
+    export(project, tmp_path / "safe.csv", ExportOptions(format="csv"))
+    export(project, tmp_path / "raw.csv", ExportOptions(format="csv", raw=True, bom=True))
+    safe = list(csv.DictReader((tmp_path / "safe.csv").open(encoding="utf-8", newline="")))
+    raw = list(csv.DictReader((tmp_path / "raw.csv").open(encoding="utf-8-sig", newline="")))
+    assert [r["note"] for r in safe if r["note"].startswith("'=")] == ["'" + NOTES[3]]
+    assert NOTES[3] in [r["note"] for r in raw]
+    assert (tmp_path / "raw.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert all(r["source"].count("-") >= 1 for r in safe if r["source"])
+    assert {r["note"] for r in raw} >= set(NOTES[:3])
+
+
+def test_an_export_that_fails_leaves_the_earlier_file_untouched(labelled, tmp_path, monkeypatch):
+    project, _ = labelled
+    target = tmp_path / "out.jsonl"
+    target.write_text("the previous export\n")
+    from stancelabel.io import export as export_module
+
+    def broken(records, out, report):
+        out.write("half a record")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export_module, "_write_jsonl", broken)
+    with pytest.raises(StanceLabelError, match="the disk is full.*earlier file there is unchanged"):
+        export(project, target, ExportOptions())
+    assert target.read_text() == "the previous export\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_a_killed_export_leaves_the_earlier_file_untouched(labelled, tmp_path):
+    """SIGKILL in the middle of writing: the old file stays whole, no temporary file is renamed in."""
+    project, _ = labelled
+    target = tmp_path / "out.jsonl"
+    target.write_text("the previous export\n")
+    script = (
+        "import os, signal, sys\n"
+        "from stancelabel.io import export as e\n"
+        "from stancelabel.store.project import Project\n"
+        "original = e._write_jsonl\n"
+        "def dying(records, out, report):\n"
+        "    out.write('partial')\n"
+        "    out.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "e._write_jsonl = dying\n"
+        f"e.export(Project.open({str(project.path)!r}, readonly=True), {str(target)!r}, e.ExportOptions())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert result.returncode == -9
+    assert target.read_text() == "the previous export\n"
+
+
+def test_cli_export_and_its_errors(labelled, tmp_path):
+    project, _ = labelled
+    path = str(project.path)
+    project.close()
+    ok = subprocess.run([sys.executable, "-m", "stancelabel", "export", path, "-o", str(tmp_path / "x.csv"),
+                         "--annotator", "bob"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "2 record(s)" in ok.stdout and (tmp_path / "x.csv").exists()
+    unknown = subprocess.run([sys.executable, "-m", "stancelabel", "export", path, "-o", str(tmp_path / "x.bin")],
+                             capture_output=True, text=True)
+    assert unknown.returncode == 1 and "give --format" in unknown.stderr
+    folder = subprocess.run([sys.executable, "-m", "stancelabel", "export", path, "-o", str(tmp_path),
+                             "--format", "jsonl"], capture_output=True, text=True)
+    assert folder.returncode == 1 and "is a folder" in folder.stderr
