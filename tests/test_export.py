@@ -229,3 +229,68 @@ def test_cli_export_and_its_errors(labelled, tmp_path):
     folder = subprocess.run([sys.executable, "-m", "stancelabel", "export", path, "-o", str(tmp_path),
                              "--format", "jsonl"], capture_output=True, text=True)
     assert folder.returncode == 1 and "is a folder" in folder.stderr
+
+
+def test_spacy_docbin_has_cats_and_spans_and_trains_a_textcat(labelled, tmp_path):
+    import spacy
+    from spacy.tokens import DocBin
+
+    project, _ = labelled
+    export(project, tmp_path / "train.spacy", ExportOptions(format="spacy"))
+    records = list(iter_records(project, ExportOptions()))
+    docs = list(DocBin().from_disk(tmp_path / "train.spacy").get_docs(spacy.blank("en").vocab))
+    assert len(docs) == len(records) == 4
+    for doc, record in zip(docs, records):
+        assert doc.text == record["text"]
+        assert doc.cats == {name: float(name == record["label"]) for name in ("asserts", "denies", "qualifies")}
+        assert {(span.label_, span.text) for span in doc.spans["attribution"]} >= {
+            ("CUE", record["cue_text"])}
+    export(project, tmp_path / "docs.spacy", ExportOptions(format="spacy", per_doc=True))
+    per_doc = list(DocBin().from_disk(tmp_path / "docs.spacy").get_docs(spacy.blank("en").vocab))
+    assert len(per_doc) == len({r["doc_sha256"] for r in records})
+    assert sum(len(doc.spans["stance"]) for doc in per_doc) == 4
+    config = tmp_path / "textcat.cfg"
+    made = subprocess.run([sys.executable, "-m", "spacy", "init", "config", "-l", "en", "-p", "textcat",
+                           "-o", "efficiency", str(config)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    trained = subprocess.run([sys.executable, "-m", "spacy", "train", str(config), "--paths.train",
+                              str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "train.spacy"),
+                              "--training.max_steps", "1", "--training.eval_frequency", "1",
+                              "-o", str(tmp_path / "model")], capture_output=True, text=True)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert (tmp_path / "model" / "model-last" / "textcat").is_dir()
+
+
+def test_brat_export_reads_back_to_the_same_attributions_and_labels(labelled, make_project, blank_nlp, tmp_path):
+    project, _ = labelled
+    report = export(project, tmp_path / "brat", ExportOptions(format="brat", all=True))
+    assert report.records >= 4
+    names = sorted(p.name for p in (tmp_path / "brat").iterdir())
+    assert "annotation.conf" in names and "bridge.txt" in names and "water_ann.ann" in names
+    conf = (tmp_path / "brat" / "annotation.conf").read_text()
+    assert "Value:asserts|denies|qualifies" in conf
+    back = make_project("back.stance")
+    imported = run_import(back, [tmp_path / "brat"], blank_nlp)
+    assert not imported.errors
+
+    def labels(p: Project) -> set:
+        out = set()
+        for annotation in p.annotations():
+            attribution = p.attribution(annotation.attribution_id)
+            document = p.document(attribution.document_id)
+            spans = tuple(tuple(document.text[s:e] for s, e in getattr(attribution, role))
+                          for role in ("source", "cue", "content"))
+            out.add((document.sha256, spans, annotation.annotator, annotation.label, " ".join(annotation.note.split()),
+                     annotation.flagged))
+        return out
+
+    assert labels(back) == labels(project)
+    keys = {a.key for d in project.document_ids() for a in project.attributions(d)}
+    assert {a.key for d in back.document_ids() for a in back.attributions(d)} == keys
+    again = export(project, tmp_path / "brat", ExportOptions(format="brat"))  # replaces the earlier export
+    assert again.records == 4 and not (tmp_path / "brat" / "water.ann").exists()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.docx").write_text("not ours")
+    with pytest.raises(StanceLabelError, match="holds other files"):
+        export(project, tmp_path / "mine", ExportOptions(format="brat"))
+    assert (tmp_path / "mine" / "thesis.docx").read_text() == "not ours"

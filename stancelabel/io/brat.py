@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stancelabel.core.errors import InputFileError
-from stancelabel.core.model import ImportedAttribution, SourceDocument, Spans, normalize_spans
+from stancelabel.core.model import (
+    ImportedAttribution,
+    LabelRecord,
+    SourceDocument,
+    Spans,
+    attribution_key,
+    normalize_spans,
+)
 from stancelabel.io.textfile import check_length, decode, newline_map, read_bytes
 
 ROLES = ("source", "cue", "content")
@@ -154,13 +161,35 @@ def _logical_lines(data: str) -> list[tuple[int, str]]:
     return out
 
 
-def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: int = 0) -> list[ImportedAttribution]:
-    """Attributions of one .ann file against its text; all of them, or an InputFileError."""
+def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: int = 0,
+             marks: list[tuple[int, str | None, str, bool]] | None = None) -> list[ImportedAttribution]:
+    """Attributions of one .ann file against its text; all of them, or an InputFileError.
+
+    With ``marks``, stances this tool wrote (``A1<TAB>Stance E1 denies``, ``Unsure``
+    attributes, ``AnnotatorNotes``) are collected as (attribution index, label, note, flagged).
+    """
     data, _ = decode(path, read_bytes(path))
     spans: dict[str, tuple[str, Spans]] = {}
     events: list[tuple[int, str, str]] = []
+    stances: dict[str, str] = {}
+    unsure: set[str] = set()
+    notes: dict[str, str] = {}
     ignored = 0
     for number, line in _logical_lines(data):
+        if line.startswith("A") and marks is not None:
+            fields = line.split("\t", 1)[-1].split()
+            if len(fields) == 3 and fields[0] == "Stance":
+                stances[fields[1]] = fields[2]
+                continue
+            if len(fields) == 2 and fields[0] == "Unsure":
+                unsure.add(fields[1])
+                continue
+        if line.startswith("#") and marks is not None:
+            parts = line.split("\t", 2)
+            head = parts[1].split() if len(parts) == 3 else []
+            if len(head) == 2 and head[0] == "AnnotatorNotes":
+                notes[head[1]] = parts[2]
+                continue
         if line.startswith("T"):
             match = _TEXT_BOUND.match(line)
             if not match:
@@ -198,6 +227,8 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
         if not cue and not content:
             skipped += 1
             continue
+        if marks is not None and (ident in stances or ident in notes or ident in unsure):
+            marks.append((len(attributions), stances.get(ident), notes.get(ident, ""), ident in unsure))
         attributions.append(ImportedAttribution(source=source, cue=cue, content=content, annotator=annotator))
     if ignored:
         warn(f"{path}: ignored {ignored} line(s) other than spans and events (notes, attributes, relations)")
@@ -231,14 +262,16 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
     failed = 0
     for ann, annotator in pair.annotations:
         who = annotator or default_annotator
+        marks: list[tuple[int, str | None, str, bool]] = []
         try:
             try:
-                found = read_ann(ann, raw, who, warn, shift=1 if had_bom else 0)
+                found = read_ann(ann, raw, who, warn, shift=1 if had_bom else 0, marks=marks)
             except InputFileError:
                 if not had_bom:
                     raise
                 # Some tools count the byte-order mark as a character, others do not.
-                found = read_ann(ann, raw, who, warn, shift=0)
+                marks.clear()
+                found = read_ann(ann, raw, who, warn, shift=0, marks=marks)
         except InputFileError as error:
             errors.append(str(error))
             failed += 1
@@ -251,6 +284,11 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
         document.attributions.extend(found)
         if who:
             document.annotators.append(who)
+        for index, label, note, flagged in marks:
+            item = found[index]
+            key = attribution_key(document.sha256, *(normalize_spans(x) for x in (item.source, item.cue, item.content)))
+            document.labels.append(LabelRecord(key=key, annotator=who or "imported", label=label, note=note,
+                                               flagged=flagged, where=str(ann)))
     if pair.annotations and failed == len(pair.annotations):
         return None
     return document

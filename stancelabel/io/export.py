@@ -295,6 +295,10 @@ def export(project: Project, path: Path, options: ExportOptions,
                 progress(n)
 
     records = counted(iter_records(project, options, stop))
+    label_names = [label.name for label in project.labels()]
+
+    def document_text(sha: str) -> str:
+        return project.document(project.document_id_by_sha(sha)).text
     try:
         if options.format == "jsonl":
             with atomic_output(path) as out:
@@ -310,13 +314,13 @@ def export(project: Project, path: Path, options: ExportOptions,
             from stancelabel.io.spacy_export import write_docbin
 
             with atomic_output(path, "wb", encoding=None, newline=None) as out:
-                write_docbin(records, out, report, options, [label.name for label in project.labels()])
+                write_docbin(records, out, report, label_names, options.per_doc, document_text)
                 if stopped:
                     raise _Cancelled
         else:
             from stancelabel.io.brat_export import write_brat
 
-            write_brat(records, path, report, stop)
+            write_brat(records, path, report, stop, document_text, label_names)
             if stopped:
                 raise _Cancelled
     except _Cancelled:
