@@ -178,16 +178,16 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
     for number, line in _logical_lines(data):
         if line.startswith("A") and marks is not None:
             fields = line.split("\t", 1)[-1].split()
-            if len(fields) == 3 and fields[0] == "Stance":
+            if len(fields) == 3 and fields[0] == "Stance" and fields[1].startswith("E"):
                 stances[fields[1]] = fields[2]
                 continue
-            if len(fields) == 2 and fields[0] == "Unsure":
+            if len(fields) == 2 and fields[0] == "Unsure" and fields[1].startswith("E"):
                 unsure.add(fields[1])
                 continue
         if line.startswith("#") and marks is not None:
             parts = line.split("\t", 2)
             head = parts[1].split() if len(parts) == 3 else []
-            if len(head) == 2 and head[0] == "AnnotatorNotes":
+            if len(head) == 2 and head[0] == "AnnotatorNotes" and head[1].startswith("E"):
                 notes[head[1]] = parts[2]
                 continue
         if line.startswith("T"):
