@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers import run_import, write
+from PySide6.QtCore import Qt
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import QueueFilter
@@ -294,3 +295,58 @@ def test_brat_export_reads_back_to_the_same_attributions_and_labels(labelled, ma
     with pytest.raises(StanceLabelError, match="holds other files"):
         export(project, tmp_path / "mine", ExportOptions(format="brat"))
     assert (tmp_path / "mine" / "thesis.docx").read_text() == "not ours"
+
+
+def test_export_from_the_window_with_filters_progress_and_cancel(qtbot, labelled, make_window, tmp_path):
+    project, _ = labelled
+    window = make_window(project)
+    dialog = window.export_labels()
+    qtbot.addWidget(dialog)
+    dialog.ui.format_combo.setCurrentIndex(dialog.ui.format_combo.findData("csv"))
+    assert dialog.ui.path_edit.text().endswith("labelled-labels.csv")
+    dialog.ui.path_edit.setText(str(tmp_path / "from-window.csv"))
+    for i in range(dialog.ui.annotators_list.count()):
+        item = dialog.ui.annotators_list.item(i)
+        item.setCheckState(Qt.CheckState.Checked if item.text() == "bob" else Qt.CheckState.Unchecked)
+    dialog.ui.button_box.button(dialog.ui.button_box.StandardButton.Save).click()
+    qtbot.waitUntil(lambda: window.export_job is not None and not window.export_job.running, timeout=10_000)
+    rows = list(csv.DictReader((tmp_path / "from-window.csv").open(encoding="utf-8", newline="")))
+    assert {r["annotator"] for r in rows} == {"bob"} and len(rows) == 2
+    assert "2 record(s)" in window.statusBar().currentMessage()
+    (tmp_path / "kept.jsonl").write_text("earlier\n")
+    job = window.start_export(tmp_path / "kept.jsonl", ExportOptions())
+    job.cancel()
+    qtbot.waitUntil(lambda: not job.running, timeout=10_000)
+    report, error = job.result
+    assert not error
+    if report.interrupted:  # cancelled before the end: the earlier file is as it was
+        assert (tmp_path / "kept.jsonl").read_text() == "earlier\n"
+    else:
+        assert len(read_jsonl(tmp_path / "kept.jsonl")) == 4
+
+
+def test_the_export_dialog_refuses_an_empty_choice(qtbot, labelled, make_window):
+    project, _ = labelled
+    window = make_window(project)
+    dialog = window.export_labels()
+    qtbot.addWidget(dialog)
+    for i in range(dialog.ui.labels_list.count()):
+        dialog.ui.labels_list.item(i).setCheckState(Qt.CheckState.Unchecked)
+    dialog.ui.button_box.button(dialog.ui.button_box.StandardButton.Save).click()
+    assert dialog.isVisible() and "at least one label" in dialog.ui.error_label.text()
+    dialog.reject()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "spacy", "brat"])
+def test_a_cancelled_export_leaves_the_earlier_output(labelled, tmp_path, fmt):
+    project, _ = labelled
+    target = tmp_path / ("out" if fmt == "brat" else f"out.{fmt}")
+    export(project, target, ExportOptions(format=fmt, annotators=["ann"]))
+    before = sorted(p.read_bytes() for p in target.iterdir()) if fmt == "brat" else target.read_bytes()
+    calls = []
+    report = export(project, target, ExportOptions(format=fmt), should_stop=lambda: bool(calls.append(1)) or
+                    len(calls) > 2)
+    assert report.interrupted and report.records == 0
+    after = sorted(p.read_bytes() for p in target.iterdir()) if fmt == "brat" else target.read_bytes()
+    assert after == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]

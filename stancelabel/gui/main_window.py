@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self.saver: Saver | None = None
         self.lock: ProjectLock | None = None
         self.import_job = None
+        self.export_job = None
         self.annotator = annotator or self.settings.annotator
         self.current: Attribution | None = None
         self.current_row: int | None = None
@@ -210,6 +211,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.progress_label)
         bar.addPermanentWidget(self.import_bar)
         bar.addPermanentWidget(self.import_cancel)
+        self.export_label = QLabel()
+        self.export_label.setVisible(False)
+        self.export_cancel = QPushButton("Cancel export")
+        self.export_cancel.setVisible(False)
+        self.export_cancel.clicked.connect(self.cancel_export)
+        bar.addPermanentWidget(self.export_label)
+        bar.addPermanentWidget(self.export_cancel)
         bar.addPermanentWidget(self.pipeline_label)
         bar.addPermanentWidget(self.save_label)
 
@@ -237,6 +245,8 @@ class MainWindow(QMainWindow):
         a("import_files", "&Import files…", self.import_files, ["Ctrl+I"],
           "Import text, JSONL, CSV or BRAT files into this project (or drop them on the window)")
         a("import_folder", "Import &folder…", self.import_folder, ["Ctrl+Shift+I"], "Import every file in a folder")
+        a("export", "&Export labels…", self.export_labels, ["Ctrl+E"],
+          "Write labels as JSONL, CSV, spaCy or BRAT training data")
         a("quit", "&Quit", self.close, ["Ctrl+Q"])
         a("undo", "&Undo", self.undo, ["Ctrl+Z"], "Undo your last change (also after a restart)")
         a("redo", "&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo what was undone")
@@ -296,7 +306,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         menus = {
-            "&File": ["new", "open", None, "import_files", "import_folder", None, "quit"],
+            "&File": ["new", "open", None, "import_files", "import_folder", "export", None, "quit"],
             "&Edit": ["undo", "redo", None, "find", "speaker", "filters", None, "target", None, "schema",
                       "edit_guidelines"],
             "&Go": ["next", "previous", "skip", "next_unlabelled", None, "first", "last", None, "documents"],
@@ -446,6 +456,8 @@ class MainWindow(QMainWindow):
         self._remember_position()
         if self.import_job is not None and self.import_job.running:
             self.import_job.wait()
+        if self.export_job is not None and self.export_job.running:
+            self.export_job.wait()
         if self.saver is not None:
             self.saver.wait_until_idle(3000)
             self.saver.shutdown()
@@ -1228,6 +1240,50 @@ class MainWindow(QMainWindow):
                                      + (" …" if len(paths) > 3 else "") + " (loading spaCy)")
         job.start()
         return job
+
+    def export_labels(self):
+        """File › Export: choose format, file and filters; the export runs on a worker thread."""
+        from stancelabel.gui.exporting import ExportDialog
+
+        if self.export_job is not None and self.export_job.running:
+            QMessageBox.information(self, "Export running", "An export is running; wait for it or cancel it first.")
+            return None
+        self._commit_note()
+        dialog = ExportDialog(self.project.path, self.project.annotators(), [x.name for x in self.labels],
+                              self.annotator, self)
+        dialog.accepted.connect(lambda: self.start_export(dialog.path(), dialog.options()))
+        dialog.open()
+        self._export_dialog = dialog
+        return dialog
+
+    def start_export(self, path: Path, options):
+        from stancelabel.gui.exporting import ExportJob
+
+        self.saver.wait_until_idle(3000)  # what was just labelled belongs in the export
+        job = ExportJob(self.project.path, path, options, parent=self)
+        job.progress.connect(lambda n: self.export_label.setText(f"Exported {count(n)} record(s)…"))
+        job.finished.connect(lambda report, error: self._export_finished(path, report, error))
+        self.export_job = job
+        self.export_label.setText("Exporting…")
+        self.export_label.setVisible(True)
+        self.export_cancel.setVisible(True)
+        job.start()
+        return job
+
+    def cancel_export(self) -> None:
+        if self.export_job is not None:
+            self.export_job.cancel()
+
+    def _export_finished(self, path: Path, report, error: str) -> None:
+        self.export_label.setVisible(False)
+        self.export_cancel.setVisible(False)
+        if error:
+            QMessageBox.warning(self, "Export failed", error)
+        elif report.interrupted:
+            self.statusBar().showMessage(f"Export cancelled; {path} was not changed.", 8000)
+        else:
+            self.statusBar().showMessage(f"{count(report.records)} record(s) from {count(report.documents)} "
+                                         f"document(s) exported to {path}.", 10000)
 
     def cancel_import(self) -> None:
         if self.import_job is not None:

@@ -115,6 +115,8 @@ def write_brat(records: Iterator[dict[str, Any]], target: Path, report, should_s
                 flush()
             current.append(record)
             report.records += 1
+        if should_stop():  # the records may have ended because of it
+            return
         flush()
         _write(staging / "annotation.conf", ANNOTATION_CONF.format(labels="|".join(label_names)))
         _swap_in(staging, target)

@@ -1,0 +1,173 @@
+"""Exporting from the GUI: the export dialog, and the export on a worker thread with progress and Cancel."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import QDialog, QFileDialog, QListWidgetItem, QVBoxLayout, QWidget
+
+from stancelabel.core.errors import StanceLabelError
+from stancelabel.gui.forms import load_form
+from stancelabel.io.export import ExportOptions, ExportReport, export
+from stancelabel.store.project import Project
+
+FORMAT_CHOICES = (("jsonl", "JSONL (this tool, Prodigy)", ".jsonl"), ("csv", "CSV (spreadsheets, R, pandas)", ".csv"),
+                  ("spacy", "spaCy DocBin (spacy train)", ".spacy"), ("brat", "BRAT standoff folder", ""))
+
+
+class ExportDialog(QDialog):
+    """Format, file and filters of an export; ``options()`` and ``path()`` once accepted."""
+
+    def __init__(self, project_path: Path, annotators: list[str], labels: list[str], current: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export labels")
+        self.ui = load_form("export_dialog", self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.ui)
+        self._project_path = Path(project_path)
+        for key, text, _ in FORMAT_CHOICES:
+            self.ui.format_combo.addItem(text, key)
+        for name in annotators:
+            item = QListWidgetItem(name, self.ui.annotators_list)
+            item.setCheckState(Qt.CheckState.Checked)
+        for name in labels:
+            item = QListWidgetItem(name, self.ui.labels_list)
+            item.setCheckState(Qt.CheckState.Checked)
+        self.ui.format_combo.currentIndexChanged.connect(self._format_changed)
+        self.ui.browse_button.clicked.connect(self._browse)
+        self.ui.button_box.accepted.connect(self._accept)
+        self.ui.button_box.rejected.connect(self.reject)
+        self._format_changed()
+        self.resize(600, 560)
+
+    def format(self) -> str:
+        return self.ui.format_combo.currentData()
+
+    def _format_changed(self) -> None:
+        fmt = self.format()
+        suffix = dict((k, s) for k, _, s in FORMAT_CHOICES)[fmt]
+        stem = self._project_path.with_suffix("")
+        self.ui.path_edit.setText(str(stem.with_name(f"{stem.name}-labels{suffix}")))
+        self.ui.raw_box.setEnabled(fmt == "csv")
+        self.ui.bom_box.setEnabled(fmt == "csv")
+        self.ui.per_doc_box.setEnabled(fmt == "spacy")
+
+    def _browse(self) -> None:
+        if self.format() == "brat":
+            path = QFileDialog.getExistingDirectory(self, "Export into a folder", self.ui.path_edit.text())
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, "Export to", self.ui.path_edit.text())
+        if path:
+            self.ui.path_edit.setText(path)
+
+    @staticmethod
+    def _checked(widget) -> list[str]:
+        return [widget.item(i).text() for i in range(widget.count())
+                if widget.item(i).checkState() == Qt.CheckState.Checked]
+
+    def options(self) -> ExportOptions:
+        annotators = self._checked(self.ui.annotators_list)
+        labels = self._checked(self.ui.labels_list)
+        return ExportOptions(
+            format=self.format(),
+            annotators=[] if len(annotators) == self.ui.annotators_list.count() else annotators,
+            labels=[] if len(labels) == self.ui.labels_list.count() else labels,
+            gold=self.ui.gold_box.isChecked(), all=self.ui.all_box.isChecked(),
+            flagged=self.ui.flagged_box.isChecked(), raw=self.ui.raw_box.isChecked(),
+            bom=self.ui.bom_box.isChecked(), per_doc=self.ui.per_doc_box.isChecked())
+
+    def path(self) -> Path:
+        return Path(self.ui.path_edit.text().strip())
+
+    def _accept(self) -> None:
+        if not self.ui.path_edit.text().strip():
+            self.ui.error_label.setText("Choose where to save the export.")
+            return
+        options = self.options()
+        if self.ui.annotators_list.count() and not self._checked(self.ui.annotators_list) and not options.gold:
+            self.ui.error_label.setText("Tick at least one annotator.")
+            return
+        if not self._checked(self.ui.labels_list):
+            self.ui.error_label.setText("Tick at least one label.")
+            return
+        self.accept()
+
+
+class ExportWorker(QObject):
+    progress = Signal(int)
+    succeeded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, project_path: Path, path: Path, options: ExportOptions) -> None:
+        super().__init__()
+        self.project_path, self.path, self.options = Path(project_path), Path(path), options
+        self._stop = threading.Event()
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            with Project.open(self.project_path, readonly=True) as project:
+                report = export(project, self.path, self.options, progress=self.progress.emit,
+                                should_stop=self._stop.is_set)
+        except StanceLabelError as error:
+            self.failed.emit(str(error))
+            return
+        except Exception as error:  # noqa: BLE001 (a worker must report, never die silently)
+            self.failed.emit(f"the export failed unexpectedly: {type(error).__name__}: {error}")
+            return
+        self.succeeded.emit(report)
+
+
+class ExportJob(QObject):
+    """An ExportWorker with its thread; ``finished`` fires once, on the GUI thread, after the thread stopped."""
+
+    progress = Signal(int)
+    finished = Signal(object, str)  # ExportReport or None, error message
+
+    def __init__(self, project_path: Path, path: Path, options: ExportOptions, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = ExportWorker(project_path, path, options)
+        self.thread = QThread()
+        self.thread.setObjectName("stancelabel-export")
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.progress.connect(self.progress)
+        self.worker.succeeded.connect(self._on_succeeded)
+        self.worker.failed.connect(self._on_failed)
+        self.result: tuple[ExportReport | None, str] | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+    @property
+    def running(self) -> bool:
+        return self.result is None
+
+    @Slot(object)
+    def _on_succeeded(self, report: ExportReport) -> None:
+        self._end(report, "")
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._end(None, message)
+
+    def _end(self, report: ExportReport | None, error: str) -> None:
+        self.thread.quit()
+        self.thread.wait()
+        self.result = (report, error)
+        self.finished.emit(report, error)
+
+    def wait(self, timeout_ms: int = 30_000) -> None:
+        self.cancel()
+        self.thread.quit()
+        self.thread.wait(timeout_ms)
