@@ -184,7 +184,7 @@ def test_an_export_that_fails_leaves_the_earlier_file_untouched(labelled, tmp_pa
     from stancelabel.io import export as export_module
 
     def broken(records, out, report):
-        out.write("half a record")
+        out.write(b"half a record")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(export_module, "_write_jsonl", broken)
@@ -205,7 +205,7 @@ def test_a_killed_export_leaves_the_earlier_file_untouched(labelled, tmp_path):
         "from stancelabel.store.project import Project\n"
         "original = e._write_jsonl\n"
         "def dying(records, out, report):\n"
-        "    out.write('partial')\n"
+        "    out.write(b'partial')\n"
         "    out.flush()\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "e._write_jsonl = dying\n"

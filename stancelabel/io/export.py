@@ -10,18 +10,20 @@ previous file as it was.
 
 from __future__ import annotations
 
+import bisect
 import csv
-import hashlib
 import io
-import json
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import ROLES, Sentence, Spans, spans_to_text
@@ -73,13 +75,21 @@ def format_for(path: Path) -> str:
 # -- records ---------------------------------------------------------------------------------
 
 def _spans(value: str) -> Spans:
-    return tuple((int(s), int(e)) for s, e in json.loads(value))
+    """``[[1,2],[5,9]]`` as the store writes it, parsed without the JSON machinery (it is on the hot path)."""
+    if value == "[]":
+        return ()
+    inner = value[2:-2]
+    if "]" not in inner:  # one span, the usual case
+        start, end = inner.split(",")
+        return ((int(start), int(end)),)
+    numbers = value.replace("[", "").replace("]", "").split(",")
+    return tuple((int(numbers[i]), int(numbers[i + 1])) for i in range(0, len(numbers), 2))
 
 
-def _hash32(*parts: str) -> int:
-    """A stable signed 32-bit hash, as Prodigy's ``_input_hash`` and ``_task_hash`` are."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big", signed=True)
+def _hash32(text: str) -> int:
+    """A stable signed 32-bit hash, as Prodigy's ``_input_hash`` and ``_task_hash`` are (CRC-32 of UTF-8)."""
+    value = zlib.crc32(text.encode("utf-8"))
+    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 def _timestamp(iso: str) -> int:
@@ -96,19 +106,34 @@ class _Document:
         self.sha256 = document.sha256
         self.text = document.text
         self.sentences: list[Sentence] = project.sentences(document_id)
+        self._starts = [s.start for s in self.sentences]
+        self._sentence_json: dict[int, dict[str, Any]] = {}
 
     def sentence(self, index: int | None) -> Sentence | None:
         return self.sentences[index] if index is not None and 0 <= index < len(self.sentences) else None
 
+    def sentence_record(self, index: int | None) -> dict[str, Any] | None:
+        sentence = self.sentence(index)
+        if sentence is None:
+            return None
+        if index not in self._sentence_json:
+            self._sentence_json[index] = {"index": sentence.index, "start": sentence.start, "end": sentence.end,
+                                          "text": self.text[sentence.start:sentence.end]}
+        return self._sentence_json[index]
+
     def covering(self, index: int | None, spans: Spans) -> tuple[int, int]:
         """The whole sentences that hold the attribution's sentence and all its spans."""
-        start = min([s for s, _ in spans] + ([self.sentences[index].start] if self.sentence(index) else []))
-        end = max([e for _, e in spans] + ([self.sentences[index].end] if self.sentence(index) else []))
-        for sentence in self.sentences:
-            if sentence.start <= start < sentence.end:
-                start = sentence.start
-            if sentence.start < end <= sentence.end:
-                end = sentence.end
+        sentence = self.sentence(index)
+        start = min(s for s, _ in spans) if spans else sentence.start
+        end = max(e for _, e in spans) if spans else sentence.end
+        if sentence is not None:
+            start, end = min(start, sentence.start), max(end, sentence.end)
+        first = bisect.bisect_right(self._starts, start) - 1
+        if first >= 0 and start < self.sentences[first].end:
+            start = self.sentences[first].start
+        last = bisect.bisect_left(self._starts, end) - 1
+        if last >= 0 and self.sentences[last].start < end <= self.sentences[last].end:
+            end = self.sentences[last].end
         return start, end
 
     def text_of(self, spans: Spans) -> str:
@@ -133,7 +158,6 @@ def iter_records(project: Project, options: ExportOptions,
         if document is None or document.id != document_id:
             document = _Document(project, document_id)
         spans = {"source": _spans(source), "cue": _spans(cue), "content": _spans(content)}
-        sentence = document.sentence(sentence_index)
         everything = spans["source"] + spans["cue"] + spans["content"]
         text_start, text_end = document.covering(sentence_index, everything)
         text = document.text[text_start:text_end]
@@ -145,8 +169,7 @@ def iter_records(project: Project, options: ExportOptions,
         yield {
             "doc_id": document.external_id,
             "doc_sha256": document.sha256,
-            "sentence": ({"index": sentence.index, "start": sentence.start, "end": sentence.end,
-                          "text": document.text[sentence.start:sentence.end]} if sentence else None),
+            "sentence": document.sentence_record(sentence_index),
             "source": [list(x) for x in spans["source"]],
             "cue": [list(x) for x in spans["cue"]],
             "content": [list(x) for x in spans["content"]],
@@ -170,7 +193,7 @@ def iter_records(project: Project, options: ExportOptions,
             "answer": answer,
             "meta": {"doc_id": document.external_id, "key": key, "text_start": text_start, "target": target},
             "_input_hash": _hash32(text),
-            "_task_hash": _hash32(text, json.dumps(prodigy_spans, sort_keys=True), label or ""),
+            "_task_hash": _hash32(f"{text}\x1f{source}{cue}{content}\x1f{label or ''}"),
             "_annotator_id": annotator,
             "_timestamp": _timestamp(updated_at),
         }
@@ -223,7 +246,9 @@ def _explain_os_error(path: Path, error: OSError) -> StanceLabelError:
 
 # -- formats -----------------------------------------------------------------------------------
 
-JSON_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: One record as compact UTF-8 JSON. orjson: the export's time goes largely into encoding, and it
+#: encodes about five times faster than the standard library, with the same output.
+JSON_DUMPS = orjson.dumps
 
 CSV_FIELDS = ("doc_id", "doc_sha256", "sentence_index", "sentence_start", "sentence_end", "sentence_text",
               "source", "cue", "content", "source_text", "cue_text", "content_text", "source_hint", "suggestion",
@@ -251,11 +276,11 @@ def csv_row(record: dict[str, Any], raw: bool) -> list[str]:
     return out
 
 
-def _write_jsonl(records: Iterator[dict[str, Any]], out: IO[str], report: ExportReport) -> None:
+def _write_jsonl(records: Iterator[dict[str, Any]], out: IO[bytes], report: ExportReport) -> None:
     write = out.write
     for record in records:
         write(JSON_DUMPS(record))
-        write("\n")
+        write(b"\n")
         report.records += 1
 
 
@@ -301,7 +326,7 @@ def export(project: Project, path: Path, options: ExportOptions,
         return project.document(project.document_id_by_sha(sha)).text
     try:
         if options.format == "jsonl":
-            with atomic_output(path) as out:
+            with atomic_output(path, "wb", encoding=None, newline=None) as out:
                 _write_jsonl(records, out, report)
                 if stopped:
                     raise _Cancelled
@@ -337,6 +362,6 @@ class _Cancelled(Exception):
 
 def records_to_jsonl_text(records: list[dict[str, Any]]) -> str:
     """The JSONL text of some records (tests, previews)."""
-    buffer = io.StringIO()
+    buffer = io.BytesIO()
     _write_jsonl(iter(records), buffer, ExportReport())
-    return buffer.getvalue()
+    return buffer.getvalue().decode("utf-8")
