@@ -246,6 +246,7 @@ def test_spacy_docbin_has_cats_and_spans_and_trains_a_textcat(labelled, tmp_path
         assert doc.cats == {name: float(name == record["label"]) for name in ("asserts", "denies", "qualifies")}
         assert {(span.label_, span.text) for span in doc.spans["attribution"]} >= {
             ("CUE", record["cue_text"])}
+        assert doc.user_data["target"] == "Lead is in the water" and doc.user_data["key"] == record["key"]
     export(project, tmp_path / "docs.spacy", ExportOptions(format="spacy", per_doc=True))
     per_doc = list(DocBin().from_disk(tmp_path / "docs.spacy").get_docs(spacy.blank("en").vocab))
     assert len(per_doc) == len({r["doc_sha256"] for r in records})
@@ -282,7 +283,7 @@ def test_brat_export_reads_back_to_the_same_attributions_and_labels(labelled, ma
             spans = tuple(tuple(document.text[s:e] for s, e in getattr(attribution, role))
                           for role in ("source", "cue", "content"))
             out.add((document.sha256, spans, annotation.annotator, annotation.label, " ".join(annotation.note.split()),
-                     annotation.flagged))
+                     annotation.flagged, annotation.target))
         return out
 
     assert labels(back) == labels(project)

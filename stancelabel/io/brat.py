@@ -162,11 +162,12 @@ def _logical_lines(data: str) -> list[tuple[int, str]]:
 
 
 def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: int = 0,
-             marks: list[tuple[int, str | None, str, bool]] | None = None) -> list[ImportedAttribution]:
+             marks: list[tuple[int, str | None, str, bool, str | None]] | None = None) -> list[ImportedAttribution]:
     """Attributions of one .ann file against its text; all of them, or an InputFileError.
 
     With ``marks``, stances this tool wrote (``A1<TAB>Stance E1 denies``, ``Unsure``
-    attributes, ``AnnotatorNotes``) are collected as (attribution index, label, note, flagged).
+    attributes, ``AnnotatorNotes`` and ``Target`` comments) are collected as
+    (attribution index, label, note, flagged, target).
     """
     data, _ = decode(path, read_bytes(path))
     spans: dict[str, tuple[str, Spans]] = {}
@@ -174,6 +175,7 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
     stances: dict[str, str] = {}
     unsure: set[str] = set()
     notes: dict[str, str] = {}
+    targets: dict[str, str] = {}
     ignored = 0
     for number, line in _logical_lines(data):
         if line.startswith("A") and marks is not None:
@@ -189,6 +191,9 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
             head = parts[1].split() if len(parts) == 3 else []
             if len(head) == 2 and head[0] == "AnnotatorNotes" and head[1].startswith("E"):
                 notes[head[1]] = parts[2]
+                continue
+            if len(head) == 2 and head[0] == "Target" and head[1].startswith("E"):
+                targets[head[1]] = parts[2]
                 continue
         if line.startswith("T"):
             match = _TEXT_BOUND.match(line)
@@ -228,7 +233,8 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
             skipped += 1
             continue
         if marks is not None and (ident in stances or ident in notes or ident in unsure):
-            marks.append((len(attributions), stances.get(ident), notes.get(ident, ""), ident in unsure))
+            marks.append((len(attributions), stances.get(ident), notes.get(ident, ""), ident in unsure,
+                          targets.get(ident)))
         attributions.append(ImportedAttribution(source=source, cue=cue, content=content, annotator=annotator))
     if ignored:
         warn(f"{path}: ignored {ignored} line(s) other than spans and events (notes, attributes, relations)")
@@ -262,7 +268,7 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
     failed = 0
     for ann, annotator in pair.annotations:
         who = annotator or default_annotator
-        marks: list[tuple[int, str | None, str, bool]] = []
+        marks: list[tuple[int, str | None, str, bool, str | None]] = []
         try:
             try:
                 found = read_ann(ann, raw, who, warn, shift=1 if had_bom else 0, marks=marks)
@@ -284,11 +290,11 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
         document.attributions.extend(found)
         if who:
             document.annotators.append(who)
-        for index, label, note, flagged in marks:
+        for index, label, note, flagged, target in marks:
             item = found[index]
             key = attribution_key(document.sha256, *(normalize_spans(x) for x in (item.source, item.cue, item.content)))
             document.labels.append(LabelRecord(key=key, annotator=who or "imported", label=label, note=note,
-                                               flagged=flagged, where=str(ann)))
+                                               flagged=flagged, target=target, where=str(ann)))
     if pair.annotations and failed == len(pair.annotations):
         return None
     return document

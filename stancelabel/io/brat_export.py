@@ -66,6 +66,9 @@ def ann_lines(records: list[dict[str, Any]], text: str) -> list[str]:
             n += 1
             note = " ".join(record["note"].split())  # one line, as BRAT stores notes
             lines.append(f"#{n}\tAnnotatorNotes E{e}\t{note}")
+        if record["target"]:
+            n += 1
+            lines.append(f"#{n}\tTarget E{e}\t{' '.join(record['target'].split())}")
     return lines
 
 

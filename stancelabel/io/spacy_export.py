@@ -5,7 +5,8 @@ one-hot over the project's labels, for text classification, and the source,
 cue and content in ``doc.spans["attribution"]`` (labels SOURCE, CUE, CONTENT),
 for span categorisation. With ``per_doc``: one Doc per document, every
 attribution's spans in ``doc.spans["attribution"]`` and each labelled content
-in ``doc.spans["stance"]`` under its label. Tokens come from spaCy's blank
+in ``doc.spans["stance"]`` under its label. ``doc.user_data`` holds the target
+claim (with the record's key, annotator and document id). Tokens come from spaCy's blank
 English tokenizer; spans snap outward to whole tokens.
 """
 
@@ -23,13 +24,15 @@ def write_docbin(records: Iterator[dict[str, Any]], out: IO[bytes], report, labe
     from spacy.tokens import DocBin
 
     nlp = spacy.blank("en")
-    docs = DocBin(store_user_data=False)
+    docs = DocBin(store_user_data=True)  # the target claim travels in doc.user_data
     if per_doc:
         _per_document(nlp, docs, records, report, document_text)
     else:
         for record in records:
             doc = nlp.make_doc(record["text"])
             doc.cats = {name: float(name == record["label"]) for name in label_names}
+            doc.user_data.update({"target": record["target"], "key": record["key"], "annotator": record["annotator"],
+                                  "doc_id": record["doc_id"]})
             doc.spans["attribution"] = [
                 span for span in (doc.char_span(s["start"], s["end"], label=s["label"], alignment_mode="expand")
                                   for s in record["spans"]) if span is not None
@@ -46,6 +49,8 @@ def _per_document(nlp, docs, records: Iterator[dict[str, Any]], report, document
         if not current:
             return
         doc = nlp.make_doc(document_text(current[0]["doc_sha256"]))
+        doc.user_data.update({"doc_id": current[0]["doc_id"],
+                              "targets": sorted({r["target"] for r in current if r["target"]})})
         roles, stances, seen = [], [], set()
         for record in current:
             if record["key"] not in seen:
