@@ -156,6 +156,42 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_agreement(args: argparse.Namespace) -> int:
+    from stancelabel.team.agreement import agreement, format_agreement
+
+    with Project.open(args.project, readonly=True) as project:
+        labels = [label.name for label in project.labels()]
+        overall = agreement(project.labels_by_item(), args.annotator or None, labels)
+        by_target = {}
+        if args.by_target:
+            grouped: dict = {}
+            for (target, item), ratings in project.labels_by_item(by_target=True).items():
+                grouped.setdefault(target, {})[item] = ratings
+            by_target = {target: agreement(items, args.annotator or None, labels)
+                         for target, items in sorted(grouped.items(), key=lambda x: (x[0] is None, x[0] or ""))}
+    if args.json:
+        out = overall.to_json()
+        if args.by_target:
+            out["by_target"] = [{"target": target, **result.to_json()} for target, result in by_target.items()]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(format_agreement(overall))
+    for target, result in by_target.items():
+        print(format_agreement(result, title=f"target {target!r}: " if target else "no target: "))
+    return EXIT_OK
+
+
+def cmd_adjudicate(args: argparse.Namespace) -> int:
+    from stancelabel.team.adjudicate import adjudicate_auto
+
+    with Project.open(args.project) as project:
+        report = adjudicate_auto(project, args.auto)
+    print(f"{report.decided} gold label(s) set by {args.auto}; {report.already} already had one; "
+          f"{report.left} disputed and left to adjudicate; "
+          f"{report.single} labelled by one annotator only")
+    return EXIT_OK
+
+
 def cmd_guidelines(args: argparse.Namespace) -> int:
     from stancelabel.core.labels import descriptions_from_guidelines
     from stancelabel.io.textfile import decode, read_text
@@ -195,4 +231,5 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"import": cmd_import, "detect": cmd_detect, "evaluate": cmd_evaluate, "stats": cmd_stats,
-             "guidelines": cmd_guidelines, "export": cmd_export, "gui": cmd_gui}
+             "guidelines": cmd_guidelines, "export": cmd_export, "agreement": cmd_agreement,
+             "adjudicate": cmd_adjudicate, "gui": cmd_gui}

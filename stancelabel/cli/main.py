@@ -94,6 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    p = commands.add_parser("agreement", help="how far annotators agree on their stance labels",
+                            description="Agreement over the attributions labelled by at least two annotators: "
+                            "observed agreement, Krippendorff's alpha (nominal), Fleiss' kappa (items labelled by "
+                            "all), Gwet's AC1, per-label specific agreement, and Cohen's kappa with a confusion "
+                            "matrix for every pair.")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--annotator", action="append", default=[], metavar="NAME",
+                   help="only these annotators (repeatable; default: all who labelled)")
+    p.add_argument("--by-target", action="store_true", help="also per target claim")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = commands.add_parser("adjudicate", help="settle undisputed labels into gold labels",
+                            description="Give a gold label to every attribution labelled by at least two "
+                            "annotators that the rule settles: majority (more than half agree) or unanimous. "
+                            "Gold labels already given stay. The rest is reported, for review in the window.")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--auto", choices=("majority", "unanimous"), required=True)
+
     p = commands.add_parser("guidelines", help="print or replace the project's annotation guidelines",
                             description="Print the project's annotation guidelines (Markdown), or replace them "
                             "with --set FILE. A section headed with a label's name (e.g. '## denies') also "
@@ -117,7 +135,7 @@ class _Commands:
         return self._subparsers.add_parser(name, parents=[self._common], **kwargs)
 
 
-COMMAND_NAMES = ("import", "export", "detect", "evaluate", "stats", "guidelines", "gui")
+COMMAND_NAMES = ("import", "export", "detect", "evaluate", "stats", "agreement", "adjudicate", "guidelines", "gui")
 
 
 def _detector_option(parser: argparse.ArgumentParser) -> None:

@@ -1055,7 +1055,8 @@ class Project:
         last, done, undone = self._history_cache.get(annotator_id, (0, [], []))
         done, undone = list(done), list(undone)
         for event_id, undoes in conn.execute(
-            "SELECT id, undoes FROM event WHERE annotator_id = ? AND id > ? ORDER BY id", (annotator_id, last)
+            "SELECT id, undoes FROM event WHERE annotator_id = ? AND id > ? "
+            "AND kind IN ('label', 'note', 'flag', 'span', 'status') ORDER BY id", (annotator_id, last)
         ):
             last = event_id
             if undoes is None:
@@ -1167,6 +1168,51 @@ class Project:
     def event_count_for(conn: sqlite3.Connection, attribution_id: int, annotator_id: int) -> int:
         return conn.execute("SELECT count(*) FROM event WHERE attribution_id = ? AND annotator_id = ?",
                             (attribution_id, annotator_id)).fetchone()[0]
+
+    # -- agreement and gold ------------------------------------------------------------------
+
+    def labels_by_item(self, by_target: bool = False) -> dict[Any, dict[str, str]]:
+        """Every annotator's current label of each active attribution: {attribution id: {annotator: label}}.
+
+        With ``by_target`` the keys are (target text or None, attribution id): a label
+        belongs to the target it was given under.
+        """
+        rows = self._query(
+            "SELECT n.attribution_id, u.name, l.name, t.text FROM annotation n "
+            "JOIN attribution a ON a.id = n.attribution_id JOIN annotator u ON u.id = n.annotator_id "
+            "JOIN label l ON l.id = n.label_id LEFT JOIN target t ON t.id = n.target_id "
+            "WHERE a.status = 'active' ORDER BY n.attribution_id"
+        )
+        items: dict[Any, dict[str, str]] = {}
+        for attribution_id, annotator, label, target in rows:
+            items.setdefault((target, attribution_id) if by_target else attribution_id, {})[annotator] = label
+        return items
+
+    def set_gold(self, attribution_id: int, adjudicator: str, label: str, note: str = "") -> None:
+        """The adjudicated label of an attribution, by ``adjudicator``; in the event log as a ``gold`` event."""
+        with self.transaction() as conn:
+            label_id = self._label_id(conn, label)
+            adjudicator_id = self._annotator_id(conn, adjudicator)
+            row = conn.execute("SELECT label_id, note FROM gold WHERE attribution_id = ?",
+                               (attribution_id,)).fetchone()
+            previous = {"label": row[0], "note": row[1]} if row else None
+            value = {"label": label_id, "note": note}
+            if previous == value:
+                return
+            now = utc_now()
+            conn.execute("INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous) "
+                         "VALUES (?, ?, ?, 'gold', ?, ?)",
+                         (now, adjudicator_id, attribution_id, json.dumps(value), json.dumps(previous)))
+            conn.execute("INSERT INTO gold (attribution_id, label_id, adjudicator_id, note, decided_at) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (attribution_id) DO UPDATE SET label_id = "
+                         "excluded.label_id, adjudicator_id = excluded.adjudicator_id, note = excluded.note, "
+                         "decided_at = excluded.decided_at", (attribution_id, label_id, adjudicator_id, note, now))
+
+    def gold(self) -> dict[int, tuple[str, str]]:
+        """{attribution id: (label, adjudicator)} of every gold label."""
+        rows = self._query("SELECT g.attribution_id, l.name, u.name FROM gold g JOIN label l ON l.id = g.label_id "
+                           "JOIN annotator u ON u.id = g.adjudicator_id")
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     # -- export ----------------------------------------------------------------------------
 

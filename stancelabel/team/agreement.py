@@ -1,0 +1,202 @@
+"""Inter-annotator agreement on stance labels.
+
+Data: items (attributions) by annotators, each cell a label or missing. Only
+items labelled by at least two of the annotators considered count. Every
+coefficient is computed from counts in plain Python, so figures are exact and
+the same as the reference implementations the tests check them against
+(scikit-learn's Cohen's kappa, statsmodels' Fleiss' kappa, the krippendorff
+package, Krippendorff's own worked example).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+#: One item's labels: annotator -> label (annotators who did not label it are absent).
+Ratings = Mapping[str, str]
+
+
+@dataclass
+class PairAgreement:
+    a: str
+    b: str
+    n: int
+    observed: float | None
+    cohen_kappa: float | None
+    confusion: dict[str, dict[str, int]]
+
+
+@dataclass
+class Agreement:
+    items: int
+    annotators: list[str]
+    labels: list[str]
+    observed_agreement: float | None
+    krippendorff_alpha: float | None
+    fleiss_kappa: float | None
+    fleiss_items: int
+    gwet_ac1: float | None
+    specific_agreement: dict[str, float | None]
+    label_counts: dict[str, dict[str, int]]
+    pairs: list[PairAgreement] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "items": self.items, "annotators": self.annotators, "labels": self.labels,
+            "observed_agreement": self.observed_agreement, "krippendorff_alpha": self.krippendorff_alpha,
+            "fleiss_kappa": self.fleiss_kappa, "fleiss_items": self.fleiss_items, "gwet_ac1": self.gwet_ac1,
+            "specific_agreement": self.specific_agreement, "label_counts": self.label_counts,
+            "pairs": [vars(pair) for pair in self.pairs],
+        }
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def cohen_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of two annotators over the items both labelled; None when chance agreement is total."""
+    n = len(pairs)
+    if not n:
+        return None
+    observed = sum(1 for x, y in pairs if x == y) / n
+    first, second = Counter(x for x, _ in pairs), Counter(y for _, y in pairs)
+    expected = sum(first[k] * second[k] for k in first) / (n * n)
+    return _ratio(observed - expected, 1 - expected) if expected != 1 else None
+
+
+def fleiss_kappa(table: Sequence[Mapping[str, int]]) -> float | None:
+    """Fleiss' kappa of items each rated by the same number of raters (category -> count per item)."""
+    if not table:
+        return None
+    raters = sum(table[0].values())
+    if raters < 2 or any(sum(row.values()) != raters for row in table):
+        return None
+    n_items = len(table)
+    p_items = [(sum(c * c for c in row.values()) - raters) / (raters * (raters - 1)) for row in table]
+    p_bar = sum(p_items) / n_items
+    totals: Counter[str] = Counter()
+    for row in table:
+        totals.update(row)
+    p_e = sum((count / (n_items * raters)) ** 2 for count in totals.values())
+    return _ratio(p_bar - p_e, 1 - p_e) if p_e != 1 else None
+
+
+def krippendorff_alpha(units: Sequence[Sequence[str]]) -> float | None:
+    """Krippendorff's alpha for nominal data; each unit lists the values it received (missing left out)."""
+    coincidences: Counter[tuple[str, str]] = Counter()
+    for values in units:
+        m = len(values)
+        if m < 2:
+            continue
+        counts = Counter(values)
+        for c, n_c in counts.items():
+            for k, n_k in counts.items():
+                pairs = n_c * (n_k - 1) if c == k else n_c * n_k
+                coincidences[(c, k)] += pairs / (m - 1)
+    n_c: Counter[str] = Counter()
+    for (c, _), value in coincidences.items():
+        n_c[c] += value
+    n = sum(n_c.values())
+    if n <= 1:
+        return None
+    observed = sum(v for (c, k), v in coincidences.items() if c != k)
+    expected = sum(n_c[c] * n_c[k] for c in n_c for k in n_c if c != k)
+    if not expected:
+        return None
+    return 1 - (n - 1) * observed / expected
+
+
+def gwet_ac1(units: Sequence[Sequence[str]], categories: Sequence[str]) -> float | None:
+    """Gwet's AC1 for any number of raters with missing ratings (Gwet 2008, eq. for r_i raters per item)."""
+    q = len(categories)
+    rated = [values for values in units if values]
+    multi = [values for values in rated if len(values) >= 2]
+    if q < 2 or not multi:
+        return None
+    p_a = sum(sum(c * (c - 1) for c in Counter(values).values()) / (len(values) * (len(values) - 1))
+              for values in multi) / len(multi)
+    pi = {k: sum(Counter(values)[k] / len(values) for values in rated) / len(rated) for k in categories}
+    p_e = sum(p * (1 - p) for p in pi.values()) / (q - 1)
+    return _ratio(p_a - p_e, 1 - p_e) if p_e != 1 else None
+
+
+def specific_agreement(units: Sequence[Sequence[str]], categories: Sequence[str]) -> dict[str, float | None]:
+    """Per label: of the pairs in which one annotator chose it, the share in which the other did too."""
+    out = {}
+    for k in categories:
+        agreeing = possible = 0
+        for values in units:
+            m = len(values)
+            if m < 2:
+                continue
+            n_k = values.count(k)
+            agreeing += n_k * (n_k - 1)
+            possible += n_k * (m - 1)
+        out[k] = _ratio(agreeing, possible)
+    return out
+
+
+def agreement(items: Mapping[Any, Ratings], annotators: Sequence[str] | None = None,
+              labels: Sequence[str] | None = None) -> Agreement:
+    """Every figure for these items, over the given annotators (default: everyone who labelled)."""
+    chosen = sorted(annotators) if annotators else sorted({a for ratings in items.values() for a in ratings})
+    wanted = set(chosen)
+    kept = {item: {a: v for a, v in ratings.items() if a in wanted} for item, ratings in items.items()}
+    kept = {item: ratings for item, ratings in kept.items() if len(ratings) >= 2}
+    categories = list(labels) if labels else sorted({v for ratings in kept.values() for v in ratings.values()})
+    units = [[ratings[a] for a in chosen if a in ratings] for ratings in kept.values()]
+    pair_total = agreeing_total = 0.0
+    per_item = []
+    for values in units:
+        m = len(values)
+        agree = sum(c * (c - 1) for c in Counter(values).values())
+        per_item.append(agree / (m * (m - 1)))
+        agreeing_total += agree
+        pair_total += m * (m - 1)
+    full = [Counter(ratings[a] for a in chosen) for ratings in kept.values() if len(ratings) == len(chosen)]
+    pairs = []
+    for a, b in combinations(chosen, 2):
+        both = [(ratings[a], ratings[b]) for ratings in kept.values() if a in ratings and b in ratings]
+        confusion: dict[str, dict[str, int]] = {x: {y: 0 for y in categories} for x in categories}
+        for x, y in both:
+            confusion.setdefault(x, {y: 0 for y in categories}).setdefault(y, 0)
+            confusion[x][y] += 1
+        pairs.append(PairAgreement(a, b, len(both), _ratio(sum(x == y for x, y in both), len(both)),
+                                   cohen_kappa(both), confusion))
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for annotator in chosen:
+        given = Counter(ratings[annotator] for ratings in kept.values() if annotator in ratings)
+        counts[annotator] = {k: given.get(k, 0) for k in categories}
+    return Agreement(
+        items=len(kept), annotators=chosen, labels=categories,
+        observed_agreement=sum(per_item) / len(per_item) if per_item else None,
+        krippendorff_alpha=krippendorff_alpha(units), fleiss_kappa=fleiss_kappa(full), fleiss_items=len(full),
+        gwet_ac1=gwet_ac1(units, categories), specific_agreement=specific_agreement(units, categories),
+        label_counts=dict(counts), pairs=pairs,
+    )
+
+
+def format_agreement(result: Agreement, title: str = "") -> str:
+    """The figures as a short text report."""
+    def show(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    lines = [f"{title}{result.items} item(s) labelled by at least two of: {', '.join(result.annotators)}"]
+    if not result.items:
+        return lines[0]
+    lines += [
+        f"  observed agreement   {show(result.observed_agreement)}",
+        f"  Krippendorff's alpha {show(result.krippendorff_alpha)}  (nominal)",
+        f"  Fleiss' kappa        {show(result.fleiss_kappa)}  ({result.fleiss_items} item(s) labelled by all)",
+        f"  Gwet's AC1           {show(result.gwet_ac1)}",
+        "  specific agreement   " + ", ".join(f"{k} {show(v)}" for k, v in result.specific_agreement.items()),
+    ]
+    for pair in result.pairs:
+        lines.append(f"  {pair.a} / {pair.b}: {pair.n} item(s), observed {show(pair.observed)}, "
+                     f"Cohen's kappa {show(pair.cohen_kappa)}")
+    return "\n".join(lines)
