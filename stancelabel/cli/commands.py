@@ -156,6 +156,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_split(args: argparse.Namespace) -> int:
+    from stancelabel.team.split import split
+
+    with Project.open(args.project) as project:
+        report = split(project, args.annotators.split(","), args.overlap, args.seed, Path(args.output))
+    for name, path in report.files.items():
+        print(f"{name}: {report.documents[name]} document(s) in {path}")
+    print(f"{report.shared} document(s) go to everyone (for agreement); the assignment is kept in {args.project}")
+    return EXIT_OK
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from stancelabel.team.merge import format_merge, merge
+
+    report = merge(Path(args.output), [Path(p) for p in args.inputs])
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(format_merge(report))
+    return EXIT_OK
+
+
 def cmd_agreement(args: argparse.Namespace) -> int:
     from stancelabel.team.agreement import agreement, format_agreement
 
@@ -232,4 +254,5 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"import": cmd_import, "detect": cmd_detect, "evaluate": cmd_evaluate, "stats": cmd_stats,
              "guidelines": cmd_guidelines, "export": cmd_export, "agreement": cmd_agreement,
-             "adjudicate": cmd_adjudicate, "gui": cmd_gui}
+             "adjudicate": cmd_adjudicate, "merge": cmd_merge, "split": cmd_split,
+             "gui": cmd_gui}

@@ -94,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    p = commands.add_parser("split", help="give each annotator a project file with a share of the documents",
+                            description="Write one project file per annotator into DIR, each with its share of "
+                            "PROJECT's documents (and their attributions, labels schema, targets and guidelines, "
+                            "but nobody's labels); a fraction (--overlap) goes to everyone, for agreement.")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--annotators", required=True, metavar="A,B,...", help="comma-separated annotator names")
+    p.add_argument("--overlap", type=float, default=0.2, metavar="F",
+                   help="fraction of documents every annotator gets (default 0.2)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="the shuffle's seed (default 0)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+
+    p = commands.add_parser("merge", help="merge annotators' project files and JSONL exports into one",
+                            description="Merge project files (and JSONL exports of this tool) into a new project "
+                            "MERGED: documents matched by text, attributions by key, labels with their whole "
+                            "history. Every input is checked first; MERGED is written only when all are read.")
+    p.add_argument("-o", "--output", required=True, metavar="MERGED")
+    p.add_argument("inputs", metavar="INPUT", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the merge report as one JSON object")
+
     p = commands.add_parser("agreement", help="how far annotators agree on their stance labels",
                             description="Agreement over the attributions labelled by at least two annotators: "
                             "observed agreement, Krippendorff's alpha (nominal), Fleiss' kappa (items labelled by "
@@ -135,7 +154,8 @@ class _Commands:
         return self._subparsers.add_parser(name, parents=[self._common], **kwargs)
 
 
-COMMAND_NAMES = ("import", "export", "detect", "evaluate", "stats", "agreement", "adjudicate", "guidelines", "gui")
+COMMAND_NAMES = ("import", "export", "detect", "evaluate", "stats", "split", "merge", "agreement", "adjudicate", "guidelines",
+                 "gui")
 
 
 def _detector_option(parser: argparse.ArgumentParser) -> None:

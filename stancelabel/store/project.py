@@ -1214,6 +1214,58 @@ class Project:
                            "JOIN annotator u ON u.id = g.adjudicator_id")
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    # -- merging -----------------------------------------------------------------------------
+
+    def append_event(self, at: str, annotator: str, attribution_key: str, kind: str, value: Any, previous: Any,
+                     undoes: int | None, target: str | None) -> int:
+        """Copy an event from another file (values already in this file's label ids); returns its id here.
+
+        Call within a transaction, then ``replay_events`` to bring the current state up to date.
+        """
+        conn = self._conn
+        row = conn.execute("SELECT id FROM attribution WHERE key = ?", (attribution_key,)).fetchone()
+        if row is None:
+            raise StanceLabelError(f"an event names attribution {attribution_key}, which is not in the file")
+        if kind not in ("label", "note", "flag", "span", "status", "gold"):
+            raise StanceLabelError(f"unknown event kind {kind!r}")
+        return int(conn.execute(
+            "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes, target_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (at, self._annotator_id(conn, annotator), row[0], kind, json.dumps(value), json.dumps(previous), undoes,
+             self._target_id(conn, target) if kind == "label" else None),
+        ).lastrowid)
+
+    def add_author(self, attribution_key: str, annotator: str) -> None:
+        """Record who proposed an attribution (merging files keeps each attribution's authors)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM attribution WHERE key = ?", (attribution_key,)).fetchone()
+            if row is None:
+                raise StanceLabelError(f"no attribution with key {attribution_key} in this project")
+            self._add_author(conn, row[0], annotator)
+
+    def replay_events(self) -> None:
+        """The current state from the event log alone, in the order of the events' times:
+        annotations, attribution spans and status, gold labels."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM annotation")
+            events = conn.execute(
+                "SELECT attribution_id, annotator_id, kind, value, at, target_id FROM event ORDER BY at, id"
+            ).fetchall()
+            for attribution_id, annotator_id, kind, value, at, target_id in events:
+                value = json.loads(value)
+                if kind == "gold":
+                    conn.execute(
+                        "INSERT INTO gold (attribution_id, label_id, adjudicator_id, note, decided_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (attribution_id) DO UPDATE SET label_id = "
+                        "excluded.label_id, adjudicator_id = excluded.adjudicator_id, note = excluded.note, "
+                        "decided_at = excluded.decided_at",
+                        (attribution_id, value["label"], annotator_id, value.get("note", ""), at))
+                else:
+                    self._apply(conn, attribution_id, annotator_id, kind, value, at, target_id)
+            conn.execute("UPDATE annotation SET created_at = (SELECT min(at) FROM event e WHERE "
+                         "e.attribution_id = annotation.attribution_id AND e.annotator_id = annotation.annotator_id "
+                         "AND e.kind IN ('label', 'note', 'flag'))")
+
     # -- export ----------------------------------------------------------------------------
 
     _LABEL_ROW = (

@@ -1,0 +1,279 @@
+"""Merging project files (and this tool's JSONL exports) from several annotators into one.
+
+Documents meet by the SHA-256 of their text, attributions by their stable key,
+annotators by name, labels by name, targets by text. Every input's event log is
+copied into the output (an event already there, from a file merged before, is
+recognised and not copied twice) and the current state is replayed from the
+merged log in time order, so the later of two labels by one annotator wins, and
+merging the same file twice, or a file already in, changes nothing.
+
+Inputs are other people's files: each is opened through UntrustedProject (a
+checked private copy, never attached to the output). The output is built in a
+temporary file beside its target and renamed into place only when every input
+was read: a failed merge leaves no output and changes no input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stancelabel.core.errors import InputFileError, StanceLabelError
+from stancelabel.core.labels import check_label_schema
+from stancelabel.core.model import ImportedAttribution, Label, SourceDocument, text_sha256
+from stancelabel.store.project import Project
+from stancelabel.team.untrusted import UntrustedProject
+
+KEYS = "ABCDEFGHILMORVWYZ"  # free letters for labels whose own key is taken
+
+
+@dataclass
+class InputReport:
+    path: str
+    kind: str
+    documents: int = 0
+    documents_new: int = 0
+    attributions_new: int = 0
+    labels: int = 0
+    events_new: int = 0
+    events_duplicate: int = 0
+
+
+@dataclass
+class MergeReport:
+    output: str
+    inputs: list[InputReport] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    same_id_different_text: list[dict[str, Any]] = field(default_factory=list)
+    labels_added: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"output": self.output, "inputs": [vars(x) for x in self.inputs], "conflicts": self.conflicts,
+                "same_id_different_text": self.same_id_different_text, "labels_added": self.labels_added}
+
+
+def _map_value(kind: str, value: Any, labels: dict[int, int | None]) -> Any:
+    """An event value with the input's label ids turned into the output's."""
+    if kind == "label" and value is not None:
+        return labels.get(value)
+    if kind == "gold" and isinstance(value, dict) and value.get("label") is not None:
+        return {**value, "label": labels.get(value["label"])}
+    return value
+
+
+class _Merger:
+    def __init__(self, output: Project, report: MergeReport) -> None:
+        self.out = output
+        self.report = report
+        self.seen_events: dict[tuple, int] = {}
+        self.external_ids: dict[str, tuple[str, str]] = {}  # external id -> (sha, first file)
+        self.final_labels: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # (key, annotator) -> labels
+        self.first = True
+        self.order = 0
+
+    # -- the label schema ---------------------------------------------------------------
+
+    def label_map(self, source: UntrustedProject) -> dict[int, int | None]:
+        rows = source.query("SELECT id, name, shortcut, colour, description, position FROM label ORDER BY position")
+        theirs = [Label(r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        if self.first:
+            check_label_schema(theirs)
+            self.out.save_labels(theirs)
+        else:
+            ours = self.out.labels()
+            names = {label.name for label in ours}
+            keys = {label.shortcut.upper() for label in ours}
+            added = []
+            for label in theirs:
+                if label.name in names:
+                    continue
+                key = label.shortcut.upper()
+                if key in keys or key.isdigit():
+                    key = next((k for k in KEYS if k not in keys), "")
+                if not key:
+                    raise StanceLabelError(f"{source.path}: too many labels to give each a key")
+                keys.add(key)
+                added.append(Label(label.name, key, label.colour, label.description))
+                self.report.labels_added.append(label.name)
+            if added:
+                self.out.save_labels([*ours, *added])
+        by_name = {label.name: label.id for label in self.out.labels()}
+        return {r[0]: by_name.get(r[1]) for r in rows}
+
+    # -- one project file ---------------------------------------------------------------
+
+    def add_project(self, source: UntrustedProject, item: InputReport) -> list[tuple]:
+        """Documents, attributions and authors of an input; returns its events, mapped, for later."""
+        labels = self.label_map(source)
+        self.order += 1
+        if self.first:
+            guidelines = source.query("SELECT value FROM project_meta WHERE key = 'guidelines'")
+            if guidelines:
+                self.out.set_guidelines(guidelines[0][0])
+            self.first = False
+        targets = dict(source.query("SELECT id, text FROM target"))
+        present = self.out.document_shas()
+        for doc_id, external_id, title, text, sha, meta, source_file, target_id in source.query(
+                "SELECT id, external_id, title, text, sha256, meta, source_file, target_id FROM document ORDER BY id"):
+            if text_sha256(text) != sha:
+                raise StanceLabelError(f"{source.path}: refused: document {external_id!r} does not match its own "
+                                       "text hash (the file was altered); nothing was merged")
+            item.documents += 1
+            item.documents_new += sha not in present
+            seen = self.external_ids.setdefault(external_id, (sha, str(source.path)))
+            if seen[0] != sha:
+                self.report.same_id_different_text.append(
+                    {"doc_id": external_id, "files": [seen[1], str(source.path)]})
+            sentences = [(s, e) for s, e in source.query(
+                'SELECT start, "end" FROM sentence WHERE document_id = ? ORDER BY idx', (doc_id,))]
+            attributions = []
+            for key, src, cue, content, origin, hint, suggestion in source.query(
+                    "SELECT key, source, cue, content, origin, source_hint, suggestion FROM attribution "
+                    "WHERE document_id = ? ORDER BY id", (doc_id,)):
+                attributions.append((ImportedAttribution(
+                    tuple(map(tuple, json.loads(src))), tuple(map(tuple, json.loads(cue))),
+                    tuple(map(tuple, json.loads(content))), source_hint=hint, suggestion=suggestion, key=key,
+                    origin=origin), origin))
+            document = SourceDocument(external_id, text, source_file, title=title, meta=json.loads(meta),
+                                      target=targets.get(target_id))
+            _, added = self.out.add_document(document, sentences if sha not in present else [],
+                                             attributions=attributions)
+            item.attributions_new += added
+            present.add(sha)
+        for key, annotator in source.query(
+                "SELECT a.key, u.name FROM attribution_author x JOIN attribution a ON a.id = x.attribution_id "
+                "JOIN annotator u ON u.id = x.annotator_id"):
+            self.out.add_author(key, annotator)
+        for key, annotator, label, updated in source.query(
+                "SELECT a.key, u.name, l.name, n.updated_at FROM annotation n JOIN attribution a "
+                "ON a.id = n.attribution_id JOIN annotator u ON u.id = n.annotator_id JOIN label l "
+                "ON l.id = n.label_id"):
+            item.labels += 1
+            self.final_labels.setdefault((key, annotator), []).append((updated, label, str(source.path)))
+        events = []
+        for row in source.query(
+                "SELECT e.id, e.at, u.name, a.key, e.kind, e.value, e.previous, e.undoes, t.text FROM event e "
+                "JOIN annotator u ON u.id = e.annotator_id JOIN attribution a ON a.id = e.attribution_id "
+                "LEFT JOIN target t ON t.id = e.target_id ORDER BY e.id"):
+            event_id, at, annotator, key, kind, value, previous, undoes, target = row
+            events.append((at, self.order, event_id, annotator, key, kind,
+                           _map_value(kind, json.loads(value), labels), _map_value(kind, json.loads(previous), labels),
+                           undoes, target, item))
+        return events
+
+    def add_events(self, events: list[tuple]) -> None:
+        """Every input's events in time order; one already in the output is not copied again."""
+        ids: dict[tuple[int, int], int] = {}
+        for at, path, event_id, annotator, key, kind, value, previous, undoes, target, item in sorted(
+                events, key=lambda e: (e[0], e[1], e[2])):  # time, then input order
+            identity = (at, annotator, key, kind, json.dumps(value, sort_keys=True))
+            if identity in self.seen_events:
+                ids[(path, event_id)] = self.seen_events[identity]
+                item.events_duplicate += 1
+                continue
+            new_id = self.out.append_event(at, annotator, key, kind, value, previous,
+                                           ids.get((path, undoes)) if undoes is not None else None, target)
+            ids[(path, event_id)] = self.seen_events[identity] = new_id
+            item.events_new += 1
+
+    def conflicts(self) -> None:
+        for (key, annotator), labels in sorted(self.final_labels.items()):
+            if len({label for _, label, _ in labels}) > 1:
+                labels.sort()
+                self.report.conflicts.append({
+                    "key": key, "annotator": annotator,
+                    "labels": [{"label": label, "updated_at": updated, "file": path} for updated, label, path in labels],
+                    "kept": labels[-1][1]})
+
+
+def merge(output: Path, inputs: list[Path], blank_nlp=None) -> MergeReport:
+    """Merge project files and JSONL exports into a new project file at ``output``."""
+    output = Path(output)
+    if not inputs:
+        raise StanceLabelError("nothing to merge: name the project files (and JSONL exports) to merge")
+    if output.is_dir():
+        raise StanceLabelError(f"{output}: is a folder; give the merged project's file name")
+    report = MergeReport(output=str(output))
+    folder = output.parent if str(output.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=folder)
+    os.close(handle)
+    os.unlink(temporary)
+    merged = None
+    try:
+        merged = Project.open(temporary, create=True, name=output.stem)
+        merger = _Merger(merged, report)
+        events: list[tuple] = []
+        jsonl: list[tuple[Path, InputReport]] = []
+        with merged.transaction():
+            for path in inputs:
+                path = Path(path)
+                if path.suffix.lower() in (".jsonl", ".ndjson"):
+                    item = InputReport(str(path), "jsonl")
+                    jsonl.append((path, item))
+                else:
+                    item = InputReport(str(path), "project")
+                    with UntrustedProject(path) as source:
+                        events += merger.add_project(source, item)
+                report.inputs.append(item)
+            merger.add_events(events)
+        merged.replay_events()
+        merger.conflicts()
+        for path, item in jsonl:
+            _merge_jsonl(merged, path, item, blank_nlp)
+        merged.close()
+        merged = None
+        os.replace(temporary, output)
+    except BaseException:
+        if merged is not None:
+            merged.close()
+        for leftover in (temporary, temporary + "-wal", temporary + "-shm"):
+            Path(leftover).unlink(missing_ok=True)
+        raise
+    return report
+
+
+def _merge_jsonl(project: Project, path: Path, item: InputReport, blank_nlp) -> None:
+    from stancelabel.io.importer import ImportOptions, ImportReport, import_sources
+    from stancelabel.io.jsonl import read_jsonl
+
+    sources = read_jsonl(path)
+    if not any(source.known_sha256 for source in sources):
+        raise InputFileError(path, "not an export of this tool (no doc_sha256 and key); import documents with "
+                                   "stancelabel import instead")
+    nlp, info = blank_nlp if blank_nlp is not None else _blank()
+    result = ImportReport()
+    import_sources(project, sources, [str(path)], ImportOptions(detect=False), nlp, info, report=result)
+    if result.errors:
+        raise StanceLabelError(result.errors[0])
+    item.documents = len({s.known_sha256 or s.sha256 for s in sources})
+    item.documents_new = result.documents_added
+    item.attributions_new = result.attributions_added
+    item.labels = result.labels_added
+
+
+def _blank():
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    return load_pipeline("blank:en")
+
+
+def format_merge(report: MergeReport) -> str:
+    lines = [f"merged {len(report.inputs)} input(s) into {report.output}"]
+    for item in report.inputs:
+        lines.append(f"  {item.path}: {item.documents} document(s) ({item.documents_new} new), "
+                     f"{item.attributions_new} new attribution(s), {item.labels} label(s), "
+                     f"{item.events_new} event(s) added, {item.events_duplicate} already there")
+    for name in report.labels_added:
+        lines.append(f"  label {name!r} added to the schema")
+    for entry in report.same_id_different_text:
+        lines.append(f"  warning: document id {entry['doc_id']!r} has different texts in {', '.join(entry['files'])}"
+                     " (kept as separate documents)")
+    for conflict in report.conflicts:
+        given = "; ".join(f"{x['label']} in {x['file']} ({x['updated_at']})" for x in conflict["labels"])
+        lines.append(f"  conflict: {conflict['annotator']} labelled {conflict['key']} differently: {given}; "
+                     f"kept {conflict['kept']} (the later)")
+    return "\n".join(lines)

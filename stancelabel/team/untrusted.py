@@ -1,0 +1,126 @@
+"""Opening project files that come from other people, as data and nothing more.
+
+A project file is an SQLite database, and a database can carry triggers, views
+and virtual tables that run code when it is queried. A file to merge is
+therefore checked before any query touches it: its header (SQLite, our
+application id, this schema version), its size, then a private copy of it (so
+the sender's file is never written, not even a -shm file) is opened read-only
+with ``trusted_schema=OFF``, must pass ``quick_check``, and must have exactly
+the schema this version writes: no extra table, view, trigger or index.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from stancelabel.core.errors import ProjectFileError
+from stancelabel.store import schema
+
+#: The largest project file a merge accepts.
+MAX_FILE_BYTES = 4 << 30
+_MAGIC = b"SQLite format 3\x00"
+
+
+@lru_cache(maxsize=1)
+def expected_schema() -> frozenset[tuple[str, str, str, str | None]]:
+    """(type, name, table, sql) of every schema object a current project file has."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for migration in schema.MIGRATIONS:
+            migration(conn)
+        return frozenset(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall())
+    finally:
+        conn.close()
+
+
+def _refuse(path: Path, reason: str) -> ProjectFileError:
+    return ProjectFileError(path, f"refused: {reason}; nothing was merged")
+
+
+def check_header(path: Path) -> None:
+    """Refuse, from its first 100 bytes and its size, a file that cannot be a current project."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError as error:
+        raise _refuse(path, f"cannot read the file ({error.strerror})") from None
+    if not path.is_file():
+        raise _refuse(path, "not a regular file")
+    if size > MAX_FILE_BYTES:
+        raise _refuse(path, f"the file is larger than {MAX_FILE_BYTES >> 30} GiB")
+    if len(header) < 100 or header[:16] != _MAGIC:
+        raise _refuse(path, "not a StanceLabel project (not an SQLite database)")
+    if int.from_bytes(header[68:72], "big", signed=True) != schema.APPLICATION_ID:
+        raise _refuse(path, "not a StanceLabel project (an SQLite database of another program)")
+    version, current = int.from_bytes(header[60:64], "big"), len(schema.MIGRATIONS)
+    if version > current:
+        raise _refuse(path, f"written by a newer StanceLabel (schema version {version}, this one writes "
+                            f"{current}); merge with that version")
+    if version < current:
+        raise _refuse(path, f"schema version {version}, older than this StanceLabel's {current}; open it once "
+                            "with this version (which upgrades it, keeping a backup), then merge")
+
+
+class UntrustedProject:
+    """A private, read-only, checked copy of someone else's project file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        check_header(self.path)
+        self._folder = Path(tempfile.mkdtemp(prefix="stancelabel-merge-"))
+        os.chmod(self._folder, 0o700)
+        copy = self._folder / "input.stance"
+        try:
+            shutil.copyfile(self.path, copy)
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.is_file():  # changes not yet checkpointed into the main file
+                shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        except OSError as error:
+            self.close()
+            raise _refuse(self.path, f"cannot copy it ({error.strerror})") from None
+        try:
+            self.conn = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)
+            self.conn.execute("PRAGMA trusted_schema = OFF")
+            self.conn.execute("PRAGMA query_only = ON")
+            self.conn.execute("PRAGMA cell_size_check = ON")
+            check = self.conn.execute("PRAGMA quick_check").fetchall()
+            if check != [("ok",)]:
+                raise _refuse(self.path, f"damaged ({check[0][0]})")
+            found = frozenset(self.conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall())
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise _refuse(self.path, f"damaged or not a database ({error})") from None
+        except ProjectFileError:
+            self.close()
+            raise
+        extra = sorted(found - expected_schema())
+        missing = sorted(expected_schema() - found)
+        if extra or missing:
+            self.close()
+            what = f"an extra {extra[0][0]} {extra[0][1]!r}" if extra else f"no {missing[0][0]} {missing[0][1]!r}"
+            raise _refuse(self.path, f"its schema is not one this StanceLabel writes ({what})")
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise _refuse(self.path, f"damaged ({error})") from None
+
+    def close(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+            self.conn = None
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> UntrustedProject:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,196 @@
+"""Team work end to end: split, label in each copy, merge, agreement, adjudicate, export the gold;
+and files to merge that are broken or hostile, each refused with nothing written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import fill_annotation_project, write
+
+from stancelabel.core.errors import ProjectFileError, StanceLabelError
+from stancelabel.core.model import QueueFilter, SourceDocument
+from stancelabel.io.export import ExportOptions, export, iter_records
+from stancelabel.store.project import Project
+from stancelabel.team.merge import merge
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stancelabel", *args], capture_output=True, text=True)
+
+
+@pytest.fixture
+def lead(make_project):
+    """A lead's project: eight short documents, one attribution each."""
+    project = make_project("lead.stance")
+    for i in range(8):
+        text = f"Official {i} said the plan number {i} works."
+        from stancelabel.core.model import ImportedAttribution
+
+        project.add_document(SourceDocument(f"doc{i}", text, "x", target="The plan works"), [(0, len(text))],
+                             attributions=[(ImportedAttribution(((0, 10 + len(str(i))),), ((11 + len(str(i)),
+                                                                                            15 + len(str(i))),),
+                                                                ((16 + len(str(i)), len(text) - 1),),
+                                                                suggestion="asserts"), "auto")])
+    return project
+
+
+def test_split_label_merge_agree_adjudicate_export(lead, tmp_path):
+    lead_path = lead.path
+    lead.close()
+    result = cli("split", str(lead_path), "--annotators", "alice,bob,carol", "--overlap", "0.5", "--seed", "7",
+                 "-o", str(tmp_path / "copies"))
+    assert result.returncode == 0, result.stderr
+    copies = {name: tmp_path / "copies" / f"lead-{name}.stance" for name in ("alice", "bob", "carol")}
+    shared = None
+    for name, path in copies.items():
+        with Project.open(path) as copy:
+            assignment = json.loads(copy.get_setting("assignment"))
+            assert assignment["annotator"] == name and assignment["shared_documents"] == 4
+            ids = list(copy.queue_ids(name, QueueFilter()))
+            assert len(ids) == assignment["documents"] >= 5
+            assert copy.guidelines() and copy.document(copy.document_ids()[0]).target == "The plan works"
+            keys = {copy.attribution(i).key: i for i in ids}
+            for n, (key, attribution_id) in enumerate(sorted(keys.items())):
+                label = "denies" if (name == "carol" and n % 2) else "asserts"
+                copy.set_label(attribution_id, name, label)
+            shared = set(keys) if shared is None else shared & set(keys)
+    assert len(shared) == 4
+    with Project.open(lead_path, readonly=True) as again:
+        split = json.loads(again.get_setting("split"))
+        assert split["annotators"] == ["alice", "bob", "carol"] and len(split["shared"]) == 4
+    merged = tmp_path / "merged.stance"
+    result = cli("merge", "-o", str(merged), *map(str, copies.values()), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sorted(x["labels"] for x in report["inputs"]) == [5, 5, 6]  # 4 shared each, 4 split three ways
+    with Project.open(merged, readonly=True) as project:
+        assert project.document_count() == 8
+        assert sum(1 for ratings in project.labels_by_item().values() if len(ratings) == 3) == 4
+    figures = json.loads(cli("agreement", str(merged), "--json").stdout)
+    assert figures["items"] == 4 and figures["annotators"] == ["alice", "bob", "carol"]
+    settled = cli("adjudicate", str(merged), "--auto", "majority")
+    assert settled.returncode == 0 and "4 gold label(s)" in settled.stdout
+    out = tmp_path / "gold.jsonl"
+    assert cli("export", str(merged), "-o", str(out), "--gold").returncode == 0
+    gold = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(gold) == 4 and {r["label"] for r in gold} == {"asserts"}
+    assert {r["annotator"] for r in gold} == {"auto (majority)"}
+
+
+def test_merging_is_idempotent_and_the_later_label_wins(make_project, tmp_path):
+    base = make_project("base.stance")
+    ids = fill_annotation_project(base)
+    base.close()
+    for name in ("one", "two"):
+        shutil.copy(base.path, tmp_path / f"{name}.stance")
+    with Project.open(tmp_path / "one.stance") as one:
+        one.set_label(ids[0], "ann", "denies")
+        one.set_note(ids[0], "ann", "first thoughts")
+    with Project.open(tmp_path / "two.stance") as two:
+        two.set_label(ids[0], "ann", "qualifies")  # later, in another copy
+        two.set_spans(ids[1], "bob", source=((83, 88),))
+    report = merge(tmp_path / "m.stance", [tmp_path / "one.stance", tmp_path / "two.stance"])
+    assert [c["kept"] for c in report.conflicts] == ["qualifies"]
+    with Project.open(tmp_path / "m.stance", readonly=True) as m:
+        annotation = m.annotation(ids[0], "ann")
+        assert (annotation.label, annotation.note) == ("qualifies", "first thoughts")
+        assert m.attribution(ids[1]).source == ((83, 88),)
+        events, state = m.event_count(), sorted(map(repr, m.annotations()))
+    again = merge(tmp_path / "m2.stance", [tmp_path / "m.stance", tmp_path / "one.stance", tmp_path / "two.stance",
+                                           tmp_path / "two.stance"])
+    assert sum(x.events_new for x in again.inputs[1:]) == 0
+    with Project.open(tmp_path / "m2.stance", readonly=True) as m2:
+        assert m2.event_count() == events and sorted(map(repr, m2.annotations())) == state
+
+
+def test_jsonl_exports_merge_with_project_files(make_project, tmp_path):
+    base = make_project("base.stance")
+    ids = fill_annotation_project(base)
+    base.set_label(ids[2], "dan", "denies")
+    export(base, tmp_path / "dan.jsonl", ExportOptions())
+    base.close()
+    shutil.copy(base.path, tmp_path / "copy.stance")
+    report = merge(tmp_path / "m.stance", [tmp_path / "copy.stance", tmp_path / "dan.jsonl"])
+    assert report.inputs[1].kind == "jsonl"
+    with Project.open(tmp_path / "m.stance", readonly=True) as m:
+        assert m.annotation(ids[2], "dan").label == "denies"
+
+
+def _sql(path: Path, statement: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+DAMAGE = {
+    "trigger": "CREATE TRIGGER evil AFTER INSERT ON label BEGIN SELECT 1; END",
+    "view": "CREATE VIEW peek AS SELECT * FROM document",
+    "table": "CREATE TABLE extra (x)",
+    "newer": "PRAGMA user_version = 99",
+    "tampered text": "UPDATE document SET text = text || ' (edited)' WHERE id = 1",
+}
+
+
+def _damage(path: Path, how: str) -> None:
+    if how in DAMAGE:
+        _sql(path, DAMAGE[how])
+    elif how == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "random":
+        path.write_bytes(bytes(range(256)) * 64)
+
+
+@pytest.mark.parametrize(("how", "message"), [
+    ("trigger", "an extra trigger 'evil'"),
+    ("view", "an extra view 'peek'"),
+    ("table", "an extra table 'extra'"),
+    ("truncated", "refused"),
+    ("random", "not a StanceLabel project"),
+    ("newer", "written by a newer StanceLabel"),
+    ("tampered text", "does not match its own text hash"),
+])
+def test_hostile_or_broken_inputs_are_refused_and_nothing_is_written(make_project, tmp_path, how, message):
+    good = make_project("good.stance")
+    fill_annotation_project(good)
+    good.close()
+    bad = tmp_path / "bad.stance"
+    shutil.copy(good.path, bad)
+    _damage(bad, how)
+    before = bad.read_bytes()
+    result = cli("merge", "-o", str(tmp_path / "out.stance"), str(good.path), str(bad))
+    assert result.returncode == 1
+    assert message in result.stderr and str(bad) in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out.stance").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    assert bad.read_bytes() == before
+
+
+def test_a_broken_jsonl_input_is_refused_with_its_line(make_project, tmp_path):
+    good = make_project("good.stance")
+    fill_annotation_project(good)
+    good.close()
+    broken = write(tmp_path / "broken.jsonl", '{"doc_sha256": "' + "a" * 64 + '", "key": "k"\n')
+    with pytest.raises(StanceLabelError, match=r"broken.jsonl:1: not valid JSON"):
+        merge(tmp_path / "out.stance", [good.path, broken])
+    assert not (tmp_path / "out.stance").exists()
+
+
+def test_merge_refuses_an_older_schema_with_advice(make_project, tmp_path):
+    from stancelabel.store import schema
+
+    old = tmp_path / "old.stance"
+    conn = sqlite3.connect(old, isolation_level=None)
+    conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    schema.MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with pytest.raises(ProjectFileError, match="older than this StanceLabel's.*open it once"):
+        merge(tmp_path / "out.stance", [old])
