@@ -194,3 +194,39 @@ def test_merge_refuses_an_older_schema_with_advice(make_project, tmp_path):
     conn.close()
     with pytest.raises(ProjectFileError, match="older than this StanceLabel's.*open it once"):
         merge(tmp_path / "out.stance", [old])
+
+
+def test_merging_six_real_annotators_equals_importing_them_together(shared_data, blank_nlp, tmp_path):
+    """PolNeAR's multi-annotator sample: each annotator imported alone, then merged, is the same as all at once."""
+    from helpers import run_import
+
+    source = shared_data / "polnear-multi"
+    texts = sorted((source / "text").glob("*.txt"))
+    anns = sorted((source / "attributions").glob("*.ann"))
+    annotators = sorted({ann.stem.rsplit("_", 1)[1] for ann in anns})
+    assert len(texts) == 4 and len(annotators) == 6
+    copies = []
+    for annotator in annotators:
+        folder = tmp_path / annotator
+        for text in texts:
+            write(folder / "text" / text.name, text.read_bytes())
+        for ann in anns:
+            if ann.stem.endswith("_" + annotator):
+                write(folder / "attributions" / ann.name, ann.read_bytes())
+        with Project.open(tmp_path / f"{annotator}.stance", create=True) as project:
+            assert not run_import(project, [folder], blank_nlp).errors
+        copies.append(tmp_path / f"{annotator}.stance")
+    report = merge(tmp_path / "merged.stance", copies)
+    assert [x.documents for x in report.inputs] == [4] * 6 and not report.same_id_different_text
+    with Project.open(tmp_path / "all.stance", create=True) as together:
+        assert not run_import(together, [source], blank_nlp).errors
+
+    def authored(project: Project) -> dict[str, list[str]]:
+        return {a.key: project.attribution_authors(a.id)
+                for d in project.document_ids() for a in project.attributions(d)}
+
+    with Project.open(tmp_path / "merged.stance", readonly=True) as merged, \
+            Project.open(tmp_path / "all.stance", readonly=True) as together:
+        assert merged.document_shas() == together.document_shas()
+        assert authored(merged) == authored(together)
+        assert max(len(x) for x in authored(merged).values()) >= 2  # annotators agree on some spans
