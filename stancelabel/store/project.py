@@ -182,6 +182,7 @@ class Project:
         self._depth = 0
         self.backup_path: Path | None = None
         self._history_cache: dict[int, tuple[int, list[int], list[int]]] = {}
+        self._annotator_cache: dict[str, int] = {}
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -1216,23 +1217,26 @@ class Project:
 
     # -- merging -----------------------------------------------------------------------------
 
-    def append_event(self, at: str, annotator: str, attribution_key: str, kind: str, value: Any, previous: Any,
+    def attribution_ids_by_key(self) -> dict[str, int]:
+        return dict(self._query("SELECT key, id FROM attribution"))
+
+    def append_event(self, at: str, annotator: str, attribution_id: int, kind: str, value: str, previous: str,
                      undoes: int | None, target: str | None) -> int:
-        """Copy an event from another file (values already in this file's label ids); returns its id here.
+        """Copy an event from another file (JSON values already in this file's label ids); returns its id here.
 
         Call within a transaction, then ``replay_events`` to bring the current state up to date.
         """
-        conn = self._conn
-        row = conn.execute("SELECT id FROM attribution WHERE key = ?", (attribution_key,)).fetchone()
-        if row is None:
-            raise StanceLabelError(f"an event names attribution {attribution_key}, which is not in the file")
         if kind not in ("label", "note", "flag", "span", "status", "gold"):
             raise StanceLabelError(f"unknown event kind {kind!r}")
+        conn = self._conn
+        annotator_id = self._annotator_cache.get(annotator)
+        if annotator_id is None:
+            annotator_id = self._annotator_cache[annotator] = self._annotator_id(conn, annotator)
         return int(conn.execute(
             "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes, target_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (at, self._annotator_id(conn, annotator), row[0], kind, json.dumps(value), json.dumps(previous), undoes,
-             self._target_id(conn, target) if kind == "label" else None),
+            (at, annotator_id, attribution_id, kind, value, previous, undoes,
+             self._target_id(conn, target) if kind == "label" and target else None),
         ).lastrowid)
 
     def add_author(self, attribution_key: str, annotator: str) -> None:
@@ -1245,11 +1249,30 @@ class Project:
 
     def replay_events(self) -> None:
         """The current state from the event log alone, in the order of the events' times:
-        annotations, attribution spans and status, gold labels."""
+        annotations (set-based: the latest label, note and flag of each annotator on each
+        attribution), then attribution spans and status, and gold labels, event by event."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM annotation")
+            conn.execute("""
+                WITH ranked AS (
+                    SELECT attribution_id, annotator_id, kind, value, at, target_id,
+                           row_number() OVER (PARTITION BY attribution_id, annotator_id, kind
+                                              ORDER BY at DESC, id DESC) AS latest
+                    FROM event WHERE kind IN ('label', 'note', 'flag'))
+                INSERT INTO annotation (attribution_id, annotator_id, label_id, note, flagged, created_at, updated_at,
+                                        target_id)
+                SELECT attribution_id, annotator_id,
+                       max(CASE WHEN kind = 'label' AND latest = 1 AND value != 'null' THEN CAST(value AS INTEGER) END),
+                       coalesce(max(CASE WHEN kind = 'note' AND latest = 1 THEN json_extract(value, '$') END), ''),
+                       coalesce(max(CASE WHEN kind = 'flag' AND latest = 1 THEN value = 'true' END), 0),
+                       min(at), max(at),
+                       max(CASE WHEN kind = 'label' AND latest = 1 THEN target_id END)
+                FROM ranked GROUP BY attribution_id, annotator_id""")
+            conn.execute("UPDATE annotation SET label_id = NULL WHERE label_id IS NOT NULL "
+                         "AND label_id NOT IN (SELECT id FROM label)")
             events = conn.execute(
-                "SELECT attribution_id, annotator_id, kind, value, at, target_id FROM event ORDER BY at, id"
+                "SELECT attribution_id, annotator_id, kind, value, at, target_id FROM event "
+                "WHERE kind IN ('span', 'status', 'gold') ORDER BY at, id"
             ).fetchall()
             for attribution_id, annotator_id, kind, value, at, target_id in events:
                 value = json.loads(value)
@@ -1262,9 +1285,6 @@ class Project:
                         (attribution_id, value["label"], annotator_id, value.get("note", ""), at))
                 else:
                     self._apply(conn, attribution_id, annotator_id, kind, value, at, target_id)
-            conn.execute("UPDATE annotation SET created_at = (SELECT min(at) FROM event e WHERE "
-                         "e.attribution_id = annotation.attribution_id AND e.annotator_id = annotation.annotator_id "
-                         "AND e.kind IN ('label', 'note', 'flag'))")
 
     # -- export ----------------------------------------------------------------------------
 

@@ -56,13 +56,16 @@ class MergeReport:
                 "same_id_different_text": self.same_id_different_text, "labels_added": self.labels_added}
 
 
-def _map_value(kind: str, value: Any, labels: dict[int, int | None]) -> Any:
-    """An event value with the input's label ids turned into the output's."""
-    if kind == "label" and value is not None:
-        return labels.get(value)
-    if kind == "gold" and isinstance(value, dict) and value.get("label") is not None:
-        return {**value, "label": labels.get(value["label"])}
-    return value
+def _map_value(kind: str, value: str, labels: dict[int, int | None]) -> str:
+    """An event value (JSON text) with the input's label ids turned into the output's."""
+    if kind == "label" and value != "null":
+        mapped = labels.get(int(value))
+        return "null" if mapped is None else str(mapped)
+    if kind == "gold":
+        parsed = json.loads(value)
+        if isinstance(parsed, dict) and parsed.get("label") is not None:
+            return json.dumps({**parsed, "label": labels.get(parsed["label"])})
+    return value  # notes, flags, spans, status: the same in every file
 
 
 class _Merger:
@@ -74,6 +77,7 @@ class _Merger:
         self.final_labels: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # (key, annotator) -> labels
         self.first = True
         self.order = 0
+        self.keys: set[str] | None = None
 
     # -- the label schema ---------------------------------------------------------------
 
@@ -117,6 +121,8 @@ class _Merger:
             self.first = False
         targets = dict(source.query("SELECT id, text FROM target"))
         present = self.out.document_shas()
+        if self.keys is None:
+            self.keys = set(self.out.attribution_ids_by_key())
         for doc_id, external_id, title, text, sha, meta, source_file, target_id in source.query(
                 "SELECT id, external_id, title, text, sha256, meta, source_file, target_id FROM document ORDER BY id"):
             if text_sha256(text) != sha:
@@ -134,15 +140,19 @@ class _Merger:
             for key, src, cue, content, origin, hint, suggestion in source.query(
                     "SELECT key, source, cue, content, origin, source_hint, suggestion FROM attribution "
                     "WHERE document_id = ? ORDER BY id", (doc_id,)):
+                if key in self.keys:  # already in the output, from an earlier input
+                    continue
+                self.keys.add(key)
                 attributions.append((ImportedAttribution(
                     tuple(map(tuple, json.loads(src))), tuple(map(tuple, json.loads(cue))),
                     tuple(map(tuple, json.loads(content))), source_hint=hint, suggestion=suggestion, key=key,
                     origin=origin), origin))
             document = SourceDocument(external_id, text, source_file, title=title, meta=json.loads(meta),
                                       target=targets.get(target_id))
-            _, added = self.out.add_document(document, sentences if sha not in present else [],
-                                             attributions=attributions)
-            item.attributions_new += added
+            if sha not in present or attributions:
+                _, added = self.out.add_document(document, sentences if sha not in present else [],
+                                                 attributions=attributions)
+                item.attributions_new += added
             present.add(sha)
         for key, annotator in source.query(
                 "SELECT a.key, u.name FROM attribution_author x JOIN attribution a ON a.id = x.attribution_id "
@@ -160,22 +170,22 @@ class _Merger:
                 "JOIN annotator u ON u.id = e.annotator_id JOIN attribution a ON a.id = e.attribution_id "
                 "LEFT JOIN target t ON t.id = e.target_id ORDER BY e.id"):
             event_id, at, annotator, key, kind, value, previous, undoes, target = row
-            events.append((at, self.order, event_id, annotator, key, kind,
-                           _map_value(kind, json.loads(value), labels), _map_value(kind, json.loads(previous), labels),
-                           undoes, target, item))
+            events.append((at, self.order, event_id, annotator, key, kind, _map_value(kind, value, labels),
+                           _map_value(kind, previous, labels), undoes, target, item))
         return events
 
     def add_events(self, events: list[tuple]) -> None:
         """Every input's events in time order; one already in the output is not copied again."""
         ids: dict[tuple[int, int], int] = {}
+        attribution_ids = self.out.attribution_ids_by_key()
         for at, path, event_id, annotator, key, kind, value, previous, undoes, target, item in sorted(
                 events, key=lambda e: (e[0], e[1], e[2])):  # time, then input order
-            identity = (at, annotator, key, kind, json.dumps(value, sort_keys=True))
+            identity = (at, annotator, key, kind, value)
             if identity in self.seen_events:
                 ids[(path, event_id)] = self.seen_events[identity]
                 item.events_duplicate += 1
                 continue
-            new_id = self.out.append_event(at, annotator, key, kind, value, previous,
+            new_id = self.out.append_event(at, annotator, attribution_ids[key], kind, value, previous,
                                            ids.get((path, undoes)) if undoes is not None else None, target)
             ids[(path, event_id)] = self.seen_events[identity] = new_id
             item.events_new += 1
