@@ -123,6 +123,12 @@ class _Merger:
         present = self.out.document_shas()
         if self.keys is None:
             self.keys = set(self.out.attribution_ids_by_key())
+        # One query for all attributions of the file, not one per document.
+        by_document: dict[int, list[tuple]] = {}
+        for row in source.query("SELECT document_id, key, source, cue, content, origin, source_hint, suggestion "
+                                "FROM attribution ORDER BY id"):
+            if row[1] not in self.keys:
+                by_document.setdefault(row[0], []).append(row[1:])
         for doc_id, external_id, title, text, sha, meta, source_file, target_id in source.query(
                 "SELECT id, external_id, title, text, sha256, meta, source_file, target_id FROM document ORDER BY id"):
             if text_sha256(text) != sha:
@@ -134,13 +140,9 @@ class _Merger:
             if seen[0] != sha:
                 self.report.same_id_different_text.append(
                     {"doc_id": external_id, "files": [seen[1], str(source.path)]})
-            sentences = [(s, e) for s, e in source.query(
-                'SELECT start, "end" FROM sentence WHERE document_id = ? ORDER BY idx', (doc_id,))]
             attributions = []
-            for key, src, cue, content, origin, hint, suggestion in source.query(
-                    "SELECT key, source, cue, content, origin, source_hint, suggestion FROM attribution "
-                    "WHERE document_id = ? ORDER BY id", (doc_id,)):
-                if key in self.keys:  # already in the output, from an earlier input
+            for key, src, cue, content, origin, hint, suggestion in by_document.get(doc_id, ()):
+                if key in self.keys:  # already in the output, from an earlier input (or twice in this one)
                     continue
                 self.keys.add(key)
                 attributions.append((ImportedAttribution(
@@ -150,8 +152,9 @@ class _Merger:
             document = SourceDocument(external_id, text, source_file, title=title, meta=json.loads(meta),
                                       target=targets.get(target_id))
             if sha not in present or attributions:
-                _, added = self.out.add_document(document, sentences if sha not in present else [],
-                                                 attributions=attributions)
+                sentences = [] if sha in present else [(s, e) for s, e in source.query(
+                    'SELECT start, "end" FROM sentence WHERE document_id = ? ORDER BY idx', (doc_id,))]
+                _, added = self.out.add_document(document, sentences, attributions=attributions)
                 item.attributions_new += added
             present.add(sha)
         for key, annotator in source.query(
@@ -191,13 +194,14 @@ class _Merger:
             item.events_new += 1
 
     def conflicts(self) -> None:
-        for (key, annotator), labels in sorted(self.final_labels.items()):
-            if len({label for _, label, _ in labels}) > 1:
-                labels.sort()
-                self.report.conflicts.append({
-                    "key": key, "annotator": annotator,
-                    "labels": [{"label": label, "updated_at": updated, "file": path} for updated, label, path in labels],
-                    "kept": labels[-1][1]})
+        found = [(pair, labels) for pair, labels in self.final_labels.items()
+                 if len(labels) > 1 and any(label != labels[0][1] for _, label, _ in labels)]
+        for (key, annotator), labels in sorted(found):
+            labels.sort()
+            self.report.conflicts.append({
+                "key": key, "annotator": annotator,
+                "labels": [{"label": label, "updated_at": updated, "file": path} for updated, label, path in labels],
+                "kept": labels[-1][1]})
 
 
 def merge(output: Path, inputs: list[Path], blank_nlp=None) -> MergeReport:
