@@ -230,3 +230,48 @@ def test_merging_six_real_annotators_equals_importing_them_together(shared_data,
         assert merged.document_shas() == together.document_shas()
         assert authored(merged) == authored(together)
         assert max(len(x) for x in authored(merged).values()) >= 2  # annotators agree on some spans
+
+
+def test_review_mode_shows_everyones_labels_and_sets_gold(qtbot, make_project, make_window):
+    from PySide6.QtCore import Qt
+
+    from helpers import wait_saved
+
+    project = make_project()
+    ids = fill_annotation_project(project)
+    for item, labels in {ids[0]: ("denies", "denies", "asserts"), ids[1]: ("asserts", "qualifies", None),
+                         ids[2]: ("asserts", "asserts", None)}.items():
+        for annotator, label in zip(("ann", "bob", "cat"), labels):
+            if label:
+                project.set_label(item, annotator, label)
+    project.set_note(ids[0], "cat", "sarcasm?")
+    project.set_flag(ids[1], "bob", True)
+    window = make_window(project, annotator="lead")
+    assert "denies" not in window.panel.ui.review_label.text()  # blind outside review mode
+    qtbot.keyClick(window.pane, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert window.review and list(window.queue.ids()) == [ids[0], ids[1]]  # the disputed ones
+    text = window.panel.ui.review_label.text()
+    assert "ann" in text and "cat" in text and "sarcasm?" in text and "majority: <b>denies</b>" in text
+    qtbot.keyClick(window.pane, Qt.Key.Key_Return)  # the majority
+    wait_saved(qtbot, window)
+    assert project.gold_of(ids[0])[:2] == ("denies", "lead")
+    assert window.current.id == ids[1] and "no majority" in window.panel.ui.review_label.text()
+    qtbot.keyClick(window.pane, Qt.Key.Key_Return)  # no majority: nothing happens
+    assert project.gold_of(ids[1]) is None and "No majority" in window.statusBar().currentMessage()
+    qtbot.keyClick(window.pane, Qt.Key.Key_Q)
+    wait_saved(qtbot, window)
+    assert project.gold_of(ids[1])[0] == "qualifies"
+    window.go_to_row(1)
+    window.edit_note()
+    qtbot.keyClicks(window.panel.note_edit, "bob flagged it; qualifies fits")
+    qtbot.keyClick(window.panel.note_edit, Qt.Key.Key_Return)
+    wait_saved(qtbot, window)
+    assert project.gold_of(ids[1]) == ("qualifies", "lead", "bob flagged it; qualifies fits")
+    assert project.annotation(ids[1], "lead") is None  # gold is not the adjudicator's own label
+    window.view.show_combo.setCurrentIndex(window.view.show_combo.findData("multiple"))
+    assert list(window.queue.ids()) == ids[:3]
+    gold = [(r["key"], r["label"], r["note"]) for r in iter_records(project, ExportOptions(gold=True))]
+    assert gold == [(project.attribution(ids[0]).key, "denies", ""),
+                    (project.attribution(ids[1]).key, "qualifies", "bob flagged it; qualifies fits")]
+    qtbot.keyClick(window.pane, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert not window.review and window.view.show_combo.currentData() == "all"

@@ -148,7 +148,8 @@ class QueueFilter:
     """Which attributions the labelling queue holds, for one annotator.
 
     ``show``: ``all``, ``unlabelled`` (not yet labelled by this annotator),
-    ``flagged`` (flagged by them) or ``label`` (given ``label`` by them).
+    ``flagged`` (flagged by them), ``label`` (given ``label`` by them); for review:
+    ``disputed`` (annotators gave different labels) or ``multiple`` (labelled by several).
     ``speaker`` matches the source text or its hint, ``search`` the sentence
     text (both case-insensitive substrings); ``document_id`` keeps one document.
     """
@@ -159,7 +160,7 @@ class QueueFilter:
     search: str = ""
     document_id: int | None = None
 
-    SHOW = ("all", "unlabelled", "flagged", "label")
+    SHOW = ("all", "unlabelled", "flagged", "label", "disputed", "multiple")
 
 
 @dataclass(frozen=True, slots=True)

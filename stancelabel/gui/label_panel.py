@@ -130,3 +130,31 @@ class LabelPanel(QWidget):
         else:
             self.ui.save_state.setText("<span style='color:palette(placeholder-text)'>Not labelled yet</span>")
         self.ui.details_label.setText(details)
+
+
+def majority(labels: list[str]) -> str | None:
+    """The label more than half of the annotators gave, if one did."""
+    from collections import Counter
+
+    counts = Counter(labels).most_common(1)
+    return counts[0][0] if counts and counts[0][1] * 2 > len(labels) else None
+
+
+def review_html(annotations, gold: tuple[str, str, str] | None, colours: dict[str, str]) -> str:
+    """Every annotator's label, note and flag, and the gold label if there is one (review mode)."""
+    rows = []
+    for annotation in annotations:
+        if annotation.label is None and not annotation.note and not annotation.flagged:
+            continue
+        colour = colours.get(annotation.label or "", "#888888")
+        flag = " ⚑" if annotation.flagged else ""
+        note = f"<br><small>“{escape(annotation.note)}”</small>" if annotation.note else ""
+        rows.append(f"<span style='color:{colour}'>■</span> <b>{escape(annotation.annotator)}</b>: "
+                    f"{escape(annotation.label or '(no label)')}{flag}{note}")
+    given = [a.label for a in annotations if a.label]
+    top = majority(given)
+    head = f"<b>Review</b> · {len(given)} label(s)" + (f" · majority: <b>{escape(top)}</b> (Enter)" if top else
+                                                        " · no majority")
+    if gold:
+        head += f"<br>Gold: <b>{escape(gold[0])}</b> by {escape(gold[1])}"
+    return head + "<br>" + "<br>".join(rows)

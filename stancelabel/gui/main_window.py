@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from stancelabel.core.errors import StanceLabelError
-from stancelabel.core.model import Attribution, QueueFilter, Sentence
+from stancelabel.core.model import Annotation, Attribution, QueueFilter, Sentence
 from stancelabel.gui.dialogs import (
     GuidelinesEditor,
     SchemaEditor,
@@ -41,7 +41,7 @@ from stancelabel.gui.dialogs import (
     shortcut_text,
 )
 from stancelabel.gui.forms import load_form
-from stancelabel.gui.label_panel import LabelPanel
+from stancelabel.gui.label_panel import LabelPanel, majority, review_html
 from stancelabel.gui.lock import ProjectLock
 from stancelabel.gui.markup import escape, show_markdown
 from stancelabel.gui.models import DocumentListModel, IdRole, ProgressRole, QueueModel
@@ -54,7 +54,9 @@ from stancelabel.store.project import Project
 #: Single keys the window uses itself; a label may not take them.
 RESERVED_KEYS = frozenset("JKNFESCTXUPG?[]")
 SHOW_CHOICES = (("all", "All attributions"), ("unlabelled", "Not yet labelled by me"),
-                ("flagged", "Flagged by me"), ("label", "Labelled by me as"))
+                ("flagged", "Flagged by me"), ("label", "Labelled by me as"),
+                ("disputed", "Disputed (annotators differ)"), ("multiple", "Labelled by several"))
+REVIEW_SHOWS = ("disputed", "multiple")
 NNBSP = "\u202f"
 
 
@@ -155,6 +157,7 @@ class MainWindow(QMainWindow):
         self._pending_flags: dict[int, bool] = {}
         self._note_for: int | None = None
         self._paragraph = False
+        self.review = False
         self._edit_mode = False
         self._label_actions: list[QAction] = []
 
@@ -286,6 +289,8 @@ class MainWindow(QMainWindow):
         a("less_context", "&Less context", lambda: self.change_context(-1), ["["])
         a("paragraph", "Whole &paragraph", self.toggle_paragraph, ["P"], "Show the whole paragraph", checkable=True)
         a("switch_annotator", "S&witch annotator…", self.switch_annotator, ["Ctrl+Shift+U"])
+        a("review", "&Review mode (adjudicate)", self.toggle_review, ["Ctrl+R"],
+          "See every annotator's label and set the gold label; Enter takes the majority", checkable=True)
         a("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, ["?", "Shift+?"])
         a("guidelines", "&Guidelines", self.toggle_guidelines, ["F1"],
           "The project's annotation guidelines, beside the text", checkable=True)
@@ -314,7 +319,7 @@ class MainWindow(QMainWindow):
             "&Attribution": ["edit_mode", None, "set_source", "set_cue", "set_content", "add_content", None,
                              "new_attribution"],
             "&View": ["bigger", "smaller", None, "more_context", "less_context", "paragraph"],
-            "A&nnotator": ["switch_annotator"],
+            "A&nnotator": ["switch_annotator", None, "review"],
             "&Help": ["guidelines", "shortcuts", None, "about"],
         }
         self.menus = {}
@@ -702,6 +707,16 @@ class MainWindow(QMainWindow):
             self.panel.show_state(None, None)
             return
         unsaved = self.saver.error if (self.saver and attribution.id in self.saver.unsaved_attributions()) else None
+        review = self.panel.ui.review_label
+        review.setVisible(self.review)
+        if self.review:
+            gold = self.project.gold_of(attribution.id)
+            review.setText(review_html(self.project.annotations(attribution.id), gold,
+                                       {label.name: label.colour for label in self.labels}))
+            annotation = Annotation(attribution.id, gold[1], gold[0], gold[2], False, "", "") if gold else None
+            self.panel.show_state(attribution, annotation, unsaved=unsaved,
+                                  document_target=self._document(attribution.document_id)[3])
+            return
         annotation = self.project.annotation(attribution.id, self.annotator)
         authors = self.project.attribution_authors(attribution.id)
         details = (f"<small style='color:gray'>{escape(attribution.origin)}"
@@ -723,6 +738,9 @@ class MainWindow(QMainWindow):
     def label(self, name: str | None) -> None:
         """Give the current attribution this label (None clears it), then move on once it is saved."""
         if self.current is None:
+            return
+        if self.review:
+            self.set_gold(name)
             return
         attribution_id, me = self.current.id, self.annotator
         self._pending_labels[attribution_id] = name or ""
@@ -749,6 +767,13 @@ class MainWindow(QMainWindow):
     def accept_suggestion(self) -> None:
         if self.current is None:
             return
+        if self.review:
+            top = majority([a.label for a in self.project.annotations(self.current.id) if a.label])
+            if top is None:
+                self.statusBar().showMessage("No majority here: press the label to make gold.", 5000)
+                return
+            self.set_gold(top)
+            return
         suggestion = self.current.suggestion
         if not suggestion:
             self.statusBar().showMessage("No suggestion for this one: press a label key.", 4000)
@@ -759,8 +784,56 @@ class MainWindow(QMainWindow):
             return
         self.label(suggestion)
 
+    # -- review mode: gold labels ---------------------------------------------------------
+
+    def _save_gold_note(self, attribution_id: int, note: str) -> None:
+        gold = self.project.gold_of(attribution_id)
+        if gold is None:
+            if note:
+                self.statusBar().showMessage("Give the gold label first, then its note.", 5000)
+            return
+        if note != gold[2]:
+            me = self.annotator
+            self._submit("gold note", lambda p: p.set_gold(attribution_id, me, gold[0], note), attribution_id,
+                         lambda _r: self._show_panel())
+
+    def toggle_review(self) -> None:
+        """Review mode: every annotator's label is shown, label keys set the gold label."""
+        self.review = not self.review
+        self.actions["review"].setChecked(self.review)
+        self.queue.set_gold(self.review)
+        combo = self.view.show_combo
+        if self.review and combo.currentData() not in REVIEW_SHOWS:
+            combo.setCurrentIndex(combo.findData("disputed"))
+        elif not self.review and combo.currentData() in REVIEW_SHOWS:
+            combo.setCurrentIndex(combo.findData("all"))
+        self.panel.ui.heading.setText("Gold label (review mode, Ctrl+R leaves)" if self.review else
+                                      "Stance of the source toward the content")
+        self._show_current()
+
+    def set_gold(self, name: str | None) -> None:
+        if self.current is None:
+            return
+        if name is None:
+            self.statusBar().showMessage("A gold label cannot be cleared; give another one.", 5000)
+            return
+        attribution_id, me = self.current.id, self.annotator
+        gold = self.project.gold_of(attribution_id)
+        note = gold[2] if gold else ""
+
+        def done(_result) -> None:
+            self.queue.refresh_ids({attribution_id})
+            if self.current is not None and self.current.id == attribution_id:
+                self.next_item()
+
+        self._submit(f"gold {name}", lambda p: p.set_gold(attribution_id, me, name, note), attribution_id, done,
+                     lambda _m: self._show_panel())
+
     def toggle_flag(self) -> None:
         if self.current is None:
+            return
+        if self.review:
+            self.statusBar().showMessage("Flags are the annotators'; in review mode, write a note (N).", 5000)
             return
         attribution_id, me = self.current.id, self.annotator
         if attribution_id in self._pending_flags:  # pressed again before the last press was saved
@@ -818,6 +891,9 @@ class MainWindow(QMainWindow):
             if self.current is None:
                 return
             attribution_id = self.current.id
+        if self.review:
+            self._save_gold_note(attribution_id, self.panel.note_edit.text().strip())
+            return
         me, note = self.annotator, self.panel.note_edit.text().strip()
         annotation = self.project.annotation(attribution_id, me)
         if note == self._pending_notes.get(attribution_id, annotation.note if annotation else ""):

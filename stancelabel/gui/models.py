@@ -108,6 +108,11 @@ class QueueModel(QAbstractListModel):
         self._annotator = annotator
         self._ids = array("q")
         self._pages: OrderedDict[int, list[QueueItem | None]] = OrderedDict()
+        self.gold = False  # review mode: rows show the gold label
+
+    def set_gold(self, gold: bool) -> None:
+        self.gold = gold
+        self.refresh_all()
 
     def set_ids(self, ids: array) -> None:
         self.beginResetModel()
@@ -151,7 +156,7 @@ class QueueModel(QAbstractListModel):
         if page is None:
             first = page_no * self.PAGE
             wanted = list(self._ids[first:first + self.PAGE])
-            found = {x.id: x for x in self._project.queue_items(wanted, self._annotator)}
+            found = {x.id: x for x in self._project.queue_items(wanted, self._annotator, gold=self.gold)}
             page = [found.get(i) for i in wanted]
             self._pages[page_no] = page
             while len(self._pages) > self.CACHED_PAGES:

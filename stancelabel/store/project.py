@@ -720,6 +720,10 @@ class Project:
                 rows = self._query("SELECT id FROM label WHERE name = ?", (queue.label,))
                 where.append("n.label_id = ?")
                 params.append(rows[0][0] if rows else -1)
+        elif queue.show in ("disputed", "multiple"):
+            how = "count(DISTINCT n.label_id)" if queue.show == "disputed" else "count(*)"
+            where.append(f"(SELECT {how} FROM annotation n WHERE n.attribution_id = a.id "
+                         "AND n.label_id IS NOT NULL) >= 2")
         if queue.document_id is not None:
             where.append("a.document_id = ?")
             params.append(queue.document_id)
@@ -754,11 +758,26 @@ class Project:
             raise _explain(self.path, error) from None
         return ids
 
-    def queue_items(self, ids: Sequence[int], annotator: str) -> list[QueueItem]:
-        """The list rows of these attributions, in the order given (at most a page of them)."""
+    def queue_items(self, ids: Sequence[int], annotator: str, gold: bool = False) -> list[QueueItem]:
+        """The list rows of these attributions, in the order given (at most a page of them).
+
+        ``label`` is the annotator's, or with ``gold`` the adjudicated label.
+        """
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
+        if gold:
+            rows = self._query(
+                "SELECT a.id, a.document_id, d.external_id, a.sentence_index, "
+                "substr(d.text, json_extract(a.source, '$[0][0]') + 1, "
+                "       json_extract(a.source, '$[0][1]') - json_extract(a.source, '$[0][0]')), "
+                "substr(d.text, json_extract(a.cue, '$[0][0]') + 1, "
+                "       json_extract(a.cue, '$[0][1]') - json_extract(a.cue, '$[0][0]')), l.name, 0 "
+                "FROM attribution a JOIN document d ON d.id = a.document_id "
+                "LEFT JOIN gold g ON g.attribution_id = a.id "
+                f"LEFT JOIN label l ON l.id = g.label_id WHERE a.id IN ({marks})", tuple(ids))
+            by_id = {r[0]: QueueItem(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6], False) for r in rows}
+            return [by_id[i] for i in ids if i in by_id]
         rows = self._query(
             "SELECT a.id, a.document_id, d.external_id, a.sentence_index, "
             "substr(d.text, json_extract(a.source, '$[0][0]') + 1, "
@@ -1208,6 +1227,12 @@ class Project:
                          "VALUES (?, ?, ?, ?, ?) ON CONFLICT (attribution_id) DO UPDATE SET label_id = "
                          "excluded.label_id, adjudicator_id = excluded.adjudicator_id, note = excluded.note, "
                          "decided_at = excluded.decided_at", (attribution_id, label_id, adjudicator_id, note, now))
+
+    def gold_of(self, attribution_id: int) -> tuple[str, str, str] | None:
+        """(label, adjudicator, note) of one attribution's gold label, if it has one."""
+        rows = self._query("SELECT l.name, u.name, g.note FROM gold g JOIN label l ON l.id = g.label_id "
+                           "JOIN annotator u ON u.id = g.adjudicator_id WHERE g.attribution_id = ?", (attribution_id,))
+        return rows[0] if rows else None
 
     def gold(self) -> dict[int, tuple[str, str]]:
         """{attribution id: (label, adjudicator)} of every gold label."""
