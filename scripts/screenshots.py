@@ -97,6 +97,29 @@ def main() -> int:
         QCoreApplication.processEvents()
         save(shortcuts, "screenshot-shortcuts.png")
         shortcuts.close()
+
+        # Team work: two more annotators' labels, the agreement view and review mode.
+        import random
+
+        rng = random.Random(3)
+        names = [x.name for x in window.labels]
+        for attribution_id in window.project.queue_ids("Alice"):
+            suggestion = window.project.attribution(attribution_id).suggestion or "asserts"
+            for annotator in ("Bashir", "Chiara"):
+                label = suggestion if rng.random() < 0.75 else rng.choice(names)
+                window.project.set_label(attribution_id, annotator, label)
+        window.project.set_note(window.project.queue_ids("Alice")[5], "Chiara", "Reyes hedges: 'may'")
+        view = window.show_agreement()
+        view.resize(720, 720)
+        QCoreApplication.processEvents()
+        save(view, "screenshot-agreement.png")
+        view.close()
+        window.toggle_review()
+        window.go_to_row(1)
+        window.statusBar().clearMessage()
+        settle(window)
+        save(window, "screenshot-review.png")
+        window.toggle_review()
         window.close()
     return 0
 

@@ -275,3 +275,45 @@ def test_review_mode_shows_everyones_labels_and_sets_gold(qtbot, make_project, m
                     (project.attribution(ids[1]).key, "qualifies", "bob flagged it; qualifies fits")]
     qtbot.keyClick(window.pane, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert not window.review and window.view.show_combo.currentData() == "all"
+
+
+def test_agreement_view_split_and_merge_from_the_window(qtbot, make_project, make_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+    from helpers import wait_saved
+
+    project = make_project()
+    ids = fill_annotation_project(project)
+    for item, labels in {ids[0]: ("denies", "denies"), ids[1]: ("asserts", "qualifies"),
+                         ids[2]: ("asserts", "asserts"), ids[3]: ("asserts", "qualifies")}.items():
+        for annotator, label in zip(("ann", "bob"), labels):
+            project.set_label(item, annotator, label)
+    window = make_window(project, annotator="lead")
+    view = window.show_agreement()
+    qtbot.addWidget(view)
+    assert "<b>4</b> item(s)" in view.figures.text() and "Krippendorff" in view.figures.text()
+    labels = view.result.labels
+    row, column = labels.index("asserts"), labels.index("qualifies")
+    assert view.matrix.item(row, column).text() == "2"
+    assert view.bars.item(0, labels.index("asserts")).text() == "3  (75%)"
+    view.matrix.cellClicked.emit(row, column)  # the items behind the cell, in review mode
+    assert window.review and sorted(window.queue.ids()) == sorted([ids[1], ids[3]])
+    view.close()
+
+    answers = iter(["alice, bob"])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (next(answers), True))
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.5, True))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "copies"))
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, title, text: shown.append(text))
+    window.split_project()
+    wait_saved(qtbot, window)
+    assert (tmp_path / "copies" / "test-alice.stance").exists() and "go to everyone" in shown[0]
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, title, text: asked.append(text) or
+                        QMessageBox.StandardButton.No)
+    job = window.start_merge(tmp_path / "merged.stance", [tmp_path / "copies" / "test-alice.stance",
+                                                          tmp_path / "copies" / "test-bob.stance"])
+    qtbot.waitUntil(lambda: not job.running, timeout=10_000)
+    assert asked and "merged 2 input(s)" in asked[0] and (tmp_path / "merged.stance").exists()

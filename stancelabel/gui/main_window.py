@@ -289,6 +289,11 @@ class MainWindow(QMainWindow):
         a("less_context", "&Less context", lambda: self.change_context(-1), ["["])
         a("paragraph", "Whole &paragraph", self.toggle_paragraph, ["P"], "Show the whole paragraph", checkable=True)
         a("switch_annotator", "S&witch annotator…", self.switch_annotator, ["Ctrl+Shift+U"])
+        a("agreement", "&Agreement…", self.show_agreement, ["Ctrl+Shift+G"],
+          "How far the annotators agree: the figures, a confusion matrix per pair, each one's labels")
+        a("split", "&Split for annotators…", self.split_project, [],
+          "One project file per annotator with a share of the documents")
+        a("merge", "&Merge files…", self.merge_files, [], "Merge annotators' project files into a new project")
         a("review", "&Review mode (adjudicate)", self.toggle_review, ["Ctrl+R"],
           "See every annotator's label and set the gold label; Enter takes the majority", checkable=True)
         a("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, ["?", "Shift+?"])
@@ -319,7 +324,8 @@ class MainWindow(QMainWindow):
             "&Attribution": ["edit_mode", None, "set_source", "set_cue", "set_content", "add_content", None,
                              "new_attribution"],
             "&View": ["bigger", "smaller", None, "more_context", "less_context", "paragraph"],
-            "A&nnotator": ["switch_annotator", None, "review"],
+            "A&nnotator": ["switch_annotator"],
+            "&Team": ["agreement", "review", None, "split", "merge"],
             "&Help": ["guidelines", "shortcuts", None, "about"],
         }
         self.menus = {}
@@ -716,7 +722,14 @@ class MainWindow(QMainWindow):
             annotation = Annotation(attribution.id, gold[1], gold[0], gold[2], False, "", "") if gold else None
             self.panel.show_state(attribution, annotation, unsaved=unsaved,
                                   document_target=self._document(attribution.document_id)[3])
+            self.panel.ui.suggestion_label.setText("<small>Label keys set the gold label; Enter takes the "
+                                                   "annotators' majority.</small>")
+            self.panel.ui.flag_box.setVisible(False)
+            if gold is None:
+                self.panel.ui.save_state.setText("<span style='color:palette(placeholder-text)'>No gold label yet"
+                                                 "</span>")
             return
+        self.panel.ui.flag_box.setVisible(True)
         annotation = self.project.annotation(attribution.id, self.annotator)
         authors = self.project.attribution_authors(attribution.id)
         details = (f"<small style='color:gray'>{escape(attribution.origin)}"
@@ -785,6 +798,80 @@ class MainWindow(QMainWindow):
         self.label(suggestion)
 
     # -- review mode: gold labels ---------------------------------------------------------
+
+    def show_agreement(self):
+        from stancelabel.gui.team_views import AgreementView
+
+        view = AgreementView(self.project, self.show_items, self)
+        view.show()
+        self._agreement_view = view
+        return view
+
+    def show_items(self, ids: list[int], title: str) -> None:
+        """Review exactly these attributions (from a cell of the agreement view)."""
+        from array import array
+
+        if not self.review:
+            self.toggle_review()
+        self.queue.set_ids(array("q", ids))
+        self.current_row = None
+        self.go_to_row(0)
+        self.statusBar().showMessage(f"Reviewing {len(ids)} item(s): {title}. Change the filter to see others.", 0)
+        self.activateWindow()
+
+    def split_project(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        from stancelabel.team.split import split
+
+        names, ok = QInputDialog.getText(self, "Split for annotators", "Annotators, separated by commas:")
+        if not ok or not names.strip():
+            return
+        overlap, ok = QInputDialog.getDouble(self, "Split for annotators",
+                                             "Fraction of documents every annotator gets (for agreement):",
+                                             0.2, 0.0, 1.0, 2)
+        if not ok:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Write the annotators' project files into")
+        if not folder:
+            return
+
+        def done(report) -> None:
+            listing = "\n".join(f"{name}: {report.documents[name]} document(s) → {path}"
+                                 for name, path in report.files.items())
+            QMessageBox.information(self, "Split", f"{listing}\n\n{report.shared} document(s) go to everyone.")
+
+        self.saver.submit("split", lambda p: split(p, names.split(","), overlap, 0, Path(folder)), on_done=done)
+
+    def merge_files(self):
+        inputs, _ = QFileDialog.getOpenFileNames(self, "Files to merge", "",
+                                                 "Projects and exports (*.stance *.jsonl);;All files (*)")
+        if not inputs:
+            return None
+        output, _ = QFileDialog.getSaveFileName(self, "Merged project", "", "StanceLabel projects (*.stance)")
+        if not output:
+            return None
+        return self.start_merge(Path(output), [Path(x) for x in inputs])
+
+    def start_merge(self, output: Path, inputs: list[Path]):
+        from stancelabel.gui.team_views import MergeJob
+        from stancelabel.team.merge import format_merge
+
+        job = MergeJob(output, inputs, self)
+
+        def finished(report, error: str) -> None:
+            if error:
+                QMessageBox.warning(self, "Merge refused", error)
+                return
+            answer = QMessageBox.question(self, "Merged", format_merge(report) + "\n\nOpen the merged project?")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.open_path(str(output))
+
+        job.finished.connect(finished)
+        self.statusBar().showMessage(f"Merging {len(inputs)} file(s)…")
+        job.start()
+        self._merge_job = job
+        return job
 
     def _save_gold_note(self, attribution_id: int, note: str) -> None:
         gold = self.project.gold_of(attribution_id)

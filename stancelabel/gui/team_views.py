@@ -1,0 +1,198 @@
+"""Team work in the window: the agreement view, and the split and merge dialogs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QBrush, QColor, QLinearGradient
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stancelabel.gui.markup import escape
+from stancelabel.store.project import Project
+from stancelabel.team.agreement import Agreement, agreement
+
+
+def _show(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+class AgreementView(QDialog):
+    """The figures, a confusion matrix per pair as a heat map, each annotator's labels as bars;
+    a click on a matrix cell (or Enter) shows the items behind it (``show_items``)."""
+
+    def __init__(self, project: Project, show_items: Callable[[list[int], str], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Agreement")
+        self._show_items = show_items
+        self.labels = [label.name for label in project.labels()]
+        self.colours = {label.name: label.colour for label in project.labels()}
+        self.items = project.labels_by_item()
+        self.result: Agreement = agreement(self.items, labels=self.labels)
+        layout = QVBoxLayout(self)
+        self.figures = QLabel()
+        self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.figures)
+        layout.addWidget(QLabel("<b>Confusion matrix</b> (rows: the first annotator; click a cell for its items)"))
+        self.pair = QComboBox()
+        for pair in self.result.pairs:
+            self.pair.addItem(f"{pair.a} × {pair.b}  ({pair.n} items, Cohen's kappa {_show(pair.cohen_kappa)})")
+        self.pair.currentIndexChanged.connect(self._fill_matrix)
+        layout.addWidget(self.pair)
+        self.matrix = QTableWidget()
+        self.matrix.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.matrix.cellActivated.connect(self._open_cell)
+        self.matrix.cellClicked.connect(self._open_cell)
+        layout.addWidget(self.matrix)
+        layout.addWidget(QLabel("<b>Labels given</b> (among the items labelled by at least two)"))
+        self.bars = QTableWidget()
+        self.bars.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        layout.addWidget(self.bars)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._fill_figures()
+        self._fill_matrix()
+        self._fill_bars()
+        self.resize(720, 720)
+
+    def _fill_figures(self) -> None:
+        r = self.result
+        if not r.items:
+            self.figures.setText("No attribution has labels from two annotators yet: agreement needs them.")
+            return
+        specific = ", ".join(f"{escape(k)} {_show(v)}" for k, v in r.specific_agreement.items())
+        self.figures.setText(
+            f"<b>{r.items}</b> item(s) labelled by at least two of {escape(', '.join(r.annotators))}<br>"
+            "<table cellspacing='0' cellpadding='2'>"
+            f"<tr><td>Observed agreement</td><td><b>{_show(r.observed_agreement)}</b></td></tr>"
+            f"<tr><td>Krippendorff's alpha (nominal)</td><td><b>{_show(r.krippendorff_alpha)}</b></td></tr>"
+            f"<tr><td>Fleiss' kappa ({r.fleiss_items} item(s) labelled by all)</td>"
+            f"<td><b>{_show(r.fleiss_kappa)}</b></td></tr>"
+            f"<tr><td>Gwet's AC1</td><td><b>{_show(r.gwet_ac1)}</b></td></tr>"
+            f"<tr><td>Specific agreement</td><td>{specific}</td></tr></table>")
+
+    def _fill_matrix(self) -> None:
+        if not self.result.pairs:
+            return
+        pair = self.result.pairs[self.pair.currentIndex()]
+        labels = self.result.labels
+        self.matrix.setRowCount(len(labels))
+        self.matrix.setColumnCount(len(labels))
+        self.matrix.setVerticalHeaderLabels([f"{pair.a}: {x}" for x in labels])
+        self.matrix.setHorizontalHeaderLabels([f"{pair.b}: {y}" for y in labels])
+        top = max([pair.confusion[x][y] for x in labels for y in labels] + [1])
+        base = self.palette().highlight().color()
+        for i, x in enumerate(labels):
+            for j, y in enumerate(labels):
+                count = pair.confusion[x][y]
+                cell = QTableWidgetItem(str(count))
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                shade = QColor(base)
+                shade.setAlphaF(0.08 + 0.8 * count / top if count else 0.0)
+                cell.setBackground(QBrush(shade))
+                cell.setToolTip(f"{count} item(s): {pair.a} said {x}, {pair.b} said {y}"
+                                + (" (agreement)" if x == y else ""))
+                self.matrix.setItem(i, j, cell)
+        self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+
+    def cell_items(self, row: int, column: int) -> tuple[list[int], str]:
+        pair = self.result.pairs[self.pair.currentIndex()]
+        x, y = self.result.labels[row], self.result.labels[column]
+        ids = [item for item, ratings in self.items.items()
+               if ratings.get(pair.a) == x and ratings.get(pair.b) == y]
+        return ids, f"{pair.a} said {x}, {pair.b} said {y}"
+
+    def _open_cell(self, row: int, column: int) -> None:
+        ids, title = self.cell_items(row, column)
+        if ids:
+            self._show_items(ids, title)
+
+    def _fill_bars(self) -> None:
+        counts = self.result.label_counts
+        labels = self.result.labels
+        self.bars.setRowCount(len(counts))
+        self.bars.setColumnCount(len(labels))
+        self.bars.setVerticalHeaderLabels(list(counts))
+        self.bars.setHorizontalHeaderLabels(labels)
+        for i, given in enumerate(counts.values()):
+            total = sum(given.values()) or 1
+            for j, label in enumerate(labels):
+                share = given.get(label, 0) / total
+                cell = QTableWidgetItem(f"{given.get(label, 0)}  ({share:.0%})")
+                gradient = QLinearGradient(0, 0, 1, 0)
+                gradient.setCoordinateMode(QLinearGradient.CoordinateMode.ObjectBoundingMode)
+                colour = QColor(self.colours.get(label, "#607d8b"))
+                colour.setAlphaF(0.55)
+                gradient.setColorAt(0, colour)
+                gradient.setColorAt(max(share - 0.001, 0), colour)
+                gradient.setColorAt(min(share + 0.001, 1), QColor(0, 0, 0, 0))
+                gradient.setColorAt(1, QColor(0, 0, 0, 0))
+                cell.setBackground(QBrush(gradient))
+                self.bars.setItem(i, j, cell)
+        self.bars.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+
+
+class MergeWorker(QObject):
+    """``stancelabel.team.merge`` on a worker thread."""
+
+    done = Signal(object, str)
+
+    def __init__(self, output, inputs) -> None:
+        super().__init__()
+        self.output, self.inputs = output, inputs
+
+    @Slot()
+    def run(self) -> None:
+        from stancelabel.core.errors import StanceLabelError
+        from stancelabel.team.merge import merge
+
+        try:
+            report = merge(self.output, self.inputs)
+        except StanceLabelError as error:
+            self.done.emit(None, str(error))
+            return
+        except Exception as error:  # noqa: BLE001 (a worker must report, never die silently)
+            self.done.emit(None, f"the merge failed unexpectedly: {type(error).__name__}: {error}")
+            return
+        self.done.emit(report, "")
+
+
+class MergeJob(QObject):
+    finished = Signal(object, str)
+
+    def __init__(self, output, inputs, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = MergeWorker(output, inputs)
+        self.thread = QThread()
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.done.connect(self._on_done)
+        self.result = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self.result is None
+
+    @Slot(object, str)
+    def _on_done(self, report, error: str) -> None:
+        self.thread.quit()
+        self.thread.wait()
+        self.result = (report, error)
+        self.finished.emit(report, error)
+
