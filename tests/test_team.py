@@ -4,6 +4,7 @@ and files to merge that are broken or hostile, each refused with nothing written
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sqlite3
 import subprocess
@@ -64,6 +65,8 @@ def test_split_label_merge_agree_adjudicate_export(lead, tmp_path):
     with Project.open(lead_path, readonly=True) as again:
         split = json.loads(again.get_setting("split"))
         assert split["annotators"] == ["alice", "bob", "carol"] and len(split["shared"]) == 4
+    assert "split among alice, bob, carol (overlap 0.5)" in cli("stats", str(lead_path)).stdout
+    assert "alice's share of lead" in cli("stats", str(copies["alice"])).stdout
     merged = tmp_path / "merged.stance"
     result = cli("merge", "-o", str(merged), *map(str, copies.values()), "--json")
     assert result.returncode == 0, result.stderr
@@ -71,6 +74,8 @@ def test_split_label_merge_agree_adjudicate_export(lead, tmp_path):
     assert sorted(x["labels"] for x in report["inputs"]) == [5, 5, 6]  # 4 shared each, 4 split three ways
     with Project.open(merged, readonly=True) as project:
         assert project.document_count() == 8
+        assert {project.document(i).target for i in project.document_ids()} == {"The plan works"}
+        assert {a.target for a in project.annotations()} == {"The plan works"}  # targets matched by text
         assert sum(1 for ratings in project.labels_by_item().values() if len(ratings) == 3) == 4
     figures = json.loads(cli("agreement", str(merged), "--json").stdout)
     assert figures["items"] == 4 and figures["annotators"] == ["alice", "bob", "carol"]
@@ -317,3 +322,27 @@ def test_agreement_view_split_and_merge_from_the_window(qtbot, make_project, mak
                                                           tmp_path / "copies" / "test-bob.stance"])
     qtbot.waitUntil(lambda: not job.running, timeout=10_000)
     assert asked and "merged 2 input(s)" in asked[0] and (tmp_path / "merged.stance").exists()
+
+
+def test_agreement_on_the_attributions_themselves(shared_data, blank_nlp, tmp_path):
+    """PolNeAR's six annotators: span agreement per pair, scored exactly like evaluate --pred-dir."""
+    from helpers import run_import
+
+    from stancelabel.io.evaluation import evaluate
+    from stancelabel.team.agreement import span_agreement
+
+    with Project.open(tmp_path / "all.stance", create=True) as project:
+        assert not run_import(project, [shared_data / "polnear-multi"], blank_nlp).errors
+        rows = span_agreement(project)
+    assert len(rows) == 15 and all(0 < row["attribution_f1"] <= 1 for row in rows)
+    first = rows[0]
+    source = shared_data / "polnear-multi"
+    gold, pred = tmp_path / "gold", tmp_path / "pred"
+    for text in (source / "text").glob("*.txt"):
+        for folder, who in ((gold, first["b"]), (pred, first["a"])):
+            write(folder / text.name, text.read_bytes())
+            write(folder / f"{text.stem}.ann", (source / "attributions" / f"{text.stem}_{who}.ann").read_bytes())
+    reference, errors = evaluate(gold, pred_dir=pred)
+    assert not errors
+    assert math.isclose(first["attribution_f1"], reference.attribution.f1, abs_tol=1e-9)
+    assert math.isclose(first["cue_f1"], reference.overlap["cue"].f1, abs_tol=1e-9)

@@ -132,6 +132,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
           f"{stats['attributions']} attributions, {stats['labels']} labels")
     if stats["targets"]:
         print(f"  targets: {stats['targets']} ({stats['documents_with_target']} documents have one)")
+    if stats["assignment"]:
+        a = stats["assignment"]
+        print(f"  {a['annotator']}'s share of {a['source_project']}: {a['documents']} documents "
+              f"({a['shared_documents']} shared with everyone)")
+    if stats["split"]:
+        print(f"  split among {', '.join(stats['split']['annotators'])} (overlap {stats['split']['overlap']})")
     for title, key in (("by origin", "by_origin"), ("by annotator", "by_annotator"), ("by label", "by_label")):
         if stats[key]:
             print(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
@@ -179,11 +185,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    from stancelabel.team.agreement import agreement, format_agreement
+    from stancelabel.team.agreement import agreement, format_agreement, format_span_agreement, span_agreement
 
     with Project.open(args.project, readonly=True) as project:
         labels = [label.name for label in project.labels()]
         overall = agreement(project.labels_by_item(), args.annotator or None, labels)
+        spans = span_agreement(project, args.annotator or None)
         by_target = {}
         if args.by_target:
             grouped: dict = {}
@@ -193,11 +200,14 @@ def cmd_agreement(args: argparse.Namespace) -> int:
                          for target, items in sorted(grouped.items(), key=lambda x: (x[0] is None, x[0] or ""))}
     if args.json:
         out = overall.to_json()
+        out["attributions"] = spans
         if args.by_target:
             out["by_target"] = [{"target": target, **result.to_json()} for target, result in by_target.items()]
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return EXIT_OK
     print(format_agreement(overall))
+    if spans:
+        print(format_span_agreement(spans))
     for target, result in by_target.items():
         print(format_agreement(result, title=f"target {target!r}: " if target else "no target: "))
     return EXIT_OK

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from stancelabel.gui.markup import escape
 from stancelabel.store.project import Project
-from stancelabel.team.agreement import Agreement, agreement
+from stancelabel.team.agreement import Agreement, agreement, span_agreement
 
 
 def _show(value: float | None) -> str:
@@ -60,6 +60,13 @@ class AgreementView(QDialog):
         self.bars = QTableWidget()
         self.bars.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         layout.addWidget(self.bars)
+        self.spans = QLabel()
+        self.spans.setWordWrap(True)
+        rows = span_agreement(project)
+        if rows:
+            self.spans.setText("<b>Attributions themselves</b> (overlap F1, as evaluate scores them): " + "; ".join(
+                f"{escape(r['a'])} / {escape(r['b'])} {r['attribution_f1']:.3f}" for r in rows))
+        layout.addWidget(self.spans)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -1208,6 +1208,17 @@ class Project:
             items.setdefault((target, attribution_id) if by_target else attribution_id, {})[annotator] = label
         return items
 
+    def authored_attributions(self) -> dict[str, dict[int, list[tuple[Spans, Spans, Spans]]]]:
+        """Each annotator's own attributions (BRAT files they brought, ones they added or edited), by document."""
+        out: dict[str, dict[int, list[tuple[Spans, Spans, Spans]]]] = {}
+        for name, document_id, source, cue, content in self._query(
+                "SELECT u.name, a.document_id, a.source, a.cue, a.content FROM attribution_author x "
+                "JOIN attribution a ON a.id = x.attribution_id JOIN annotator u ON u.id = x.annotator_id "
+                "WHERE a.status = 'active' ORDER BY u.name, a.document_id, a.id"):
+            out.setdefault(name, {}).setdefault(document_id, []).append(
+                (_spans_from_json(source), _spans_from_json(cue), _spans_from_json(content)))
+        return out
+
     def set_gold(self, attribution_id: int, adjudicator: str, label: str, note: str = "") -> None:
         """The adjudicated label of an attribution, by ``adjudicator``; in the event log as a ``gold`` event."""
         with self.transaction() as conn:
@@ -1415,6 +1426,9 @@ class Project:
             "labels": one("SELECT count(*) FROM annotation WHERE label_id IS NOT NULL"),
             "gold": one("SELECT count(*) FROM gold"),
             "targets": one("SELECT count(*) FROM target"),
+            "assignment": json.loads(self.get_setting("assignment") or "null"),
+            "split": {k: v for k, v in json.loads(self.get_setting("split") or "{}").items()
+                      if k in ("annotators", "overlap", "seed", "created_at")} or None,
             "documents_with_target": one("SELECT count(*) FROM document WHERE target_id IS NOT NULL"),
             "by_origin": dict(self._query(
                 "SELECT origin, count(*) FROM attribution WHERE status = 'active' GROUP BY origin ORDER BY origin")),

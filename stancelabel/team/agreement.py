@@ -247,3 +247,32 @@ def format_agreement(result: Agreement, title: str = "") -> str:
         lines.append(f"  {pair.a} / {pair.b}: {pair.n} item(s), observed {show(pair.observed)}, "
                      f"Cohen's kappa {show(pair.cohen_kappa)}")
     return "\n".join(lines)
+
+
+def span_agreement(project, annotators: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Agreement on the attributions themselves, for every pair of annotators who brought or added some:
+    one annotator's attributions scored against the other's as ``stancelabel evaluate`` scores them
+    (F1 is symmetric), over the documents where both did."""
+    from stancelabel.nlp.scoring import Evaluation, score_document
+
+    authored = project.authored_attributions()
+    names = sorted(a for a in authored if not annotators or a in annotators)
+    out = []
+    for a, b in combinations(names, 2):
+        evaluation = Evaluation()
+        for document_id in sorted(set(authored[a]) & set(authored[b])):
+            text = project.document(document_id).text
+            score_document(evaluation, text, authored[a][document_id], authored[b][document_id])
+        if evaluation.documents:
+            out.append({"a": a, "b": b, "documents": evaluation.documents,
+                        "attribution_f1": evaluation.attribution.f1,
+                        **{f"{role}_f1": evaluation.overlap[role].f1 for role in ("source", "cue", "content")}})
+    return out
+
+
+def format_span_agreement(rows: list[dict[str, Any]]) -> str:
+    lines = ["attributions (as stancelabel evaluate scores them; overlap F1):"]
+    for row in rows:
+        lines.append(f"  {row['a']} / {row['b']}: {row['documents']} document(s), attribution {row['attribution_f1']:.3f}, "
+                     f"source {row['source_f1']:.3f}, cue {row['cue_f1']:.3f}, content {row['content_f1']:.3f}")
+    return "\n".join(lines)
