@@ -1283,6 +1283,26 @@ class Project:
                 raise StanceLabelError(f"no attribution with key {attribution_key} in this project")
             self._add_author(conn, row[0], annotator)
 
+    def next_event_id(self) -> int:
+        return self._query("SELECT coalesce(max(id), 0) + 1 FROM event")[0][0]
+
+    def append_events(self, rows: Sequence[tuple]) -> None:
+        """Copy many events at once: (id, at, annotator, attribution id, kind, value, previous, undoes, target),
+        ids chosen by the caller from ``next_event_id`` on, values as JSON text in this file's label ids."""
+        conn = self._conn
+        with self.transaction():
+            annotators = {name: self._annotator_id(conn, name) for name in {row[2] for row in rows}}
+            targets = {text: self._target_id(conn, text) for text in {row[8] for row in rows if row[8]}}
+            for row in rows:
+                if row[4] not in ("label", "note", "flag", "span", "status", "gold"):
+                    raise StanceLabelError(f"unknown event kind {row[4]!r}")
+            conn.executemany(
+                "INSERT INTO event (id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((i, at, annotators[who], attribution_id, kind, value, previous, undoes,
+                  targets.get(target) if kind == "label" and target else None)
+                 for i, at, who, attribution_id, kind, value, previous, undoes, target in rows))
+
     def replay_events(self) -> None:
         """The current state from the event log alone, in the order of the events' times:
         annotations (set-based: the latest label, note and flag of each annotator on each

@@ -173,25 +173,32 @@ class _Merger:
                 "JOIN annotator u ON u.id = e.annotator_id JOIN attribution a ON a.id = e.attribution_id "
                 "LEFT JOIN target t ON t.id = e.target_id ORDER BY e.id"):
             event_id, at, annotator, key, kind, value, previous, undoes, target = row
-            events.append((at, self.order, event_id, annotator, key, kind, _map_value(kind, value, labels),
-                           _map_value(kind, previous, labels), undoes, target, item))
+            if kind == "label" or kind == "gold":
+                value, previous = _map_value(kind, value, labels), _map_value(kind, previous, labels)
+            events.append((at, self.order, event_id, annotator, key, kind, value, previous, undoes, target, item))
         return events
 
     def add_events(self, events: list[tuple]) -> None:
         """Every input's events in time order; one already in the output is not copied again."""
         ids: dict[tuple[int, int], int] = {}
         attribution_ids = self.out.attribution_ids_by_key()
-        for at, path, event_id, annotator, key, kind, value, previous, undoes, target, item in sorted(
-                events, key=lambda e: (e[0], e[1], e[2])):  # time, then input order
+        next_id = self.out.next_event_id()
+        rows = []
+        seen = self.seen_events
+        events.sort(key=lambda e: (e[0], e[1], e[2]))  # time, then input order
+        for at, order, event_id, annotator, key, kind, value, previous, undoes, target, item in events:
             identity = (at, annotator, key, kind, value)
-            if identity in self.seen_events:
-                ids[(path, event_id)] = self.seen_events[identity]
+            known = seen.get(identity)
+            if known is not None:
+                ids[(order, event_id)] = known
                 item.events_duplicate += 1
                 continue
-            new_id = self.out.append_event(at, annotator, attribution_ids[key], kind, value, previous,
-                                           ids.get((path, undoes)) if undoes is not None else None, target)
-            ids[(path, event_id)] = self.seen_events[identity] = new_id
+            ids[(order, event_id)] = seen[identity] = next_id
+            rows.append((next_id, at, annotator, attribution_ids[key], kind, value, previous,
+                         ids.get((order, undoes)) if undoes is not None else None, target))
+            next_id += 1
             item.events_new += 1
+        self.out.append_events(rows)
 
     def conflicts(self) -> None:
         found = [(pair, labels) for pair, labels in self.final_labels.items()
