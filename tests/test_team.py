@@ -346,3 +346,20 @@ def test_agreement_on_the_attributions_themselves(shared_data, blank_nlp, tmp_pa
     assert not errors
     assert math.isclose(first["attribution_f1"], reference.attribution.f1, abs_tol=1e-9)
     assert math.isclose(first["cue_f1"], reference.overlap["cue"].f1, abs_tol=1e-9)
+
+
+def test_merged_events_remember_the_file_and_project_they_came_from(make_project, tmp_path):
+    base = make_project("base.stance")
+    ids = fill_annotation_project(base)
+    base.close()
+    for name in ("one", "two"):
+        shutil.copy(base.path, tmp_path / f"{name}.stance")
+    with Project.open(tmp_path / "one.stance") as one:
+        one.set_label(ids[0], "ann", "denies")
+    with Project.open(tmp_path / "two.stance") as two:
+        two.set_label(ids[1], "bob", "asserts")
+    merge(tmp_path / "m.stance", [tmp_path / "one.stance", tmp_path / "two.stance"])
+    merge(tmp_path / "m2.stance", [tmp_path / "m.stance"])  # merging the merge keeps the first origin
+    with Project.open(tmp_path / "m2.stance", readonly=True) as m2:
+        origins = {file for file, _project in m2.event_sources().values()}
+    assert origins == {str(tmp_path / "one.stance"), str(tmp_path / "two.stance")}

@@ -1286,9 +1286,10 @@ class Project:
     def next_event_id(self) -> int:
         return self._query("SELECT coalesce(max(id), 0) + 1 FROM event")[0][0]
 
-    def append_events(self, rows: Sequence[tuple]) -> None:
+    def append_events(self, rows: Sequence[tuple], sources: Sequence[tuple[int, str, str]] = ()) -> None:
         """Copy many events at once: (id, at, annotator, attribution id, kind, value, previous, undoes, target),
-        ids chosen by the caller from ``next_event_id`` on, values as JSON text in this file's label ids."""
+        ids chosen by the caller from ``next_event_id`` on, values as JSON text in this file's label ids;
+        ``sources``: (event id, file, project) of where each came from."""
         conn = self._conn
         with self.transaction():
             annotators = {name: self._annotator_id(conn, name) for name in {row[2] for row in rows}}
@@ -1302,6 +1303,12 @@ class Project:
                 ((i, at, annotators[who], attribution_id, kind, value, previous, undoes,
                   targets.get(target) if kind == "label" and target else None)
                  for i, at, who, attribution_id, kind, value, previous, undoes, target in rows))
+            conn.executemany("INSERT OR IGNORE INTO event_source (event_id, file, project) VALUES (?, ?, ?)",
+                             sources)
+
+    def event_sources(self) -> dict[int, tuple[str, str]]:
+        """{event id: (file, project)} of the events a merge brought in."""
+        return {r[0]: (r[1], r[2]) for r in self._query("SELECT event_id, file, project FROM event_source")}
 
     def replay_events(self) -> None:
         """The current state from the event log alone, in the order of the events' times:

@@ -187,9 +187,26 @@ def default_guidelines() -> str:
     return resources.files("stancelabel.resources").joinpath("guidelines.md").read_text("utf-8")
 
 
+_V4 = """
+-- Where a merged event came from: the file and the project it was merged from.
+CREATE TABLE event_source (
+    event_id INTEGER PRIMARY KEY REFERENCES event(id),
+    file     TEXT NOT NULL,
+    project  TEXT NOT NULL
+) STRICT;
+"""
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    """The provenance of merged events."""
+    for statement in _split_script(_V4):
+        conn.execute(statement)
+
+
 #: Tables every project of the current version has.
 TABLES = frozenset({"project_meta", "import_run", "document", "sentence", "annotator", "attribution",
-                    "attribution_author", "label", "annotation", "event", "gold", "target"})
+                    "attribution_author", "label", "annotation", "event", "gold", "target",
+                    "event_source"})
 
 #: Migration ``i`` brings a file from ``user_version`` ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]

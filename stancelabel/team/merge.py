@@ -78,6 +78,7 @@ class _Merger:
         self.first = True
         self.order = 0
         self.keys: set[str] | None = None
+        self.origins: dict[int, tuple[str, str]] = {}
 
     # -- the label schema ---------------------------------------------------------------
 
@@ -114,6 +115,9 @@ class _Merger:
         """Documents, attributions and authors of an input; returns its events, mapped, for later."""
         labels = self.label_map(source)
         self.order += 1
+        name = source.query("SELECT value FROM project_meta WHERE key = 'name'")
+        self.origins[self.order] = (str(source.path), name[0][0] if name else source.path.stem)
+        earlier = dict(source.query("SELECT event_id, file || char(31) || project FROM event_source"))
         if self.first:
             guidelines = source.query("SELECT value FROM project_meta WHERE key = 'guidelines'")
             if guidelines:
@@ -175,7 +179,8 @@ class _Merger:
             event_id, at, annotator, key, kind, value, previous, undoes, target = row
             if kind == "label" or kind == "gold":
                 value, previous = _map_value(kind, value, labels), _map_value(kind, previous, labels)
-            events.append((at, self.order, event_id, annotator, key, kind, value, previous, undoes, target, item))
+            events.append((at, self.order, event_id, annotator, key, kind, value, previous, undoes, target, item,
+                           earlier.get(event_id)))
         return events
 
     def add_events(self, events: list[tuple]) -> None:
@@ -186,7 +191,8 @@ class _Merger:
         rows = []
         seen = self.seen_events
         events.sort(key=lambda e: (e[0], e[1], e[2]))  # time, then input order
-        for at, order, event_id, annotator, key, kind, value, previous, undoes, target, item in events:
+        sources = []
+        for at, order, event_id, annotator, key, kind, value, previous, undoes, target, item, earlier in events:
             identity = (at, annotator, key, kind, value)
             known = seen.get(identity)
             if known is not None:
@@ -196,9 +202,11 @@ class _Merger:
             ids[(order, event_id)] = seen[identity] = next_id
             rows.append((next_id, at, annotator, attribution_ids[key], kind, value, previous,
                          ids.get((order, undoes)) if undoes is not None else None, target))
+            # an event merged before keeps the file it first came from
+            sources.append((next_id, *(earlier.split("\x1f", 1) if earlier else self.origins[order])))
             next_id += 1
             item.events_new += 1
-        self.out.append_events(rows)
+        self.out.append_events(rows, sources)
 
     def conflicts(self) -> None:
         found = [(pair, labels) for pair, labels in self.final_labels.items()
