@@ -15,6 +15,7 @@ was read: a failed merge leaves no output and changes no input.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -54,6 +55,10 @@ class MergeReport:
     def to_json(self) -> dict[str, Any]:
         return {"output": self.output, "inputs": [vars(x) for x in self.inputs], "conflicts": self.conflicts,
                 "same_id_different_text": self.same_id_different_text, "labels_added": self.labels_added}
+
+
+def _time_order(event: tuple) -> tuple:
+    return event[0], event[1], event[2]
 
 
 def _map_value(kind: str, value: str, labels: dict[int, int | None]) -> str:
@@ -127,12 +132,14 @@ class _Merger:
         present = self.out.document_shas()
         if self.keys is None:
             self.keys = set(self.out.attribution_ids_by_key())
-        # One query for all attributions of the file, not one per document.
+        key_of = dict(source.query("SELECT id, key FROM attribution"))
+        # One query for the attributions the output lacks (none, usually, after the first file).
         by_document: dict[int, list[tuple]] = {}
-        for row in source.query("SELECT document_id, key, source, cue, content, origin, source_hint, suggestion "
-                                "FROM attribution ORDER BY id"):
-            if row[1] not in self.keys:
-                by_document.setdefault(row[0], []).append(row[1:])
+        if any(key not in self.keys for key in key_of.values()):
+            for row in source.query("SELECT document_id, key, source, cue, content, origin, source_hint, "
+                                    "suggestion FROM attribution ORDER BY id"):
+                if row[1] not in self.keys:
+                    by_document.setdefault(row[0], []).append(row[1:])
         for doc_id, external_id, title, text, sha, meta, source_file, target_id in source.query(
                 "SELECT id, external_id, title, text, sha256, meta, source_file, target_id FROM document ORDER BY id"):
             if text_sha256(text) != sha:
@@ -165,22 +172,23 @@ class _Merger:
                 "SELECT a.key, u.name FROM attribution_author x JOIN attribution a ON a.id = x.attribution_id "
                 "JOIN annotator u ON u.id = x.annotator_id"):
             self.out.add_author(key, annotator)
-        for key, annotator, label, updated in source.query(
-                "SELECT a.key, u.name, l.name, n.updated_at FROM annotation n JOIN attribution a "
-                "ON a.id = n.attribution_id JOIN annotator u ON u.id = n.annotator_id JOIN label l "
-                "ON l.id = n.label_id"):
+        # Plain scans mapped through small dictionaries: cheaper than joins over a million rows.
+        names = dict(source.query("SELECT id, name FROM annotator"))
+        label_names = dict(source.query("SELECT id, name FROM label"))
+        path, final = str(source.path), self.final_labels
+        for attribution_id, annotator_id, label_id, updated in source.query(
+                "SELECT attribution_id, annotator_id, label_id, updated_at FROM annotation WHERE label_id IS NOT NULL"):
             item.labels += 1
-            self.final_labels.setdefault((key, annotator), []).append((updated, label, str(source.path)))
+            final.setdefault((key_of[attribution_id], names[annotator_id]), []).append(
+                (updated, label_names[label_id], path))
         events = []
-        for row in source.query(
-                "SELECT e.id, e.at, u.name, a.key, e.kind, e.value, e.previous, e.undoes, t.text FROM event e "
-                "JOIN annotator u ON u.id = e.annotator_id JOIN attribution a ON a.id = e.attribution_id "
-                "LEFT JOIN target t ON t.id = e.target_id ORDER BY e.id"):
-            event_id, at, annotator, key, kind, value, previous, undoes, target = row
+        order, append = self.order, events.append
+        for event_id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id in source.query(
+                "SELECT id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id FROM event"):
             if kind == "label" or kind == "gold":
                 value, previous = _map_value(kind, value, labels), _map_value(kind, previous, labels)
-            events.append((at, self.order, event_id, annotator, key, kind, value, previous, undoes, target, item,
-                           earlier.get(event_id)))
+            append((at, order, event_id, names[annotator_id], key_of[attribution_id], kind, value, previous, undoes,
+                    targets.get(target_id), item, earlier.get(event_id)))
         return events
 
     def add_events(self, events: list[tuple]) -> None:
@@ -190,7 +198,7 @@ class _Merger:
         next_id = self.out.next_event_id()
         rows = []
         seen = self.seen_events
-        events.sort(key=lambda e: (e[0], e[1], e[2]))  # time, then input order
+        events.sort(key=_time_order)  # time, then input order
         sources = []
         for at, order, event_id, annotator, key, kind, value, previous, undoes, target, item, earlier in events:
             identity = (at, annotator, key, kind, value)
@@ -228,6 +236,8 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None) -> MergeReport:
         raise StanceLabelError(f"{output}: is a folder; give the merged project's file name")
     report = MergeReport(output=str(output))
     folder = output.parent if str(output.parent) else Path(".")
+    collecting = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples, no cycles: the collector would only slow the merge down
     handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=folder)
     os.close(handle)
     os.unlink(temporary)
@@ -262,6 +272,9 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None) -> MergeReport:
         for leftover in (temporary, temporary + "-wal", temporary + "-shm"):
             Path(leftover).unlink(missing_ok=True)
         raise
+    finally:
+        if collecting:
+            gc.enable()
     return report
 
 
