@@ -1286,10 +1286,17 @@ class Project:
     def next_event_id(self) -> int:
         return self._query("SELECT coalesce(max(id), 0) + 1 FROM event")[0][0]
 
-    def append_events(self, rows: Sequence[tuple], sources: Sequence[tuple[int, str, str]] = ()) -> None:
-        """Copy many events at once: (id, at, annotator, attribution id, kind, value, previous, undoes, target),
-        ids chosen by the caller from ``next_event_id`` on, values as JSON text in this file's label ids;
-        ``sources``: (event id, file, project) of where each came from."""
+    def merge_source_id(self, file: str, project: str) -> int:
+        """The id of a merged file's provenance row (made on first use)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO merge_source (file, project) VALUES (?, ?)", (file, project))
+            return conn.execute("SELECT id FROM merge_source WHERE file = ? AND project = ?",
+                                (file, project)).fetchone()[0]
+
+    def append_events(self, rows: Sequence[tuple]) -> None:
+        """Copy many events at once: (id, at, annotator, attribution id, kind, value, previous, undoes, target,
+        source id), ids chosen by the caller from ``next_event_id`` on, values as JSON text in this file's
+        label ids, the source from ``merge_source_id``."""
         conn = self._conn
         with self.transaction():
             annotators = {name: self._annotator_id(conn, name) for name in {row[2] for row in rows}}
@@ -1298,17 +1305,16 @@ class Project:
                 if row[4] not in ("label", "note", "flag", "span", "status", "gold"):
                     raise StanceLabelError(f"unknown event kind {row[4]!r}")
             conn.executemany(
-                "INSERT INTO event (id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO event (id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, "
+                "source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((i, at, annotators[who], attribution_id, kind, value, previous, undoes,
-                  targets.get(target) if kind == "label" and target else None)
-                 for i, at, who, attribution_id, kind, value, previous, undoes, target in rows))
-            conn.executemany("INSERT OR IGNORE INTO event_source (event_id, file, project) VALUES (?, ?, ?)",
-                             sources)
+                  targets.get(target) if kind == "label" and target else None, source)
+                 for i, at, who, attribution_id, kind, value, previous, undoes, target, source in rows))
 
     def event_sources(self) -> dict[int, tuple[str, str]]:
         """{event id: (file, project)} of the events a merge brought in."""
-        return {r[0]: (r[1], r[2]) for r in self._query("SELECT event_id, file, project FROM event_source")}
+        return {r[0]: (r[1], r[2]) for r in self._query(
+            "SELECT e.id, m.file, m.project FROM event e JOIN merge_source m ON m.id = e.source_id")}
 
     def replay_events(self) -> None:
         """The current state from the event log alone, in the order of the events' times:

@@ -189,11 +189,13 @@ def default_guidelines() -> str:
 
 _V4 = """
 -- Where a merged event came from: the file and the project it was merged from.
-CREATE TABLE event_source (
-    event_id INTEGER PRIMARY KEY REFERENCES event(id),
-    file     TEXT NOT NULL,
-    project  TEXT NOT NULL
+CREATE TABLE merge_source (
+    id      INTEGER PRIMARY KEY,
+    file    TEXT NOT NULL,
+    project TEXT NOT NULL,
+    UNIQUE (file, project)
 ) STRICT;
+ALTER TABLE event ADD COLUMN source_id INTEGER REFERENCES merge_source(id);
 """
 
 
@@ -206,7 +208,7 @@ def _v4(conn: sqlite3.Connection) -> None:
 #: Tables every project of the current version has.
 TABLES = frozenset({"project_meta", "import_run", "document", "sentence", "annotator", "attribution",
                     "attribution_author", "label", "annotation", "event", "gold", "target",
-                    "event_source"})
+                    "merge_source"})
 
 #: Migration ``i`` brings a file from ``user_version`` ``i`` to ``i + 1``.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]

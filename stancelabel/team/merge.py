@@ -83,7 +83,7 @@ class _Merger:
         self.first = True
         self.order = 0
         self.keys: set[str] | None = None
-        self.origins: dict[int, tuple[str, str]] = {}
+        self.origins: dict[int, int] = {}
 
     # -- the label schema ---------------------------------------------------------------
 
@@ -121,8 +121,9 @@ class _Merger:
         labels = self.label_map(source)
         self.order += 1
         name = source.query("SELECT value FROM project_meta WHERE key = 'name'")
-        self.origins[self.order] = (str(source.path), name[0][0] if name else source.path.stem)
-        earlier = dict(source.query("SELECT event_id, file || char(31) || project FROM event_source"))
+        self.origins[self.order] = self.out.merge_source_id(str(source.path), name[0][0] if name else source.path.stem)
+        earlier_sources = {i: self.out.merge_source_id(f, p) for i, f, p in
+                           source.query("SELECT id, file, project FROM merge_source")}
         if self.first:
             guidelines = source.query("SELECT value FROM project_meta WHERE key = 'guidelines'")
             if guidelines:
@@ -183,12 +184,13 @@ class _Merger:
                 (updated, label_names[label_id], path))
         events = []
         order, append = self.order, events.append
-        for event_id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id in source.query(
-                "SELECT id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id FROM event"):
+        for event_id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, source_id in \
+                source.query("SELECT id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, "
+                             "source_id FROM event"):
             if kind == "label" or kind == "gold":
                 value, previous = _map_value(kind, value, labels), _map_value(kind, previous, labels)
             append((at, order, event_id, names[annotator_id], key_of[attribution_id], kind, value, previous, undoes,
-                    targets.get(target_id), item, earlier.get(event_id)))
+                    targets.get(target_id), item, earlier_sources.get(source_id)))
         return events
 
     def add_events(self, events: list[tuple]) -> None:
@@ -199,7 +201,6 @@ class _Merger:
         rows = []
         seen = self.seen_events
         events.sort(key=_time_order)  # time, then input order
-        sources = []
         for at, order, event_id, annotator, key, kind, value, previous, undoes, target, item, earlier in events:
             identity = (at, annotator, key, kind, value)
             known = seen.get(identity)
@@ -208,13 +209,13 @@ class _Merger:
                 item.events_duplicate += 1
                 continue
             ids[(order, event_id)] = seen[identity] = next_id
-            rows.append((next_id, at, annotator, attribution_ids[key], kind, value, previous,
-                         ids.get((order, undoes)) if undoes is not None else None, target))
             # an event merged before keeps the file it first came from
-            sources.append((next_id, *(earlier.split("\x1f", 1) if earlier else self.origins[order])))
+            rows.append((next_id, at, annotator, attribution_ids[key], kind, value, previous,
+                         ids.get((order, undoes)) if undoes is not None else None, target,
+                         earlier if earlier is not None else self.origins[order]))
             next_id += 1
             item.events_new += 1
-        self.out.append_events(rows, sources)
+        self.out.append_events(rows)
 
     def conflicts(self) -> None:
         found = [(pair, labels) for pair, labels in self.final_labels.items()
