@@ -363,3 +363,57 @@ def test_merged_events_remember_the_file_and_project_they_came_from(make_project
     with Project.open(tmp_path / "m2.stance", readonly=True) as m2:
         origins = {file for file, _project in m2.event_sources().values()}
     assert origins == {str(tmp_path / "one.stance"), str(tmp_path / "two.stance")}
+
+
+def test_merge_never_overwrites_an_input_or_an_open_project(make_project, tmp_path):
+    base = make_project("base.stance")
+    fill_annotation_project(base)
+    other = make_project("other.stance")
+    other.close()
+    with pytest.raises(StanceLabelError, match="is open"):  # base is open: its -wal file is there
+        merge(base.path, [other.path], replace=True)
+    base.close()
+    before = base.path.read_bytes()
+    with pytest.raises(StanceLabelError, match="also one of the files to merge"):
+        merge(base.path, [base.path], replace=True)
+    shutil.copy(base.path, tmp_path / "copy.stance")
+    with pytest.raises(StanceLabelError, match="already exists"):
+        merge(tmp_path / "copy.stance", [base.path])
+    assert base.path.read_bytes() == before
+    merge(tmp_path / "copy.stance", [base.path], replace=True)
+
+
+def test_labels_of_the_same_text_from_two_records_are_all_kept(make_project, blank_nlp, tmp_path):
+    from helpers import run_import
+
+    path = write(tmp_path / "two.jsonl", "\n".join(json.dumps(r) for r in [
+        {"text": "Ola denied it.", "label": "denies", "annotator": "alice"},
+        {"text": "Ola denied it.", "label": "qualifies", "annotator": "bob"}]))
+    project = make_project()
+    report = run_import(project, [path], blank_nlp)
+    assert report.labels_added == 2
+    assert sorted((a.annotator, a.label) for a in project.annotations()) == [("alice", "denies"), ("bob", "qualifies")]
+
+
+@pytest.mark.parametrize(("statement", "message"), [
+    ("UPDATE attribution SET content = '[[60,5000]]' WHERE id = 1", "spans that are not offsets"),
+    ("UPDATE event SET at = 'zzz' WHERE id = 1", "no valid time"),
+    ("UPDATE annotator SET name = 'bad' || char(27) || '[31m' WHERE id = 1", "control characters"),
+])
+def test_rows_a_checked_schema_cannot_catch_are_refused(make_project, tmp_path, statement, message):
+    good = make_project("good.stance")
+    ids = fill_annotation_project(good)
+    good.set_label(ids[0], "ann", "denies")
+    good.close()
+    bad = tmp_path / "bad.stance"
+    shutil.copy(good.path, bad)
+    conn = sqlite3.connect(bad)
+    conn.execute("DROP TRIGGER event_no_update")
+    conn.execute(statement)
+    conn.execute("CREATE TRIGGER event_no_update BEFORE UPDATE ON event\n"
+                 "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StanceLabelError, match=message):
+        merge(tmp_path / "out.stance", [good.path, bad])
+    assert not (tmp_path / "out.stance").exists()

@@ -176,7 +176,7 @@ def cmd_split(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     from stancelabel.team.merge import format_merge, merge
 
-    report = merge(Path(args.output), [Path(p) for p in args.inputs])
+    report = merge(Path(args.output), [Path(p) for p in args.inputs], replace=args.force)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

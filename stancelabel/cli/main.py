@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "history. Every input is checked first; MERGED is written only when all are read.")
     p.add_argument("-o", "--output", required=True, metavar="MERGED")
     p.add_argument("inputs", metavar="INPUT", nargs="+")
+    p.add_argument("--force", action="store_true", help="replace MERGED if it exists (never one of the inputs)")
     p.add_argument("--json", action="store_true", help="print the merge report as one JSON object")
 
     p = commands.add_parser("agreement", help="how far annotators agree on their stance labels",

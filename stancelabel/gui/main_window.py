@@ -964,6 +964,10 @@ class MainWindow(QMainWindow):
     def _show_panel_note_reset(self) -> None:
         if self.current is None:
             return
+        if self.review:
+            gold = self.project.gold_of(self.current.id)
+            self.panel.note_edit.setText(gold[2] if gold else "")
+            return
         annotation = self.project.annotation(self.current.id, self.annotator)
         self.panel.note_edit.setText(self._pending_notes.get(self.current.id, annotation.note if annotation else ""))
 
@@ -1033,10 +1037,15 @@ class MainWindow(QMainWindow):
     # -- undo ------------------------------------------------------------------------------
 
     def undo(self) -> None:
+        if self.review:
+            self.statusBar().showMessage("Gold decisions are not undone: give the gold label you mean instead.", 6000)
+            return
         me = self.annotator
         self._submit("undo", lambda p: p.undo(me), None, lambda change: self._after_undo(change, "undo"))
 
     def redo(self) -> None:
+        if self.review:
+            return
         me = self.annotator
         self._submit("redo", lambda p: p.redo(me), None, lambda change: self._after_undo(change, "redo"))
 

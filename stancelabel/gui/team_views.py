@@ -167,7 +167,7 @@ class MergeWorker(QObject):
         from stancelabel.team.merge import merge
 
         try:
-            report = merge(self.output, self.inputs)
+            report = merge(self.output, self.inputs, replace=True)  # the save dialog asked about replacing
         except StanceLabelError as error:
             self.done.emit(None, str(error))
             return

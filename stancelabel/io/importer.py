@@ -332,6 +332,7 @@ def import_sources(
             # of copies of one article): one document with all attributions.
             first[sha].attributions.extend(source.attributions)
             first[sha].annotators.extend(source.annotators)
+            first[sha].labels.extend(source.labels)
             report.documents_present += 1
         elif sha in present:
             if source.attributions or source.annotators or source.labels:

@@ -64,6 +64,7 @@ def default_labels() -> list[Label]:
 
 
 _KEY = re.compile(r"^[0-9a-f]{32}$")
+_ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 
 
 def _spans_json(spans: Spans) -> str:
@@ -852,7 +853,10 @@ class Project:
                     next_id = 1 + conn.execute(
                         "SELECT max(coalesce((SELECT max(id) FROM label), 0), "
                         "coalesce((SELECT max(CAST(value AS INTEGER)) FROM event WHERE kind = 'label'), 0), "
-                        "coalesce((SELECT max(CAST(previous AS INTEGER)) FROM event WHERE kind = 'label'), 0))"
+                        "coalesce((SELECT max(CAST(previous AS INTEGER)) FROM event WHERE kind = 'label'), 0), "
+                        "coalesce((SELECT max(json_extract(value, '$.label')) FROM event WHERE kind = 'gold'), 0), "
+                        "coalesce((SELECT max(json_extract(previous, '$.label')) FROM event WHERE kind = 'gold' "
+                        "AND previous != 'null'), 0))"
                     ).fetchone()[0]
                     conn.execute("INSERT INTO label (id, name, shortcut, colour, description, position) "
                                  "VALUES (?, ?, ?, ?, ?, ?)", (next_id, *values))
@@ -1164,6 +1168,10 @@ class Project:
                 except StanceLabelError as error:
                     raise StanceLabelError(f"{where}{error}") from None
                 annotator_id = self._annotator_id(conn, record.annotator)
+                for stamp in (record.created_at, record.updated_at):
+                    if stamp is not None and not _ISO_UTC.match(stamp):
+                        raise StanceLabelError(f"{where}time {stamp!r} is not ISO 8601 UTC "
+                                               "(like 2026-11-27T16:21:37.123456Z)")
                 at = record.updated_at or utc_now()
                 current = conn.execute("SELECT updated_at FROM annotation WHERE attribution_id = ? "
                                        "AND annotator_id = ?", (attribution_id, annotator_id)).fetchone()
@@ -1283,6 +1291,14 @@ class Project:
                 raise StanceLabelError(f"no attribution with key {attribution_key} in this project")
             self._add_author(conn, row[0], annotator)
 
+    def label_of_keys(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The current label of (attribution key, annotator) pairs."""
+        rows = self._query("SELECT a.key, u.name, l.name FROM annotation n JOIN attribution a ON a.id = "
+                           "n.attribution_id JOIN annotator u ON u.id = n.annotator_id LEFT JOIN label l "
+                           "ON l.id = n.label_id")
+        wanted = set(pairs)
+        return {(k, a): label for k, a, label in rows if (k, a) in wanted}
+
     def next_event_id(self) -> int:
         return self._query("SELECT coalesce(max(id), 0) + 1 FROM event")[0][0]
 
@@ -1346,6 +1362,8 @@ class Project:
             for attribution_id, annotator_id, kind, value, at, target_id in events:
                 value = json.loads(value)
                 if kind == "gold":
+                    if value.get("label") is None:
+                        continue  # a decision naming a label since removed: the next one stands
                     conn.execute(
                         "INSERT INTO gold (attribution_id, label_id, adjudicator_id, note, decided_at) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (attribution_id) DO UPDATE SET label_id = "

@@ -150,7 +150,7 @@ def agreement(items: Mapping[Any, Ratings], annotators: Sequence[str] | None = N
     Vectorised over an items x annotators matrix of label codes: a million labels by
     ten annotators take well under a second. The formulas are those of the functions above.
     """
-    chosen = sorted(annotators) if annotators else sorted({a for ratings in items.values() for a in ratings})
+    chosen = sorted(set(annotators)) if annotators else sorted({a for ratings in items.values() for a in ratings})
     column = {name: j for j, name in enumerate(chosen)}
     rows = [ratings for ratings in items.values() if sum(1 for a in ratings if a in column) >= 2]
     categories = list(labels) if labels else sorted({v for r in rows for a, v in r.items() if a in column})

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,42 @@ class MergeReport:
                 "same_id_different_text": self.same_id_different_text, "labels_added": self.labels_added}
 
 
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+
+
+def _valid_name(name: object) -> bool:
+    return isinstance(name, str) and bool(name.strip()) and name == name.strip() and name.isprintable()
+
+
+def _check_spans(value: object, length: int) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, list) and len(x) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in x)
+        and 0 <= x[0] <= x[1] <= length for x in value)
+
+
+def _check_event(kind: str, value: str, length: int) -> bool:
+    """Whether an event's JSON value has the shape its kind needs (and names things that exist)."""
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    if kind == "label":  # a label id no longer in the schema may stay in the history
+        return parsed is None or (isinstance(parsed, int) and not isinstance(parsed, bool))
+    if kind == "note":
+        return isinstance(parsed, str) or parsed is None
+    if kind == "flag":
+        return isinstance(parsed, bool) or parsed is None
+    if kind == "status":
+        return parsed in ("active", "rejected")
+    if kind == "span":
+        return (isinstance(parsed, dict) and parsed.get("origin") in ("auto", "imported", "manual")
+                and all(_check_spans(parsed.get(role), length) for role in ("source", "cue", "content")))
+    if kind == "gold":
+        return (isinstance(parsed, dict) and isinstance(parsed.get("label"), int)
+                and not isinstance(parsed.get("label"), bool) and isinstance(parsed.get("note", ""), str))
+    return False
+
+
 def _time_order(event: tuple) -> tuple:
     return event[0], event[1], event[2]
 
@@ -84,6 +121,7 @@ class _Merger:
         self.order = 0
         self.keys: set[str] | None = None
         self.origins: dict[int, int] = {}
+        self.key_doc: dict[str, str] = {}  # attribution key -> its document's text hash
 
     # -- the label schema ---------------------------------------------------------------
 
@@ -133,7 +171,22 @@ class _Merger:
         present = self.out.document_shas()
         if self.keys is None:
             self.keys = set(self.out.attribution_ids_by_key())
-        key_of = dict(source.query("SELECT id, key FROM attribution"))
+        refuse = lambda reason: StanceLabelError(f"{source.path}: refused: {reason}; nothing was merged")  # noqa: E731
+        documents = {i: (sha, length) for i, sha, length in source.query(
+            "SELECT id, sha256, length(text) FROM document")}
+        key_of, length_of = {}, {}
+        for attribution_id, key, document_id, *spans in source.query(
+                "SELECT id, key, document_id, source, cue, content FROM attribution"):
+            sha, length = documents[document_id]
+            try:
+                parsed = [json.loads(x) for x in spans]
+            except ValueError:
+                parsed = None
+            if parsed is None or not all(_check_spans(x, length) for x in parsed):
+                raise refuse(f"attribution {key} has spans that are not offsets inside its document")
+            if self.key_doc.setdefault(key, sha) != sha:
+                raise refuse(f"attribution key {key} names attributions of two different documents")
+            key_of[attribution_id], length_of[attribution_id] = key, length
         # One query for the attributions the output lacks (none, usually, after the first file).
         by_document: dict[int, list[tuple]] = {}
         if any(key not in self.keys for key in key_of.values()):
@@ -166,6 +219,9 @@ class _Merger:
             if sha not in present or attributions:
                 sentences = [] if sha in present else [(s, e) for s, e in source.query(
                     'SELECT start, "end" FROM sentence WHERE document_id = ? ORDER BY idx', (doc_id,))]
+                if any(not 0 <= a <= b <= len(text) for a, b in sentences) or \
+                        any(sentences[i][0] < sentences[i - 1][1] for i in range(1, len(sentences))):
+                    raise refuse(f"document {external_id!r} has sentences outside its text or out of order")
                 _, added = self.out.add_document(document, sentences, attributions=attributions)
                 item.attributions_new += added
             present.add(sha)
@@ -175,22 +231,41 @@ class _Merger:
             self.out.add_author(key, annotator)
         # Plain scans mapped through small dictionaries: cheaper than joins over a million rows.
         names = dict(source.query("SELECT id, name FROM annotator"))
+        for name in names.values():
+            if not _valid_name(name):
+                raise refuse(f"annotator name {name!r} is empty or holds control characters")
         label_names = dict(source.query("SELECT id, name FROM label"))
-        path, final = str(source.path), self.final_labels
-        for attribution_id, annotator_id, label_id, updated in source.query(
-                "SELECT attribution_id, annotator_id, label_id, updated_at FROM annotation WHERE label_id IS NOT NULL"):
-            item.labels += 1
-            final.setdefault((key_of[attribution_id], names[annotator_id]), []).append(
-                (updated, label_names[label_id], path))
         events = []
         order, append = self.order, events.append
-        for event_id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, source_id in \
-                source.query("SELECT id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, "
-                             "source_id FROM event"):
+        last_label: dict[tuple[str, str], tuple[int, str, str]] = {}
+        rows = source.query("SELECT id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, "
+                            "source_id FROM event")
+        event_ids = {row[0] for row in rows}
+        for event_id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, source_id in rows:
+            key, annotator = key_of.get(attribution_id), names.get(annotator_id)
+            if key is None or annotator is None:
+                raise refuse(f"event {event_id} names an attribution or annotator that is not in the file")
+            if not isinstance(at, str) or not _TIME.match(at):
+                raise refuse(f"event {event_id} has no valid time (ISO 8601 UTC), got {at!r}")
+            length = length_of[attribution_id]
+            if not _check_event(kind, value, length) or not (previous == "null" or _check_event(kind, previous,
+                                                                                                 length)):
+                raise refuse(f"event {event_id} ({kind}) has a value of the wrong shape")
+            if undoes is not None and undoes not in event_ids:
+                raise refuse(f"event {event_id} undoes an event that is not in the file")
+            if kind == "label":
+                label = label_names.get(json.loads(value))
+                if event_id > last_label.get((key, annotator), (0,))[0]:
+                    last_label[(key, annotator)] = (event_id, at, label)
             if kind == "label" or kind == "gold":
                 value, previous = _map_value(kind, value, labels), _map_value(kind, previous, labels)
-            append((at, order, event_id, names[annotator_id], key_of[attribution_id], kind, value, previous, undoes,
+            append((at, order, event_id, annotator, key, kind, value, previous, undoes,
                     targets.get(target_id), item, earlier_sources.get(source_id)))
+        path = str(source.path)
+        for (key, annotator), (_, at, label) in last_label.items():
+            if label is not None:
+                item.labels += 1
+                self.final_labels.setdefault((key, annotator), []).append((at, label, path))
         return events
 
     def add_events(self, events: list[tuple]) -> None:
@@ -218,23 +293,37 @@ class _Merger:
         self.out.append_events(rows)
 
     def conflicts(self) -> None:
+        """One annotator, one attribution, different labels in different files; with what the merge kept."""
         found = [(pair, labels) for pair, labels in self.final_labels.items()
                  if len(labels) > 1 and any(label != labels[0][1] for _, label, _ in labels)]
+        kept = self.out.label_of_keys([pair for pair, _ in found]) if found else {}
         for (key, annotator), labels in sorted(found):
             labels.sort()
             self.report.conflicts.append({
                 "key": key, "annotator": annotator,
                 "labels": [{"label": label, "updated_at": updated, "file": path} for updated, label, path in labels],
-                "kept": labels[-1][1]})
+                "kept": kept.get((key, annotator))})
 
 
-def merge(output: Path, inputs: list[Path], blank_nlp=None) -> MergeReport:
-    """Merge project files and JSONL exports into a new project file at ``output``."""
+def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = False) -> MergeReport:
+    """Merge project files and JSONL exports into a new project file at ``output``.
+
+    An existing ``output`` is replaced only with ``replace``, and never when it is one
+    of the inputs or open (a -wal file beside it): a merge changes no input.
+    """
     output = Path(output)
     if not inputs:
         raise StanceLabelError("nothing to merge: name the project files (and JSONL exports) to merge")
     if output.is_dir():
         raise StanceLabelError(f"{output}: is a folder; give the merged project's file name")
+    if output.exists():
+        if any(Path(x).exists() and os.path.samefile(output, x) for x in inputs):
+            raise StanceLabelError(f"{output}: is also one of the files to merge; write the merge to a new file")
+        if output.with_name(output.name + "-wal").exists():
+            raise StanceLabelError(f"{output}: is open (in StanceLabel or another program); close it, or write "
+                                   "the merge to a new file")
+        if not replace:
+            raise StanceLabelError(f"{output}: already exists; choose a new file (or --force to replace it)")
     report = MergeReport(output=str(output))
     folder = output.parent if str(output.parent) else Path(".")
     collecting = gc.isenabled()

@@ -45,13 +45,13 @@ def _refuse(path: Path, reason: str) -> ProjectFileError:
 def check_header(path: Path) -> None:
     """Refuse, from its first 100 bytes and its size, a file that cannot be a current project."""
     try:
+        if not path.is_file():  # before opening: a FIFO would block the read forever
+            raise _refuse(path, "not a regular file")
         size = path.stat().st_size
         with path.open("rb") as handle:
             header = handle.read(100)
     except OSError as error:
         raise _refuse(path, f"cannot read the file ({error.strerror})") from None
-    if not path.is_file():
-        raise _refuse(path, "not a regular file")
     if size > MAX_FILE_BYTES:
         raise _refuse(path, f"the file is larger than {MAX_FILE_BYTES >> 30} GiB")
     if len(header) < 100 or header[:16] != _MAGIC:
@@ -80,10 +80,15 @@ class UntrustedProject:
             shutil.copyfile(self.path, copy)
             wal = self.path.with_name(self.path.name + "-wal")
             if wal.is_file():  # changes not yet checkpointed into the main file
+                if wal.stat().st_size > MAX_FILE_BYTES:
+                    raise _refuse(self.path, f"its -wal file is larger than {MAX_FILE_BYTES >> 30} GiB")
                 shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
         except OSError as error:
             self.close()
             raise _refuse(self.path, f"cannot copy it ({error.strerror})") from None
+        except BaseException:
+            self.close()
+            raise
         try:
             self.conn = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)
             self.conn.execute("PRAGMA trusted_schema = OFF")
