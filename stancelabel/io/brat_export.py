@@ -9,6 +9,7 @@ target and swapped in whole, so an interrupted export leaves the earlier one.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -32,7 +33,13 @@ def _file_stem(doc_id: str, sha: str, used: dict[str, str]) -> str:
 
 
 def _annotator_suffix(annotator: str | None) -> str:
-    return "" if annotator is None else "_" + (_UNSAFE.sub("-", annotator).strip("-") or "annotator")
+    """``_NAME``; a name that had to change to be a safe file name gets a short hash, so two never collide."""
+    if annotator is None:
+        return ""
+    safe = _UNSAFE.sub("-", annotator).strip("-") or "annotator"
+    if safe != annotator:
+        safe += "-" + hashlib.sha1(annotator.encode("utf-8")).hexdigest()[:6]
+    return "_" + safe
 
 
 def ann_lines(records: list[dict[str, Any]], text: str) -> list[str]:

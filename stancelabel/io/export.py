@@ -211,6 +211,9 @@ def atomic_output(path: Path, mode: str = "w", encoding: str | None = "utf-8",
     folder = path.parent if str(path.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # the permissions of any new file, not mkstemp's private 0600
     except OSError as error:
         raise StanceLabelError(f"{path}: cannot write here ({error.strerror})") from None
     try:
