@@ -111,15 +111,18 @@ def test_filters_annotator_label_flagged_and_all(labelled, tmp_path):
 
 
 def test_round_trip_through_a_fresh_project_gives_the_same_records(labelled, make_project, blank_nlp, tmp_path):
-    project, _ = labelled
+    project, ids = labelled
+    project.set_status(ids[-1], "ann", "rejected")  # "not an attribution" travels too (with --all)
+    export(project, tmp_path / "everything.jsonl", ExportOptions(all=True))
     export(project, tmp_path / "first.jsonl", ExportOptions())
     fresh = make_project("fresh.stance")
     nlp, info = _detecting(blank_nlp)
     from stancelabel.io.importer import ImportOptions, import_paths
 
     import_paths(fresh, texts(tmp_path / "again"), ImportOptions(target="Lead is in the water"), nlp, info)
-    report = run_import(fresh, [tmp_path / "first.jsonl"], blank_nlp)
+    report = run_import(fresh, [tmp_path / "everything.jsonl"], blank_nlp)
     assert not report.errors and report.labels_added == 4 and report.documents_from_records == 0
+    assert fresh.attribution(fresh.attribution_id(project.attribution(ids[-1]).key)).status == "rejected"
     export(fresh, tmp_path / "second.jsonl", ExportOptions())
     first = sorted((tmp_path / "first.jsonl").read_text(encoding="utf-8").splitlines())
     second = sorted((tmp_path / "second.jsonl").read_text(encoding="utf-8").splitlines())

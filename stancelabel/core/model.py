@@ -200,6 +200,8 @@ class ImportedAttribution:
     key: str | None = None
     #: the origin it had there (auto, imported, manual); None: "imported"
     origin: str | None = None
+    #: "rejected" when it was marked "not an attribution" there
+    status: str = "active"
 
 
 @dataclass(slots=True)

@@ -223,6 +223,11 @@ def project_pipeline(project: Project, model: str | None = None, *, detect: bool
 
 
 def _store_labels(project: Project, source: SourceDocument, report: ImportReport) -> None:
+    """The labels a document's records bring, and which of its attributions they mark "not an attribution"."""
+    for attribution in source.attributions:
+        if attribution.status == "rejected":
+            key = attribution.key or _key_of(source, attribution)
+            project.set_status(project.attribution_id(key), attribution.annotator or "imported", "rejected")
     if source.labels:
         written, kept = project.import_labels(source.labels)
         report.labels_added += written

@@ -192,6 +192,9 @@ def read_export_records(path: Path, lines: list[tuple[int, str]], annotator: str
         origin = record.get("origin", "imported")
         if origin not in ("auto", "imported", "manual"):
             raise InputFileError(path, f"'origin' must be auto, imported or manual, not {origin!r}", line=number)
+        status = record.get("status", "active")
+        if status not in ("active", "rejected"):
+            raise InputFileError(path, f"'status' must be active or rejected, not {status!r}", line=number)
         flagged = record.get("flagged", False)
         if not isinstance(flagged, bool):
             raise InputFileError(path, "'flagged' must be true or false", line=number)
@@ -211,7 +214,7 @@ def read_export_records(path: Path, lines: list[tuple[int, str]], annotator: str
         if all(a.key != key for a in group.attributions):
             group.attributions.append(ImportedAttribution(
                 source, cue, content, source_hint=_optional_str(path, number, record, "source_hint"),
-                suggestion=_optional_str(path, number, record, "suggestion"), key=key, origin=origin))
+                suggestion=_optional_str(path, number, record, "suggestion"), key=key, origin=origin, status=status))
         has_annotator = record.get("annotator") is not None or record.get("_annotator_id") is not None
         if label is not None or note or flagged:
             if not has_annotator and annotator is None:

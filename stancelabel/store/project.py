@@ -1261,6 +1261,12 @@ class Project:
 
     # -- merging -----------------------------------------------------------------------------
 
+    def attribution_id(self, key: str) -> int:
+        rows = self._query("SELECT id FROM attribution WHERE key = ?", (key,))
+        if not rows:
+            raise StanceLabelError(f"no attribution with key {key} in this project")
+        return rows[0][0]
+
     def attribution_ids_by_key(self) -> dict[str, int]:
         return dict(self._query("SELECT key, id FROM attribution"))
 
