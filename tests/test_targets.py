@@ -207,3 +207,14 @@ def test_guidelines_open_beside_the_text_and_can_be_edited(qtbot, make_project, 
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window.pane, Qt.Key.Key_F1)
     assert not window.guidelines_dock.isVisible()
+
+
+def test_labels_imported_without_a_target_of_their_own_take_their_documents(make_project, blank_nlp, tmp_path):
+    from helpers import run_import
+
+    path = write(tmp_path / "labelled.jsonl", json.dumps({"text": "Ola denied it.", "label": "denies",
+                                                          "annotator": "alice", "target": TARGET}) + "\n")
+    project = make_project()
+    run_import(project, [path], blank_nlp)
+    (annotation,) = project.annotations()
+    assert annotation.target == TARGET

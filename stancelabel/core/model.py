@@ -218,6 +218,9 @@ class LabelRecord:
     updated_at: str | None = None
     #: where it was read, for error messages: "FILE:LINE"
     where: str = ""
+    #: whether ``target`` is what the label was given under (an export says so, even when None);
+    #: else the label takes its document's target
+    target_known: bool = False
 
 
 @dataclass(slots=True)

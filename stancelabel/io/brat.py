@@ -294,7 +294,8 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
             item = found[index]
             key = attribution_key(document.sha256, *(normalize_spans(x) for x in (item.source, item.cue, item.content)))
             document.labels.append(LabelRecord(key=key, annotator=who or "imported", label=label, note=note,
-                                               flagged=flagged, target=target, where=str(ann)))
+                                               flagged=flagged, target=target, where=str(ann),
+                                               target_known=target is not None))
     if pair.annotations and failed == len(pair.annotations):
         return None
     return document

@@ -222,5 +222,6 @@ def read_export_records(path: Path, lines: list[tuple[int, str]], annotator: str
             group.labels.append(LabelRecord(
                 key=key, annotator=_annotator_of(path, number, record, annotator), label=label, note=note,
                 flagged=flagged, target=target, created_at=_optional_str(path, number, record, "created_at"),
-                updated_at=_optional_str(path, number, record, "updated_at"), where=f"{path}:{number}"))
+                updated_at=_optional_str(path, number, record, "updated_at"), where=f"{path}:{number}",
+                target_known=True))
     return list(groups.values())

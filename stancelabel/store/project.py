@@ -1179,7 +1179,7 @@ class Project:
                     kept += 1
                     continue
                 before = self.event_count_for(conn, attribution_id, annotator_id)
-                target_id = self._target_id(conn, record.target)
+                target_id = self._target_id(conn, record.target) if record.target_known else _DOCUMENT_TARGET
                 self._record(conn, attribution_id, record.annotator, "label", label_id, skip_unchanged=True, at=at,
                              target_id=target_id)
                 self._record(conn, attribution_id, record.annotator, "note", record.note, skip_unchanged=True, at=at)
