@@ -354,3 +354,23 @@ def test_a_cancelled_export_leaves_the_earlier_output(labelled, tmp_path, fmt):
     after = sorted(p.read_bytes() for p in target.iterdir()) if fmt == "brat" else target.read_bytes()
     assert after == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_brat_keeps_label_names_with_spaces_and_notes_on_several_lines(make_project, blank_nlp, tmp_path):
+    from helpers import fill_annotation_project
+
+    from stancelabel.core.model import Label
+
+    project = make_project("spaces.stance")
+    ids = fill_annotation_project(project)
+    project.save_labels([*project.labels(), Label("strongly asserts", "Z", "#1b5e20", "Very sure.")])
+    note = "first line\nsecond\tline with a \\ backslash and 100% sure"
+    project.set_label(ids[0], "ann", "strongly asserts")
+    project.set_note(ids[0], "ann", note)
+    export(project, tmp_path / "brat", ExportOptions(format="brat"))
+    back = make_project("back.stance")
+    back.save_labels([*back.labels(), Label("strongly asserts", "Z", "#1b5e20", "Very sure.")])
+    report = run_import(back, [tmp_path / "brat"], blank_nlp)
+    assert not report.errors and not report.warnings
+    (annotation,) = back.annotations()
+    assert (annotation.label, annotation.note) == ("strongly asserts", note)

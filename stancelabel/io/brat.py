@@ -181,7 +181,7 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
         if line.startswith("A") and marks is not None:
             fields = line.split("\t", 1)[-1].split()
             if len(fields) == 3 and fields[0] == "Stance" and fields[1].startswith("E"):
-                stances[fields[1]] = fields[2]
+                stances[fields[1]] = fields[2].replace("%20", " ").replace("%25", "%")
                 continue
             if len(fields) == 2 and fields[0] == "Unsure" and fields[1].startswith("E"):
                 unsure.add(fields[1])
@@ -190,10 +190,10 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
             parts = line.split("\t", 2)
             head = parts[1].split() if len(parts) == 3 else []
             if len(head) == 2 and head[0] == "AnnotatorNotes" and head[1].startswith("E"):
-                notes[head[1]] = parts[2]
+                notes[head[1]] = _unescape_note(parts[2])
                 continue
             if len(head) == 2 and head[0] == "Target" and head[1].startswith("E"):
-                targets[head[1]] = parts[2]
+                targets[head[1]] = _unescape_note(parts[2])
                 continue
         if line.startswith("T"):
             match = _TEXT_BOUND.match(line)
@@ -241,6 +241,22 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
     if skipped:
         warn(f"{path}: skipped {skipped} event(s) with neither a cue nor a content")
     return attributions
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
+
+
+def _unescape_note(note: str) -> str:
+    """Reverse the escapes this tool's BRAT export writes in notes (\\n, \\t, \\r, \\\\)."""
+    out, i = [], 0
+    while i < len(note):
+        if note[i] == "\\" and i + 1 < len(note) and note[i + 1] in _ESCAPES:
+            out.append(_ESCAPES[note[i + 1]])
+            i += 2
+        else:
+            out.append(note[i])
+            i += 1
+    return "".join(out)
 
 
 def _short(text: str, limit: int = 40) -> str:

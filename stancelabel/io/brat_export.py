@@ -42,6 +42,16 @@ def _annotator_suffix(annotator: str | None) -> str:
     return "_" + safe
 
 
+def escape_value(value: str) -> str:
+    """A label name as one BRAT attribute value: no spaces (percent-encoded, as is ``%``)."""
+    return value.replace("%", "%25").replace(" ", "%20")
+
+
+def escape_note(note: str) -> str:
+    """A note on one line: backslash, line breaks and tabs written as escapes the importer reverses."""
+    return note.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
 def ann_lines(records: list[dict[str, Any]], text: str) -> list[str]:
     """The .ann lines of one annotator's records of one document."""
     lines: list[str] = []
@@ -65,17 +75,16 @@ def ann_lines(records: list[dict[str, Any]], text: str) -> list[str]:
         lines.append(f"E{e}\tAttribution:T{t} " + " ".join(arguments))
         if record["label"]:
             a += 1
-            lines.append(f"A{a}\tStance E{e} {record['label']}")
+            lines.append(f"A{a}\tStance E{e} {escape_value(record['label'])}")
         if record["flagged"]:
             a += 1
             lines.append(f"A{a}\tUnsure E{e}")
         if record["note"]:
             n += 1
-            note = " ".join(record["note"].split())  # one line, as BRAT stores notes
-            lines.append(f"#{n}\tAnnotatorNotes E{e}\t{note}")
+            lines.append(f"#{n}\tAnnotatorNotes E{e}\t{escape_note(record['note'])}")
         if record["target"]:
             n += 1
-            lines.append(f"#{n}\tTarget E{e}\t{' '.join(record['target'].split())}")
+            lines.append(f"#{n}\tTarget E{e}\t{escape_note(record['target'])}")
     return lines
 
 
@@ -128,7 +137,7 @@ def write_brat(records: Iterator[dict[str, Any]], target: Path, report, should_s
         if should_stop():  # the records may have ended because of it
             return
         flush()
-        _write(staging / "annotation.conf", ANNOTATION_CONF.format(labels="|".join(label_names)))
+        _write(staging / "annotation.conf", ANNOTATION_CONF.format(labels="|".join(map(escape_value, label_names))))
         _swap_in(staging, target)
     finally:
         if staging.exists():
