@@ -417,3 +417,15 @@ def test_rows_a_checked_schema_cannot_catch_are_refused(make_project, tmp_path, 
     with pytest.raises(StanceLabelError, match=message):
         merge(tmp_path / "out.stance", [good.path, bad])
     assert not (tmp_path / "out.stance").exists()
+
+
+def test_an_input_with_too_many_rows_is_refused(make_project, tmp_path, monkeypatch):
+    from stancelabel.team import untrusted
+
+    big = make_project("big.stance")
+    fill_annotation_project(big)
+    big.close()
+    monkeypatch.setattr(untrusted, "MAX_ROWS", 3)
+    with pytest.raises(ProjectFileError, match="more than 3 rows in attribution"):
+        merge(tmp_path / "out.stance", [big.path])
+    assert not (tmp_path / "out.stance").exists()

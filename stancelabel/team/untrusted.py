@@ -23,6 +23,9 @@ from stancelabel.store import schema
 
 #: The largest project file a merge accepts.
 MAX_FILE_BYTES = 4 << 30
+#: The most events (or attributions) one input may hold: a merge keeps an input's events in memory,
+#: about 0.9 KB each, so this caps one input at a few GB.
+MAX_ROWS = 5_000_000
 _MAGIC = b"SQLite format 3\x00"
 
 
@@ -110,6 +113,12 @@ class UntrustedProject:
             self.close()
             what = f"an extra {extra[0][0]} {extra[0][1]!r}" if extra else f"no {missing[0][0]} {missing[0][1]!r}"
             raise _refuse(self.path, f"its schema is not one this StanceLabel writes ({what})")
+        # Only now, with every table known to be ours, is counting rows safe (a view could run for ever).
+        for table in ("event", "attribution", "annotation"):
+            rows = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if rows > MAX_ROWS:
+                self.close()
+                raise _refuse(self.path, f"more than {MAX_ROWS:,} rows in {table} ({rows:,}); split the project first")
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
