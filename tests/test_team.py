@@ -429,3 +429,12 @@ def test_an_input_with_too_many_rows_is_refused(make_project, tmp_path, monkeypa
     with pytest.raises(ProjectFileError, match="more than 3 rows in attribution"):
         merge(tmp_path / "out.stance", [big.path])
     assert not (tmp_path / "out.stance").exists()
+
+
+def test_a_split_copy_says_whose_share_it_is(qtbot, lead, make_window, tmp_path):
+    from stancelabel.team.split import split
+
+    split(lead, ["alice", "bob"], 0.5, 1, tmp_path / "copies")
+    window = make_window(Project.open(tmp_path / "copies" / "lead-alice.stance"), annotator="bob")
+    assert "alice's share of" in window.annotator_button.toolTip()
+    assert "you are labelling as bob" in window.statusBar().currentMessage()

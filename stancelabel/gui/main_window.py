@@ -454,6 +454,7 @@ class MainWindow(QMainWindow):
         show_markdown(self.guidelines_view, project.guidelines())
         self.pipeline_label.setText(pipeline_note or self._pipeline_text())
         self.setWindowTitle(f"{project.name} — StanceLabel")
+        self._show_assignment()
         self.setWindowFilePath(str(project.path))
         if self.documents.canFetchMore():
             self.documents.fetchMore()
@@ -479,6 +480,24 @@ class MainWindow(QMainWindow):
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+
+    def _show_assignment(self) -> None:
+        """A copy made by split says whose share it is, and how much of it everyone else has too."""
+        import json
+
+        try:
+            assignment = json.loads(self.project.get_setting("assignment") or "null")
+        except ValueError:
+            assignment = None
+        if isinstance(assignment, dict) and {"annotator", "documents", "shared_documents"} <= assignment.keys():
+            self.annotator_button.setToolTip(
+                f"This file is {assignment['annotator']}'s share of {assignment.get('source_project', 'a project')}: "
+                f"{assignment['documents']} documents, {assignment['shared_documents']} of them given to every "
+                "annotator (for agreement). Ctrl+Shift+U switches annotator.")
+            if self.annotator != assignment["annotator"]:
+                self.statusBar().showMessage(
+                    f"Note: this file is {assignment['annotator']}'s share, and you are labelling as "
+                    f"{self.annotator} (Ctrl+Shift+U switches).", 15000)
 
     def _pipeline_text(self) -> str:
         imports = self.project.imports()
