@@ -621,3 +621,17 @@ def test_a_typed_colour_shows_in_the_schema_editor(qtbot, setup):
     editor.ui.table.item(0, 2).setText("#123456")
     assert editor.ui.table.item(0, 2).data(Qt.ItemDataRole.DecorationRole).name() == "#123456"
     editor.reject()
+
+
+def test_a_text_filter_over_a_big_project_runs_off_the_gui_thread(qtbot, setup, monkeypatch):
+    from stancelabel.gui import main_window
+
+    project, ids, window = setup
+    monkeypatch.setattr(main_window, "ASYNC_FILTER_ABOVE", 0)  # every project counts as big here
+    window.view.search_edit.setText("YEARS")
+    qtbot.keyClick(window.view.search_edit, Key.Key_Return)
+    assert "Filtering" in window.statusBar().currentMessage()
+    press(qtbot, window, Key.Key_A)  # labelling goes on meanwhile
+    qtbot.waitUntil(lambda: window._filter_job is not None and not window._filter_job.running, timeout=10_000)
+    assert list(window.queue.ids()) == [ids[4]]
+    assert on_disk(project, ids[0]).label == "asserts"

@@ -57,6 +57,8 @@ SHOW_CHOICES = (("all", "All attributions"), ("unlabelled", "Not yet labelled by
                 ("flagged", "Flagged by me"), ("label", "Labelled by me as"),
                 ("disputed", "Disputed (annotators differ)"), ("multiple", "Labelled by several"))
 REVIEW_SHOWS = ("disputed", "multiple")
+#: Text filters over more attributions than this run on a worker thread (about 2 s per million).
+ASYNC_FILTER_ABOVE = 200_000
 NNBSP = "\u202f"
 
 
@@ -158,6 +160,8 @@ class MainWindow(QMainWindow):
         self._note_for: int | None = None
         self._paragraph = False
         self.review = False
+        self._progress = [0, 0]
+        self._filter_job = None
         self._edit_mode = False
         self._label_actions: list[QAction] = []
 
@@ -583,15 +587,39 @@ class MainWindow(QMainWindow):
         self.view.label_combo.setVisible(self.view.show_combo.currentData() == "label")
         keep = keep if keep is not None else (self.current.id if self.current else None)
         queue = self.queue_filter()
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a text filter over a million rows takes time
+        if (queue.speaker.strip() or queue.search.strip()) and self._progress[1] > ASYNC_FILTER_ABOVE:
+            self._filter_in_background(queue, keep)  # a text filter over a big project: off the GUI thread
+            return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             ids = self.project.queue_ids(self.annotator, queue)
-            self._queue_documents_until = self.project.last_document_id()
         except StanceLabelError as error:
             self.statusBar().showMessage(str(error), 8000)
             return
         finally:
             QApplication.restoreOverrideCursor()
+        self._show_queue(ids, queue, keep)
+
+    def _filter_in_background(self, queue: QueueFilter, keep: int | None) -> None:
+        from stancelabel.gui.team_views import FilterJob
+
+        self._filter_job = job = FilterJob(self.project.path, self.annotator, queue, self)
+        self.statusBar().showMessage("Filtering… (you can go on labelling)")
+
+        def finished(ids, error: str) -> None:
+            if job is not self._filter_job or self.project is None:
+                return  # a newer filter was asked for meanwhile
+            if error:
+                self.statusBar().showMessage(error, 8000)
+                return
+            self.statusBar().showMessage(f"{count(len(ids))} attribution(s) match.", 5000)
+            self._show_queue(ids, queue, self.current.id if self.current else keep)
+
+        job.finished.connect(finished)
+        job.start()
+
+    def _show_queue(self, ids, queue: QueueFilter, keep: int | None) -> None:
+        self._queue_documents_until = self.project.last_document_id()
         self.queue.set_ids(ids)
         row = self.queue.row_of(keep) if keep is not None else None
         if row is None and len(ids):

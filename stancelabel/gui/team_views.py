@@ -203,3 +203,50 @@ class MergeJob(QObject):
         self.result = (report, error)
         self.finished.emit(report, error)
 
+
+
+class _FilterWorker(QObject):
+    done = Signal(object, str)
+
+    def __init__(self, path, annotator: str, queue) -> None:
+        super().__init__()
+        self.path, self.annotator, self.queue = path, annotator, queue
+
+    @Slot()
+    def run(self) -> None:
+        from stancelabel.core.errors import StanceLabelError
+
+        try:
+            with Project.open(self.path, readonly=True) as project:
+                self.done.emit(project.queue_ids(self.annotator, self.queue), "")
+        except StanceLabelError as error:
+            self.done.emit(None, str(error))
+
+
+class FilterJob(QObject):
+    """A queue query (a text search over a big project) on its own thread and read-only connection."""
+
+    finished = Signal(object, str)
+
+    def __init__(self, path, annotator: str, queue, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = _FilterWorker(path, annotator, queue)
+        self.thread = QThread()
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.done.connect(self._on_done)
+        self.result = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self.result is None
+
+    @Slot(object, str)
+    def _on_done(self, ids, error: str) -> None:
+        self.thread.quit()
+        self.thread.wait()
+        self.result = (ids, error)
+        self.finished.emit(ids, error)
