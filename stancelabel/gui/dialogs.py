@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from html import escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtGui import QColor, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
@@ -26,6 +26,7 @@ from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.labels import check_label_schema
 from stancelabel.core.model import Label
 from stancelabel.gui.forms import load_form
+from stancelabel.gui.markup import show_markdown
 
 
 def _dialog_layout(dialog: QDialog, title: str, intro: str) -> QVBoxLayout:
@@ -128,7 +129,7 @@ class SchemaEditor(QDialog):
         self.setWindowTitle("Label schema")
         self.ui = load_form("schema_editor", self)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(10, 10, 10, 10)
         layout.addWidget(self.ui)
         self._usage = {label.id: usage.get(label.name, 0) for label in labels if label.id is not None}
         self._names = {label.id: label.name for label in labels}
@@ -272,13 +273,14 @@ class GuidelinesEditor(QDialog):
                                 "label's description on its button.")
         splitter = QSplitter()
         self.source = QPlainTextEdit(markdown)
+        self.source.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.preview = QTextBrowser()
         self.preview.setOpenExternalLinks(False)
         splitter.addWidget(self.source)
         splitter.addWidget(self.preview)
-        layout.addWidget(splitter)
-        self.source.textChanged.connect(lambda: self.preview.setMarkdown(self.source.toPlainText()))
-        self.preview.setMarkdown(markdown)
+        layout.addWidget(splitter, 1)  # the editor and preview take the height, not the explanation
+        self.source.textChanged.connect(lambda: show_markdown(self.preview, self.source.toPlainText()))
+        show_markdown(self.preview, markdown)
         _add_buttons(self, layout, QDialogButtonBox.StandardButton.Save)
         self.resize(980, 640)
 

@@ -26,7 +26,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export labels")
         self.ui = load_form("export_dialog", self)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(10, 10, 10, 10)
         layout.addWidget(self.ui)
         self._project_path = Path(project_path)
         for key, text, _ in FORMAT_CHOICES:
