@@ -82,6 +82,3 @@ def apply_theme(theme: str) -> RoleColours:
     app.setPalette(_palette(dark))
     return DARK_ROLES if dark else LIGHT_ROLES
 
-
-def roles_for(theme: str) -> RoleColours:
-    return DARK_ROLES if is_dark(theme) else LIGHT_ROLES

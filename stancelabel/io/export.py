@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import csv
-import io
 import os
 import tempfile
 import zlib
@@ -362,9 +361,3 @@ def export(project: Project, path: Path, options: ExportOptions,
 class _Cancelled(Exception):
     """Raised inside an atomic write to throw the partial file away."""
 
-
-def records_to_jsonl_text(records: list[dict[str, Any]]) -> str:
-    """The JSONL text of some records (tests, previews)."""
-    buffer = io.BytesIO()
-    _write_jsonl(iter(records), buffer, ExportReport())
-    return buffer.getvalue().decode("utf-8")

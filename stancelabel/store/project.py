@@ -183,7 +183,6 @@ class Project:
         self._depth = 0
         self.backup_path: Path | None = None
         self._history_cache: dict[int, tuple[int, list[int], list[int]]] = {}
-        self._annotator_cache: dict[str, int] = {}
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -1269,25 +1268,6 @@ class Project:
 
     def attribution_ids_by_key(self) -> dict[str, int]:
         return dict(self._query("SELECT key, id FROM attribution"))
-
-    def append_event(self, at: str, annotator: str, attribution_id: int, kind: str, value: str, previous: str,
-                     undoes: int | None, target: str | None) -> int:
-        """Copy an event from another file (JSON values already in this file's label ids); returns its id here.
-
-        Call within a transaction, then ``replay_events`` to bring the current state up to date.
-        """
-        if kind not in ("label", "note", "flag", "span", "status", "gold"):
-            raise StanceLabelError(f"unknown event kind {kind!r}")
-        conn = self._conn
-        annotator_id = self._annotator_cache.get(annotator)
-        if annotator_id is None:
-            annotator_id = self._annotator_cache[annotator] = self._annotator_id(conn, annotator)
-        return int(conn.execute(
-            "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes, target_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (at, annotator_id, attribution_id, kind, value, previous, undoes,
-             self._target_id(conn, target) if kind == "label" and target else None),
-        ).lastrowid)
 
     def add_author(self, attribution_key: str, annotator: str) -> None:
         """Record who proposed an attribution (merging files keeps each attribution's authors)."""
