@@ -1003,7 +1003,8 @@ class Project:
 
     def _record(self, conn: sqlite3.Connection, attribution_id: int, annotator: str, kind: str, value: Any,
                 undoes: int | None = None, skip_unchanged: bool = False, at: str | None = None,
-                target_id: int | None | object = _DOCUMENT_TARGET) -> None:
+                target_id: int | None | object = _DOCUMENT_TARGET) -> bool:
+        """Append an event and apply it; False when ``skip_unchanged`` found nothing to change."""
         annotator_id = self._annotator_id(conn, annotator)
         if conn.execute("SELECT 1 FROM attribution WHERE id = ?", (attribution_id,)).fetchone() is None:
             raise StanceLabelError(f"no attribution with id {attribution_id} in this project")
@@ -1018,17 +1019,18 @@ class Project:
             ).fetchone()[0]
         if skip_unchanged and value == previous:
             if kind != "label":
-                return
+                return False
             row = conn.execute("SELECT target_id FROM annotation WHERE attribution_id = ? AND annotator_id = ?",
                                (attribution_id, annotator_id)).fetchone()
             if row is not None and row[0] == target_id:
-                return
+                return False
         conn.execute(
             "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes, target_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (now, annotator_id, attribution_id, kind, json.dumps(value), json.dumps(previous), undoes, target_id),
         )
         self._apply(conn, attribution_id, annotator_id, kind, value, now, target_id)
+        return True
 
     def _apply(self, conn: sqlite3.Connection, attribution_id: int, annotator_id: int, kind: str,
                value: Any, at: str, target_id: int | None = None) -> None:
@@ -1177,26 +1179,16 @@ class Project:
                 if current is not None and current[0] > at:
                     kept += 1
                     continue
-                before = self.event_count_for(conn, attribution_id, annotator_id)
                 target_id = self._target_id(conn, record.target) if record.target_known else _DOCUMENT_TARGET
-                self._record(conn, attribution_id, record.annotator, "label", label_id, skip_unchanged=True, at=at,
-                             target_id=target_id)
-                self._record(conn, attribution_id, record.annotator, "note", record.note, skip_unchanged=True, at=at)
-                self._record(conn, attribution_id, record.annotator, "flag", record.flagged, skip_unchanged=True,
-                             at=at)
+                changed = [self._record(conn, attribution_id, record.annotator, kind, value, skip_unchanged=True,
+                                        at=at, target_id=target_id)
+                           for kind, value in (("label", label_id), ("note", record.note), ("flag", record.flagged))]
                 if record.created_at:
                     conn.execute("UPDATE annotation SET created_at = min(created_at, ?), updated_at = ? "
                                  "WHERE attribution_id = ? AND annotator_id = ?",
                                  (record.created_at, at, attribution_id, annotator_id))
-                written += self.event_count_for(conn, attribution_id, annotator_id) > before
+                written += any(changed)
         return written, kept
-
-    @staticmethod
-    def event_count_for(conn: sqlite3.Connection, attribution_id: int, annotator_id: int) -> int:
-        return conn.execute("SELECT count(*) FROM event WHERE attribution_id = ? AND annotator_id = ?",
-                            (attribution_id, annotator_id)).fetchone()[0]
-
-    # -- agreement and gold ------------------------------------------------------------------
 
     def labels_by_item(self, by_target: bool = False) -> dict[Any, dict[str, str]]:
         """Every annotator's current label of each active attribution: {attribution id: {annotator: label}}.
