@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QListWidgetItem, QVBoxLayout, QWidget
 
-from stancelabel.core.errors import StanceLabelError
 from stancelabel.gui.forms import load_form
+from stancelabel.gui.jobs import Job
 from stancelabel.io.export import ExportOptions, ExportReport, export
 from stancelabel.store.project import Project
 
@@ -97,77 +96,11 @@ class ExportDialog(QDialog):
         self.accept()
 
 
-class ExportWorker(QObject):
-    progress = Signal(int)
-    succeeded = Signal(object)
-    failed = Signal(str)
+def export_job(project_path: Path, path: Path, options: ExportOptions, parent: QObject | None = None) -> Job:
+    """The export on its own thread with a read-only connection; the job's result is the ExportReport."""
 
-    def __init__(self, project_path: Path, path: Path, options: ExportOptions) -> None:
-        super().__init__()
-        self.project_path, self.path, self.options = Path(project_path), Path(path), options
-        self._stop = threading.Event()
+    def work(progress, should_stop) -> ExportReport:
+        with Project.open(project_path, readonly=True) as project:
+            return export(project, path, options, progress=progress, should_stop=should_stop)
 
-    def cancel(self) -> None:
-        self._stop.set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            with Project.open(self.project_path, readonly=True) as project:
-                report = export(project, self.path, self.options, progress=self.progress.emit,
-                                should_stop=self._stop.is_set)
-        except StanceLabelError as error:
-            self.failed.emit(str(error))
-            return
-        except Exception as error:  # noqa: BLE001 (a worker must report, never die silently)
-            self.failed.emit(f"the export failed unexpectedly: {type(error).__name__}: {error}")
-            return
-        self.succeeded.emit(report)
-
-
-class ExportJob(QObject):
-    """An ExportWorker with its thread; ``finished`` fires once, on the GUI thread, after the thread stopped."""
-
-    progress = Signal(int)
-    finished = Signal(object, str)  # ExportReport or None, error message
-
-    def __init__(self, project_path: Path, path: Path, options: ExportOptions, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker = ExportWorker(project_path, path, options)
-        self.thread = QThread()
-        self.thread.setObjectName("stancelabel-export")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.progress.connect(self.progress)
-        self.worker.succeeded.connect(self._on_succeeded)
-        self.worker.failed.connect(self._on_failed)
-        self.result: tuple[ExportReport | None, str] | None = None
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def cancel(self) -> None:
-        self.worker.cancel()
-
-    @property
-    def running(self) -> bool:
-        return self.result is None
-
-    @Slot(object)
-    def _on_succeeded(self, report: ExportReport) -> None:
-        self._end(report, "")
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._end(None, message)
-
-    def _end(self, report: ExportReport | None, error: str) -> None:
-        self.thread.quit()
-        self.thread.wait()
-        self.result = (report, error)
-        self.finished.emit(report, error)
-
-    def wait(self, timeout_ms: int = 30_000) -> None:
-        self.cancel()
-        self.thread.quit()
-        self.thread.wait(timeout_ms)
+    return Job("export", work, parent)

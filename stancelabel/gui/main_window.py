@@ -601,9 +601,9 @@ class MainWindow(QMainWindow):
         self._show_queue(ids, queue, keep)
 
     def _filter_in_background(self, queue: QueueFilter, keep: int | None) -> None:
-        from stancelabel.gui.team_views import FilterJob
+        from stancelabel.gui.team_views import filter_job
 
-        self._filter_job = job = FilterJob(self.project.path, self.annotator, queue, self)
+        self._filter_job = job = filter_job(self.project.path, self.annotator, queue, self)
         self.statusBar().showMessage("Filtering… (you can go on labelling)")
 
         def finished(ids, error: str) -> None:
@@ -901,10 +901,10 @@ class MainWindow(QMainWindow):
         return self.start_merge(Path(output), [Path(x) for x in inputs])
 
     def start_merge(self, output: Path, inputs: list[Path]):
-        from stancelabel.gui.team_views import MergeJob
+        from stancelabel.gui.team_views import merge_job
         from stancelabel.team.merge import format_merge
 
-        job = MergeJob(output, inputs, self)
+        job = merge_job(output, inputs, self)
 
         def finished(report, error: str) -> None:
             if error:
@@ -1476,10 +1476,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def start_export(self, path: Path, options):
-        from stancelabel.gui.exporting import ExportJob
+        from stancelabel.gui.exporting import export_job
 
         self.saver.wait_until_idle(3000)  # what was just labelled belongs in the export
-        job = ExportJob(self.project.path, path, options, parent=self)
+        job = export_job(self.project.path, path, options, parent=self)
         job.progress.connect(lambda n: self.export_label.setText(f"Exported {count(n)} record(s)…"))
         job.finished.connect(lambda report, error: self._export_finished(path, report, error))
         self.export_job = job

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QLinearGradient
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stancelabel.gui.jobs import Job
 from stancelabel.gui.markup import escape
 from stancelabel.store.project import Project
 from stancelabel.team.agreement import Agreement, agreement, span_agreement
@@ -152,101 +153,19 @@ class AgreementView(QDialog):
         self.bars.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
 
 
-class MergeWorker(QObject):
-    """``stancelabel.team.merge`` on a worker thread."""
+def merge_job(output, inputs, parent: QObject | None = None) -> Job:
+    """``stancelabel.team.merge`` on its own thread; the job's result is the MergeReport."""
+    from stancelabel.team.merge import merge
 
-    done = Signal(object, str)
-
-    def __init__(self, output, inputs) -> None:
-        super().__init__()
-        self.output, self.inputs = output, inputs
-
-    @Slot()
-    def run(self) -> None:
-        from stancelabel.core.errors import StanceLabelError
-        from stancelabel.team.merge import merge
-
-        try:
-            report = merge(self.output, self.inputs, replace=True)  # the save dialog asked about replacing
-        except StanceLabelError as error:
-            self.done.emit(None, str(error))
-            return
-        except Exception as error:  # noqa: BLE001 (a worker must report, never die silently)
-            self.done.emit(None, f"the merge failed unexpectedly: {type(error).__name__}: {error}")
-            return
-        self.done.emit(report, "")
+    # the window's save dialog already asked about replacing an existing file
+    return Job("merge", lambda _progress, _stop: merge(output, inputs, replace=True), parent)
 
 
-class MergeJob(QObject):
-    finished = Signal(object, str)
+def filter_job(path, annotator: str, queue, parent: QObject | None = None) -> Job:
+    """A queue query (a text search over a big project) with its own read-only connection; result: the ids."""
 
-    def __init__(self, output, inputs, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker = MergeWorker(output, inputs)
-        self.thread = QThread()
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.done.connect(self._on_done)
-        self.result = None
+    def work(_progress, _stop):
+        with Project.open(path, readonly=True) as project:
+            return project.queue_ids(annotator, queue)
 
-    def start(self) -> None:
-        self.thread.start()
-
-    @property
-    def running(self) -> bool:
-        return self.result is None
-
-    @Slot(object, str)
-    def _on_done(self, report, error: str) -> None:
-        self.thread.quit()
-        self.thread.wait()
-        self.result = (report, error)
-        self.finished.emit(report, error)
-
-
-
-class _FilterWorker(QObject):
-    done = Signal(object, str)
-
-    def __init__(self, path, annotator: str, queue) -> None:
-        super().__init__()
-        self.path, self.annotator, self.queue = path, annotator, queue
-
-    @Slot()
-    def run(self) -> None:
-        from stancelabel.core.errors import StanceLabelError
-
-        try:
-            with Project.open(self.path, readonly=True) as project:
-                self.done.emit(project.queue_ids(self.annotator, self.queue), "")
-        except StanceLabelError as error:
-            self.done.emit(None, str(error))
-
-
-class FilterJob(QObject):
-    """A queue query (a text search over a big project) on its own thread and read-only connection."""
-
-    finished = Signal(object, str)
-
-    def __init__(self, path, annotator: str, queue, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker = _FilterWorker(path, annotator, queue)
-        self.thread = QThread()
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.done.connect(self._on_done)
-        self.result = None
-
-    def start(self) -> None:
-        self.thread.start()
-
-    @property
-    def running(self) -> bool:
-        return self.result is None
-
-    @Slot(object, str)
-    def _on_done(self, ids, error: str) -> None:
-        self.thread.quit()
-        self.thread.wait()
-        self.result = (ids, error)
-        self.finished.emit(ids, error)
+    return Job("filter", work, parent)
