@@ -88,12 +88,18 @@ def test_split_label_merge_agree_adjudicate_export(lead, tmp_path):
     assert {r["annotator"] for r in gold} == {"auto (majority)"}
 
 
-def test_merging_is_idempotent_and_the_later_label_wins(make_project, tmp_path):
+def two_copies(make_project, tmp_path: Path) -> list[int]:
+    """one.stance and two.stance in tmp_path: copies of one filled project; returns its queue ids."""
     base = make_project("base.stance")
     ids = fill_annotation_project(base)
     base.close()
     for name in ("one", "two"):
         shutil.copy(base.path, tmp_path / f"{name}.stance")
+    return ids
+
+
+def test_merging_is_idempotent_and_the_later_label_wins(make_project, tmp_path):
+    ids = two_copies(make_project, tmp_path)
     with Project.open(tmp_path / "one.stance") as one:
         one.set_label(ids[0], "ann", "denies")
         one.set_note(ids[0], "ann", "first thoughts")
@@ -349,11 +355,7 @@ def test_agreement_on_the_attributions_themselves(shared_data, blank_nlp, tmp_pa
 
 
 def test_merged_events_remember_the_file_and_project_they_came_from(make_project, tmp_path):
-    base = make_project("base.stance")
-    ids = fill_annotation_project(base)
-    base.close()
-    for name in ("one", "two"):
-        shutil.copy(base.path, tmp_path / f"{name}.stance")
+    ids = two_copies(make_project, tmp_path)
     with Project.open(tmp_path / "one.stance") as one:
         one.set_label(ids[0], "ann", "denies")
     with Project.open(tmp_path / "two.stance") as two:

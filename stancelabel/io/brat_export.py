@@ -56,23 +56,21 @@ def ann_lines(records: list[dict[str, Any]], text: str) -> list[str]:
     """The .ann lines of one annotator's records of one document."""
     lines: list[str] = []
     t = e = a = n = 0
-    for record in records:
-        arguments = []
-        for role, kind in _ROLE_TYPES:
-            spans = record[role]
-            if not spans:
-                continue
-            t += 1
-            offsets = ";".join(f"{s} {end}" for s, end in spans)
-            covered = " ".join(text[s:end] for s, end in spans).replace("\n", " ")
-            lines.append(f"T{t}\t{kind} {offsets}\t{covered}")
-            arguments.append(f"{kind}:T{t}")
-        trigger = record["cue"] or record["content"]
+
+    def text_bound(kind: str, spans: list) -> str:
+        """A ``T`` line for these spans; returns its id."""
+        nonlocal t
         t += 1
-        offsets = ";".join(f"{s} {end}" for s, end in trigger)
-        lines.append(f"T{t}\tAttribution {offsets}\t" + " ".join(text[s:end] for s, end in trigger).replace("\n", " "))
+        offsets = ";".join(f"{s} {end}" for s, end in spans)
+        covered = " ".join(text[s:end] for s, end in spans).replace("\n", " ")
+        lines.append(f"T{t}\t{kind} {offsets}\t{covered}")
+        return f"T{t}"
+
+    for record in records:
+        arguments = [f"{kind}:{text_bound(kind, record[role])}" for role, kind in _ROLE_TYPES if record[role]]
+        trigger = text_bound("Attribution", record["cue"] or record["content"])
         e += 1
-        lines.append(f"E{e}\tAttribution:T{t} " + " ".join(arguments))
+        lines.append(f"E{e}\tAttribution:{trigger} " + " ".join(arguments))
         if record["label"]:
             a += 1
             lines.append(f"A{a}\tStance E{e} {escape_value(record['label'])}")

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
-from stancelabel.core.labels import check_label_schema
 from stancelabel.core.model import ImportedAttribution, Label, SourceDocument, text_sha256
 from stancelabel.store.project import Project
 from stancelabel.team.untrusted import UntrustedProject
@@ -129,8 +128,7 @@ class _Merger:
         rows = source.query("SELECT id, name, shortcut, colour, description, position FROM label ORDER BY position")
         theirs = [Label(r[1], r[2], r[3], r[4], r[5]) for r in rows]
         if self.first:
-            check_label_schema(theirs)
-            self.out.save_labels(theirs)
+            self.out.save_labels(theirs)  # which checks the schema
         else:
             ours = self.out.labels()
             names = {label.name for label in ours}
