@@ -397,12 +397,25 @@ def test_labels_of_the_same_text_from_two_records_are_all_kept(make_project, bla
     assert sorted((a.annotator, a.label) for a in project.annotations()) == [("alice", "denies"), ("bob", "qualifies")]
 
 
-@pytest.mark.parametrize(("statement", "message"), [
-    ("UPDATE attribution SET content = '[[60,5000]]' WHERE id = 1", "spans that are not offsets"),
-    ("UPDATE event SET at = 'zzz' WHERE id = 1", "no valid time"),
-    ("UPDATE annotator SET name = 'bad' || char(27) || '[31m' WHERE id = 1", "control characters"),
+@pytest.mark.parametrize(("statement", "message", "bad_first"), [
+    # The attributions the merge takes from a file (here: all of the first one's) have their spans checked.
+    ("UPDATE attribution SET content = '[[60,5000]]' WHERE id = 1", "spans that are not offsets", True),
+    ("UPDATE attribution SET cue = '[[5,2],[1,2]]' WHERE id = 1", "spans that are not offsets", True),
+    ("UPDATE attribution SET cue = '[[1,1]]', content = '[]' WHERE id = 1", "needs a cue or a content span", True),
+    ("UPDATE attribution SET key = 'KEY' WHERE id = 1", "not 32 hexadecimal digits", True),
+    ("UPDATE event SET at = 'zzz' WHERE id = 1", "no valid time", False),
+    ("UPDATE event SET at = '2026-01-01T00:00:00.Z' WHERE id = 1", "no valid time", True),
+    ("UPDATE event SET value = '1.5' WHERE id = 1", "wrong shape", False),
+    ("UPDATE event SET value = NULL WHERE id = 1", "wrong shape", True),
+    ("UPDATE event SET undoes = 99 WHERE id = 1", "undoes an event", False),
+    ("UPDATE event SET attribution_id = 9999 WHERE id = 1", "names an attribution", False),
+    ("UPDATE annotator SET name = 'bad' || char(27) || '[31m' WHERE id = 1", "control characters", False),
+    # Attribution 1 belongs to document one in the good copy; the bad copy claims it for document two.
+    ("UPDATE attribution SET document_id = 2, cue = '[[0,3]]', content = '[]' WHERE id = 1",
+     "names attributions of two different documents", False),
+    ("UPDATE attribution SET document_id = 99 WHERE id = 1", "belongs to no document", True),
 ])
-def test_rows_a_checked_schema_cannot_catch_are_refused(make_project, tmp_path, statement, message):
+def test_rows_a_checked_schema_cannot_catch_are_refused(make_project, tmp_path, statement, message, bad_first):
     good = make_project("good.stance")
     ids = fill_annotation_project(good)
     good.set_label(ids[0], "ann", "denies")
@@ -417,7 +430,7 @@ def test_rows_a_checked_schema_cannot_catch_are_refused(make_project, tmp_path, 
     conn.commit()
     conn.close()
     with pytest.raises(StanceLabelError, match=message):
-        merge(tmp_path / "out.stance", [good.path, bad])
+        merge(tmp_path / "out.stance", [bad, good.path] if bad_first else [good.path, bad])
     assert not (tmp_path / "out.stance").exists()
 
 

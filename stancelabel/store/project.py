@@ -44,6 +44,8 @@ _DOCUMENT_TARGET = object()
 MAX_TARGET_CHARS = 1000
 MAX_GUIDELINES_CHARS = 1_000_000
 #: How long a write waits for another process holding the file before giving up.
+#: Page cache (KiB) while copying event logs: a merge of millions of events otherwise waits on I/O.
+COPY_CACHE_KB = 256 * 1024
 BUSY_TIMEOUT_MS = 5000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -536,6 +538,29 @@ class Project:
         if item.annotator:
             self._add_author(conn, int(attribution_id), item.annotator)
         return int(attribution_id), created
+
+    def copy_attributions(self, rows: Sequence[tuple]) -> int:
+        """Attributions from another copy of the project (a merge), many at once: (document id, key,
+        source, cue, content as normalised JSON spans, origin, source hint, suggestion). Keys must be
+        new here; the sentence is found from the spans. Returns how many were added."""
+        now = utc_now()
+
+        def checked() -> Iterator[tuple]:
+            for document_id, key, source, cue, content, origin, hint, suggestion in rows:
+                if not _KEY.match(key):
+                    raise StanceLabelError(f"attribution key {key!r} is not 32 hexadecimal digits")
+                if origin not in ("auto", "imported", "manual"):
+                    raise StanceLabelError(f"unknown attribution origin {origin!r} (auto, imported or manual)")
+                anchor = cue if cue != "[]" else content
+                if anchor == "[]":
+                    raise StanceLabelError(f"attribution {key} needs a cue or a content span")
+                yield document_id, int(anchor[2:anchor.index(",")]), key, source, cue, content, origin, hint, \
+                    suggestion, now
+        with self.transaction() as conn:
+            return max(conn.executemany(
+                "INSERT INTO attribution (document_id, sentence_index, key, source, cue, content, origin, source_hint, "
+                "suggestion, created_at) VALUES (?1, (SELECT idx FROM sentence WHERE document_id = ?1 AND start <= ?2 "
+                'AND ?2 < "end"), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)', checked()).rowcount, 0)
 
     def last_document_id(self) -> int:
         """The highest document id (0 for none): documents stored later have higher ones."""
@@ -1287,23 +1312,106 @@ class Project:
             return conn.execute("SELECT id FROM merge_source WHERE file = ? AND project = ?",
                                 (file, project)).fetchone()[0]
 
-    def append_events(self, rows: Sequence[tuple]) -> None:
-        """Copy many events at once: (id, at, annotator, attribution id, kind, value, previous, undoes, target,
-        source id), ids chosen by the caller from ``next_event_id`` on, values as JSON text in this file's
-        label ids, the source from ``merge_source_id``."""
+    # -- copying event logs (merge) ---------------------------------------------------------
+    #
+    # A merge stages every input's events in a scratch database of its own (SQL to SQL from a
+    # checked private copy of the input; see team/merge.py), with duplicates recognised by a
+    # unique index as they arrive. The scratch, never an input, is attached here, and the whole
+    # log inserted in time order by one statement: the cost per event stays in SQLite's C code.
+
+    #: The scratch database's tables: events in this file's label ids, each with the identity of
+    #: the event it undoes (if any), and each input's last label per (attribution, annotator).
+    STAGING_SCHEMA = (
+        "CREATE TABLE merge_event (at TEXT, annotator TEXT, key TEXT, kind TEXT, value TEXT, ord INTEGER, "
+        "old_id INTEGER, previous TEXT, u_at TEXT, u_annotator TEXT, u_key TEXT, u_kind TEXT, u_value TEXT, "
+        "target TEXT, source_id INTEGER)",
+        "CREATE UNIQUE INDEX merge_event_identity ON merge_event (at, annotator, key, kind, value)",
+        "CREATE TABLE merge_label (key TEXT, annotator TEXT, label TEXT, at TEXT, file TEXT)",
+        # Every attribution key met, with its document's text hash, the input that brought it first
+        # and any later input that named another document with it.
+        "CREATE TABLE merge_key (key TEXT PRIMARY KEY, sha TEXT NOT NULL, ord INTEGER NOT NULL, clash INTEGER) "
+        "WITHOUT ROWID",
+    )
+
+    def attach_staging(self, path: Path) -> None:
+        """Attach a merge's scratch database (outside any transaction) as ``staging``.
+
+        Until ``detach_staging``, foreign keys are not checked row by row: the copy and the
+        replay write only ids they found by joining the rows they refer to. Only for a file
+        that is not yet anyone's (a merge's output before its rename): see the journal below."""
         conn = self._conn
-        with self.transaction():
-            annotators = {name: self._annotator_id(conn, name) for name in {row[2] for row in rows}}
-            targets = {text: self._target_id(conn, text) for text in {row[8] for row in rows if row[8]}}
-            for row in rows:
-                if row[4] not in ("label", "note", "flag", "span", "status", "gold"):
-                    raise StanceLabelError(f"unknown event kind {row[4]!r}")
-            conn.executemany(
+        # Room for the log's indexes while a million events go in (pages are taken as needed).
+        conn.execute(f"PRAGMA main.cache_size = -{COPY_CACHE_KB}")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")  # sorting a million rows in parallel
+        # A merge builds a new file that is renamed into place only once complete (and synced by the
+        # caller): written once through a rollback journal, not twice through the WAL.
+        conn.execute("PRAGMA journal_mode = MEMORY")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("ATTACH DATABASE ? AS staging", (str(path),))
+
+    def detach_staging(self) -> None:
+        """Detach the scratch database; checks, journal and syncing as ``open`` sets them."""
+        conn = self._conn
+        conn.execute("DETACH DATABASE staging")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+
+    def staged_label_conflicts(self, annotators: Sequence[str]) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+        """(key, annotator, [(at, label, file), ...]) where inputs gave one of these annotators' items different
+        labels."""
+        rows = self._query(
+            "WITH m AS (SELECT * FROM staging.merge_label WHERE annotator IN (SELECT value FROM json_each(?))) "
+            "SELECT m.key, m.annotator, m.at, m.label, m.file FROM m JOIN (SELECT key, annotator FROM m "
+            "GROUP BY key, annotator HAVING count(DISTINCT label) > 1) c "
+            "ON c.key = m.key AND c.annotator = m.annotator ORDER BY m.key, m.annotator, m.at, m.label, m.file",
+            (json.dumps(list(annotators)),))
+        found: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for key, annotator, at, label, file in rows:
+            found.setdefault((key, annotator), []).append((at, label, file))
+        return [(key, annotator, labels) for (key, annotator), labels in found.items()]
+
+    def commit_staged_events(self) -> int:
+        """Insert the staged events into the log in time order (at, input, id in the input), with ids
+        after the last one there, undo references mapped to the new ids; returns how many."""
+        with self.transaction() as conn:
+            for (kind,) in conn.execute("SELECT DISTINCT kind FROM staging.merge_event").fetchall():
+                if kind not in ("label", "note", "flag", "span", "status", "gold"):
+                    raise StanceLabelError(f"unknown event kind {kind!r}")
+            for (name,) in conn.execute("SELECT DISTINCT annotator FROM staging.merge_event").fetchall():
+                self._annotator_id(conn, name)
+            conn.execute("DROP TABLE IF EXISTS temp.merge_target")
+            conn.execute("CREATE TEMP TABLE merge_target (text TEXT PRIMARY KEY, id INTEGER)")
+            conn.executemany("INSERT INTO merge_target VALUES (?, ?)", [
+                (text, self._target_id(conn, text)) for (text,) in conn.execute(
+                    "SELECT DISTINCT target FROM staging.merge_event WHERE target IS NOT NULL AND kind = 'label'"
+                ).fetchall()])
+            base = conn.execute("SELECT coalesce(max(id), 0) FROM event").fetchone()[0]
+            conn.execute("DROP TABLE IF EXISTS temp.merge_order")
+            conn.execute("CREATE TEMP TABLE merge_order (pos INTEGER PRIMARY KEY, event INTEGER NOT NULL)")
+            conn.execute("INSERT INTO merge_order (event) SELECT rowid FROM staging.merge_event "
+                         "ORDER BY at, ord, old_id")
+            undoes = "NULL"
+            if conn.execute("SELECT 1 FROM staging.merge_event WHERE u_at IS NOT NULL LIMIT 1").fetchone():
+                conn.execute("CREATE INDEX temp.merge_order_event ON merge_order (event)")
+                undoes = ("(SELECT o2.pos FROM staging.merge_event k JOIN merge_order o2 ON o2.event = k.rowid "
+                          "WHERE k.at = e.u_at AND k.annotator = e.u_annotator AND k.key = e.u_key "
+                          "AND k.kind = e.u_kind AND k.value = e.u_value) + ?1")
+            cursor = conn.execute(
                 "INSERT INTO event (id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, "
-                "source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((i, at, annotators[who], attribution_id, kind, value, previous, undoes,
-                  targets.get(target) if kind == "label" and target else None, source)
-                 for i, at, who, attribution_id, kind, value, previous, undoes, target, source in rows))
+                f"source_id) SELECT o.pos + ?1, e.at, u.id, a.id, e.kind, e.value, e.previous, {undoes}, "
+                "CASE WHEN e.kind = 'label' THEN t.id END, e.source_id "
+                "FROM merge_order o JOIN staging.merge_event e ON e.rowid = o.event "
+                "JOIN annotator u ON u.name = e.annotator JOIN attribution a ON a.key = e.key "
+                "LEFT JOIN merge_target t ON t.text = e.target ORDER BY o.pos", (base,))
+            copied = cursor.rowcount
+            staged = conn.execute("SELECT count(*) FROM staging.merge_event").fetchone()[0]
+            if copied != staged:
+                raise StanceLabelError(f"{staged - copied} merged event(s) name an attribution not in the project")
+            for table in ("merge_order", "merge_target"):
+                conn.execute(f"DROP TABLE temp.{table}")
+            return copied
 
     def event_sources(self) -> dict[int, tuple[str, str]]:
         """{event id: (file, project)} of the events a merge brought in."""
@@ -1313,24 +1421,30 @@ class Project:
     def replay_events(self) -> None:
         """The current state from the event log alone, in the order of the events' times:
         annotations (set-based: the latest label, note and flag of each annotator on each
-        attribution), then attribution spans and status, and gold labels, event by event."""
+        attribution), then attribution spans and status, and gold labels, event by event.
+
+        The log's ids must follow its times, as a merge writes them (``commit_staged_events``):
+        the latest event of a kind is then the one with the highest id, which SQLite finds
+        walking the log's index once instead of ranking every event."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM annotation")
             conn.execute("""
-                WITH ranked AS (
-                    SELECT attribution_id, annotator_id, kind, value, at, target_id,
-                           row_number() OVER (PARTITION BY attribution_id, annotator_id, kind
-                                              ORDER BY at DESC, id DESC) AS latest
-                    FROM event WHERE kind IN ('label', 'note', 'flag'))
+                WITH latest AS (
+                    SELECT attribution_id, annotator_id,
+                           max(CASE WHEN kind = 'label' THEN id END) AS label_event,
+                           max(CASE WHEN kind = 'note' THEN id END) AS note_event,
+                           max(CASE WHEN kind = 'flag' THEN id END) AS flag_event,
+                           min(at) AS first, max(at) AS last
+                    FROM event WHERE kind IN ('label', 'note', 'flag') GROUP BY attribution_id, annotator_id)
                 INSERT INTO annotation (attribution_id, annotator_id, label_id, note, flagged, created_at, updated_at,
                                         target_id)
                 SELECT attribution_id, annotator_id,
-                       max(CASE WHEN kind = 'label' AND latest = 1 AND value != 'null' THEN CAST(value AS INTEGER) END),
-                       coalesce(max(CASE WHEN kind = 'note' AND latest = 1 THEN json_extract(value, '$') END), ''),
-                       coalesce(max(CASE WHEN kind = 'flag' AND latest = 1 THEN value = 'true' END), 0),
-                       min(at), max(at),
-                       max(CASE WHEN kind = 'label' AND latest = 1 THEN target_id END)
-                FROM ranked GROUP BY attribution_id, annotator_id""")
+                       (SELECT CAST(value AS INTEGER) FROM event WHERE id = label_event AND value != 'null'),
+                       coalesce((SELECT json_extract(value, '$') FROM event WHERE id = note_event), ''),
+                       coalesce((SELECT value = 'true' FROM event WHERE id = flag_event), 0),
+                       first, last,
+                       (SELECT target_id FROM event WHERE id = label_event)
+                FROM latest""")
             conn.execute("UPDATE annotation SET label_id = NULL WHERE label_id IS NOT NULL "
                          "AND label_id NOT IN (SELECT id FROM label)")
             events = conn.execute(

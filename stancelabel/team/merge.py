@@ -18,15 +18,19 @@ from __future__ import annotations
 import gc
 import json
 import os
-import re
+import shutil
+import sqlite3
 import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
-from stancelabel.core.model import ImportedAttribution, Label, SourceDocument, text_sha256
-from stancelabel.store.project import Project
+from stancelabel.core.model import Label, SourceDocument, Spans, normalize_spans, text_sha256
+from stancelabel.store.project import COPY_CACHE_KB, Project
 from stancelabel.team.untrusted import UntrustedProject
 
 KEYS = "ABCDEFGHILMORVWYZ"  # free letters for labels whose own key is taken
@@ -57,7 +61,6 @@ class MergeReport:
                 "same_id_different_text": self.same_id_different_text, "labels_added": self.labels_added}
 
 
-_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 
 
 def _valid_name(name: object) -> bool:
@@ -93,34 +96,233 @@ def _check_event(kind: str, value: str, length: int) -> bool:
     return False
 
 
-def _time_order(event: tuple) -> tuple:
-    return event[0], event[1], event[2]
+_DIGITS = "[0-9][0-9]"
+#: An event time as the store writes it: ISO 8601 in UTC, whole seconds or up to nine decimals.
+_TIME_OK = (
+    f"(e.at GLOB '{_DIGITS}{_DIGITS}-{_DIGITS}-{_DIGITS}T{_DIGITS}:{_DIGITS}:{_DIGITS}Z' "
+    f"OR (e.at GLOB '{_DIGITS}{_DIGITS}-{_DIGITS}-{_DIGITS}T{_DIGITS}:{_DIGITS}:{_DIGITS}.[0-9]*Z' "
+    "AND length(e.at) <= 30 AND NOT substr(e.at, 21, length(e.at) - 21) GLOB '*[^0-9]*'))"
+)
 
 
-def _map_value(kind: str, value: str, labels: dict[int, int | None]) -> str:
-    """An event value (JSON text) with the input's label ids turned into the output's."""
-    if kind == "label" and value != "null":
-        mapped = labels.get(int(value))
-        return "null" if mapped is None else str(mapped)
-    if kind == "gold":
-        parsed = json.loads(value)
-        if isinstance(parsed, dict) and parsed.get("label") is not None:
-            return json.dumps({**parsed, "label": labels.get(parsed["label"])})
-    return value  # notes, flags, spans, status: the same in every file
+def _json_type(column: str) -> str:
+    return f"(CASE WHEN json_valid({column}) THEN json_type({column}) END)"
+
+
+#: The value and previous value of an event have the shape its kind needs (span and gold
+#: events, which name offsets and labels, are checked in Python, one by one).
+_VALUE_OK = (
+    "coalesce(CASE e.kind "
+    f"WHEN 'label' THEN (e.value = 'null' OR {_json_type('e.value')} = 'integer') "
+    f"AND (e.previous = 'null' OR {_json_type('e.previous')} = 'integer') "
+    f"WHEN 'note' THEN {_json_type('e.value')} IN ('text', 'null') AND {_json_type('e.previous')} IN ('text', 'null') "
+    "WHEN 'flag' THEN e.value IN ('true', 'false', 'null') AND e.previous IN ('true', 'false', 'null') "
+    """WHEN 'status' THEN e.value IN ('"active"', '"rejected"') AND e.previous IN ('null', '"active"', '"rejected"') """
+    "WHEN 'span' THEN 1 WHEN 'gold' THEN 1 ELSE 0 END, 0)"
+)
+
+#: The first event of an input that is not fit to merge, with the reason.
+_EVENT_PROBLEM = f"""
+    SELECT id, problem FROM (
+        SELECT e.id, CASE
+            WHEN a.id IS NULL OR u.id IS NULL THEN 'names an attribution or annotator that is not in the file'
+            WHEN NOT {_TIME_OK} THEN 'has no valid time (ISO 8601 UTC)'
+            WHEN NOT {_VALUE_OK} THEN 'has a value of the wrong shape'
+            WHEN e.undoes IS NOT NULL AND x.id IS NULL THEN 'undoes an event that is not in the file'
+        END AS problem
+        FROM event e LEFT JOIN attribution a ON a.id = e.attribution_id
+        LEFT JOIN annotator u ON u.id = e.annotator_id LEFT JOIN event x ON x.id = e.undoes)
+    WHERE problem IS NOT NULL ORDER BY id LIMIT 1"""
+
+
+def _mapped(value: str, kind: str) -> str:
+    """SQL for an event value (JSON text) with the input's label ids turned into the output's (``lmap``)."""
+    return (f"CASE WHEN {kind} = 'label' AND {value} != 'null' THEN "
+            f"coalesce((SELECT CAST(out AS TEXT) FROM lmap WHERE id = CAST({value} AS INTEGER)), 'null') "
+            f"WHEN {kind} = 'gold' AND json_extract({value}, '$.label') IS NOT NULL THEN "
+            f"json_set({value}, '$.label', (SELECT out FROM lmap WHERE id = json_extract({value}, '$.label'))) "
+            f"ELSE {value} END")
+
+
+def _values(pairs: dict[int, int | None]) -> str:
+    """A VALUES list of integer pairs (ids from integer columns), never empty."""
+    rows = [f"({int(a)}, {'NULL' if b is None else int(b)})" for a, b in pairs.items()]
+    return ", ".join(rows) or "(NULL, NULL)"
+
+
+#: Every event of an input (attached as ``input``) as the scratch stages it (Project.STAGING_SCHEMA).
+_EVENT_ROWS = f"""
+    INSERT OR IGNORE INTO merge_event
+    SELECT e.at, u.name, a.key, e.kind, {_mapped('e.value', 'e.kind')}, ?1, e.id, {_mapped('e.previous', 'e.kind')},
+           x.at, xu.name, xa.key, x.kind, {_mapped('x.value', 'x.kind')}, t.text, coalesce(s.out, ?2)
+    FROM input.event e JOIN input.attribution a ON a.id = e.attribution_id JOIN input.annotator u ON u.id = e.annotator_id
+    LEFT JOIN input.target t ON t.id = e.target_id LEFT JOIN smap s ON s.id = e.source_id
+    LEFT JOIN input.event x ON x.id = e.undoes LEFT JOIN input.attribution xa ON xa.id = x.attribution_id
+    LEFT JOIN input.annotator xu ON xu.id = x.annotator_id
+    ORDER BY e.id"""
+
+#: Each (attribution, annotator)'s last label in an input, when it names a label.
+_FINAL_LABELS = """
+    INSERT INTO merge_label SELECT a.key, u.name, l.name, e.at, ?1 FROM input.event e
+    JOIN (SELECT max(id) AS id FROM input.event WHERE kind = 'label' GROUP BY attribution_id, annotator_id) m ON m.id = e.id
+    JOIN input.attribution a ON a.id = e.attribution_id JOIN input.annotator u ON u.id = e.annotator_id
+    JOIN input.label l ON e.value != 'null' AND l.id = CAST(e.value AS INTEGER)"""
+
+
+def _usual_spans(column: str) -> str:
+    """SQL: the column holds no span, or exactly one ``[[start,end]]`` with 0 <= start < end <= the text's length."""
+    start = f"CAST(substr({column}, 3) AS INTEGER)"
+    end = f"CAST(substr({column}, instr({column}, ',') + 1) AS INTEGER)"
+    return (f"({column} = '[]' OR ({column} GLOB '[[][[][0-9]*,[0-9]*[]][]]' AND NOT {column} GLOB '*[^],0-9[]*' "
+            f"AND NOT {column} GLOB '*[[,]0[0-9]*' AND length({column}) - length(replace({column}, ',', '')) = 1 "
+            f"AND length({column}) <= 26 "
+            f"AND {start} < {end} AND {end} <= d.n))")
+
+
+#: The input's attribution keys, each with its document's text hash, into the scratch (see
+#: Project.STAGING_SCHEMA); a key met before that names another document is marked.
+_ADD_KEYS = """
+    INSERT INTO merge_key (key, sha, ord)
+    SELECT a.key, d.sha256, ?1 FROM input.attribution a JOIN input.document d ON d.id = a.document_id WHERE true
+    ON CONFLICT (key) DO UPDATE SET clash = excluded.ord WHERE sha != excluded.sha"""
+
+_KEY_CLASH = "SELECT key FROM merge_key WHERE clash = ?1 LIMIT 1"
+
+#: The attributions this input brought first (so not yet in the output), with their text's length and
+#: whether their spans have the usual shape.
+_NEW_ATTRIBUTIONS = f"""
+    WITH d AS MATERIALIZED (SELECT id, length(text) AS n FROM input.document)
+    SELECT a.document_id, a.key, d.n,
+           coalesce({_usual_spans('a.source')} AND {_usual_spans('a.cue')} AND {_usual_spans('a.content')}, 0),
+           a.source, a.cue, a.content, a.origin, a.source_hint, a.suggestion
+    FROM merge_key k JOIN input.attribution a ON a.key = k.key JOIN d ON d.id = a.document_id
+    WHERE k.ord = ?1 ORDER BY a.id"""
+
+
+def _parsed_spans(values: list[str], length: int) -> list[Spans] | None:
+    """Spans (JSON text) parsed, checked to lie inside a text of ``length`` and normalised; None if they do not."""
+    try:
+        parsed = [json.loads(x) for x in values]
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not all(_check_spans(x, length) for x in parsed):
+        return None
+    return [normalize_spans(x) for x in parsed]
+
+
+def _spans_json(spans: Spans) -> str:
+    return json.dumps([list(s) for s in spans], separators=(",", ":"))
+
+
+def _refused(source: UntrustedProject, reason: str) -> StanceLabelError:
+    return StanceLabelError(f"{source.path}: refused: {reason}; nothing was merged")
+
+
+def _checked(path: Path) -> UntrustedProject:
+    """An input opened as a checked private copy, its rows checked where SQLite's own checks cannot reach:
+    names, event times and values, references between rows."""
+    source = UntrustedProject(path)
+    try:
+        refuse = lambda reason: _refused(source, reason)  # noqa: E731
+        for (name,) in source.query("SELECT name FROM annotator"):
+            if not _valid_name(name):
+                raise refuse(f"annotator name {name!r} is empty or holds control characters")
+        problem = source.query(_EVENT_PROBLEM)
+        if problem:
+            raise refuse(f"event {problem[0][0]} {problem[0][1]}")
+        for event_id, kind, value, previous, length in source.rows(
+                "SELECT e.id, e.kind, e.value, e.previous, length(d.text) FROM event e "
+                "JOIN attribution a ON a.id = e.attribution_id JOIN document d ON d.id = a.document_id "
+                "WHERE e.kind IN ('span', 'gold')"):
+            if not _check_event(kind, value, length) or not (previous == "null" or _check_event(kind, previous,
+                                                                                                 length)):
+                raise refuse(f"event {event_id} ({kind}) has a value of the wrong shape")
+        orphan = source.query("SELECT key FROM attribution WHERE document_id NOT IN (SELECT id FROM document) "
+                              "LIMIT 1")
+        if orphan:
+            raise refuse(f"attribution {orphan[0][0]} belongs to no document in the file")
+    except BaseException:
+        source.close()
+        raise
+    return source
+
+
+def _opened(paths: list[Path]) -> Iterator[UntrustedProject]:
+    """Each input checked and opened in turn, the next one on a worker thread while the caller merges this one
+    (SQLite leaves Python's lock while it reads, so the two share the machine's cores)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-input") as pool:
+        upcoming = pool.submit(_checked, paths[0]) if paths else None
+        try:
+            for index in range(len(paths)):
+                source = upcoming.result()
+                upcoming = pool.submit(_checked, paths[index + 1]) if index + 1 < len(paths) else None
+                try:
+                    yield source
+                finally:
+                    source.close()
+        finally:
+            if upcoming is not None:  # stopped early: the copy being opened is thrown away too
+                try:
+                    upcoming.result().close()
+                except BaseException:  # noqa: S110 - the error that stopped the merge is the one to report
+                    pass
+
+
+class _Staging:
+    """A scratch database (in a private folder) where the inputs' event logs are staged, SQL to SQL.
+
+    Each input's checked private copy is attached here read-only, never to the output; the
+    output attaches this scratch, which holds only rows in tables of our own making.
+    """
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="stancelabel-staging-"))
+        os.chmod(self.folder, 0o700)
+        self.path = self.folder / "staging.sqlite"
+        self.conn = sqlite3.connect(self.path, uri=True, isolation_level=None)
+        for pragma in ("trusted_schema = OFF", "journal_mode = OFF", "synchronous = OFF",
+                       f"cache_size = -{COPY_CACHE_KB}", f"threads = {min(os.cpu_count() or 1, 4)}"):
+            self.conn.execute(f"PRAGMA {pragma}")
+        for statement in Project.STAGING_SCHEMA:
+            self.conn.execute(statement)
+
+    @contextmanager
+    def input(self, source: UntrustedProject) -> Iterator[None]:
+        source.attach(self.conn, "input")
+        try:
+            yield
+        finally:
+            self.conn.execute("DETACH DATABASE input")
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def run(self, sql: str, params: tuple) -> int:
+        """One statement copying rows from the attached input; how many rows it wrote."""
+        self.conn.execute("BEGIN")
+        try:
+            count = self.conn.execute(sql, params).rowcount
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return count
+
+    def close(self) -> None:
+        self.conn.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class _Merger:
-    def __init__(self, output: Project, report: MergeReport) -> None:
+    def __init__(self, output: Project, report: MergeReport, staging: _Staging) -> None:
         self.out = output
+        self.staging = staging
         self.report = report
-        self.seen_events: dict[tuple, int] = {}
         self.external_ids: dict[str, tuple[str, str]] = {}  # external id -> (sha, first file)
-        self.final_labels: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # (key, annotator) -> labels
+        self.annotator_inputs: dict[str, int] = {}  # annotator name -> how many inputs name them
         self.first = True
         self.order = 0
-        self.keys: set[str] | None = None
         self.origins: dict[int, int] = {}
-        self.key_doc: dict[str, str] = {}  # attribution key -> its document's text hash
 
     # -- the label schema ---------------------------------------------------------------
 
@@ -152,14 +354,14 @@ class _Merger:
 
     # -- one project file ---------------------------------------------------------------
 
-    def add_project(self, source: UntrustedProject, item: InputReport) -> list[tuple]:
-        """Documents, attributions and authors of an input; returns its events, mapped, for later."""
+    def add_project(self, source: UntrustedProject, item: InputReport) -> None:
+        """Documents, attributions and authors of an input into the output; its events into the staging."""
         labels = self.label_map(source)
         self.order += 1
         name = source.query("SELECT value FROM project_meta WHERE key = 'name'")
         self.origins[self.order] = self.out.merge_source_id(str(source.path), name[0][0] if name else source.path.stem)
-        earlier_sources = {i: self.out.merge_source_id(f, p) for i, f, p in
-                           source.query("SELECT id, file, project FROM merge_source")}
+        earlier = {i: self.out.merge_source_id(f, p) for i, f, p in
+                   source.query("SELECT id, file, project FROM merge_source")}
         if self.first:
             guidelines = source.query("SELECT value FROM project_meta WHERE key = 'guidelines'")
             if guidelines:
@@ -167,136 +369,69 @@ class _Merger:
             self.first = False
         targets = dict(source.query("SELECT id, text FROM target"))
         present = self.out.document_shas()
-        if self.keys is None:
-            self.keys = set(self.out.attribution_ids_by_key())
-        refuse = lambda reason: StanceLabelError(f"{source.path}: refused: {reason}; nothing was merged")  # noqa: E731
-        documents = {i: (sha, length) for i, sha, length in source.query(
-            "SELECT id, sha256, length(text) FROM document")}
-        key_of, length_of = {}, {}
-        for attribution_id, key, document_id, *spans in source.query(
-                "SELECT id, key, document_id, source, cue, content FROM attribution"):
-            sha, length = documents[document_id]
-            try:
-                parsed = [json.loads(x) for x in spans]
-            except ValueError:
-                parsed = None
-            if parsed is None or not all(_check_spans(x, length) for x in parsed):
-                raise refuse(f"attribution {key} has spans that are not offsets inside its document")
-            if self.key_doc.setdefault(key, sha) != sha:
-                raise refuse(f"attribution key {key} names attributions of two different documents")
-            key_of[attribution_id], length_of[attribution_id] = key, length
-        # One query for the attributions the output lacks (none, usually, after the first file).
-        by_document: dict[int, list[tuple]] = {}
-        if any(key not in self.keys for key in key_of.values()):
-            for row in source.query("SELECT document_id, key, source, cue, content, origin, source_hint, "
-                                    "suggestion FROM attribution ORDER BY id"):
-                if row[1] not in self.keys:
-                    by_document.setdefault(row[0], []).append(row[1:])
+        refuse = lambda reason: _refused(source, reason)  # noqa: E731
+        for (name,) in source.query("SELECT name FROM annotator"):
+            self.annotator_inputs[name] = self.annotator_inputs.get(name, 0) + 1
+        with self.staging.input(source):
+            fresh = self.staging.run(_ADD_KEYS, (self.order,))
+            clash = self.staging.query(_KEY_CLASH, (self.order,))
+            if clash:
+                raise refuse(f"attribution key {clash[0][0]} names attributions of two different documents")
+            # The attributions the output lacks (none, usually, after the first file): their spans are
+            # checked, SQL passing the usual shapes ([] and one [start,end] inside the text).
+            by_document: dict[int, list[tuple]] = {}
+            for document_id, key, n, usual, *row in self.staging.query(_NEW_ATTRIBUTIONS, (self.order,)) \
+                    if fresh else ():
+                if not usual:
+                    spans = _parsed_spans(row[:3], n)
+                    if spans is None:
+                        raise refuse(f"attribution {key} has spans that are not offsets inside its document")
+                    row[:3] = [_spans_json(x) for x in spans]
+                by_document.setdefault(document_id, []).append((key, *row))
+            ctes = f"WITH lmap(id, out) AS (VALUES {_values(labels)}), smap(id, out) AS (VALUES {_values(earlier)}) "
+            item.events_new = self.staging.run(_EVENT_ROWS.replace("INSERT OR IGNORE INTO merge_event",
+                                                                   "INSERT OR IGNORE INTO merge_event " + ctes),
+                                               (self.order, self.origins[self.order]))
+            item.labels = self.staging.run(_FINAL_LABELS, (str(source.path),))
+        item.events_duplicate = source.query("SELECT count(*) FROM event")[0][0] - item.events_new
+        copied = []
         for doc_id, external_id, title, text, sha, meta, source_file, target_id in source.query(
                 "SELECT id, external_id, title, text, sha256, meta, source_file, target_id FROM document ORDER BY id"):
             if text_sha256(text) != sha:
-                raise StanceLabelError(f"{source.path}: refused: document {external_id!r} does not match its own "
-                                       "text hash (the file was altered); nothing was merged")
+                raise refuse(f"document {external_id!r} does not match its own text hash (the file was altered)")
             item.documents += 1
             item.documents_new += sha not in present
             seen = self.external_ids.setdefault(external_id, (sha, str(source.path)))
             if seen[0] != sha:
                 self.report.same_id_different_text.append(
                     {"doc_id": external_id, "files": [seen[1], str(source.path)]})
-            attributions = []
-            for key, src, cue, content, origin, hint, suggestion in by_document.get(doc_id, ()):
-                if key in self.keys:  # already in the output, from an earlier input (or twice in this one)
-                    continue
-                self.keys.add(key)
-                attributions.append((ImportedAttribution(
-                    tuple(map(tuple, json.loads(src))), tuple(map(tuple, json.loads(cue))),
-                    tuple(map(tuple, json.loads(content))), source_hint=hint, suggestion=suggestion, key=key,
-                    origin=origin), origin))
-            document = SourceDocument(external_id, text, source_file, title=title, meta=json.loads(meta),
-                                      target=targets.get(target_id))
+            attributions = by_document.get(doc_id, ())
             if sha not in present or attributions:
                 sentences = [] if sha in present else [(s, e) for s, e in source.query(
                     'SELECT start, "end" FROM sentence WHERE document_id = ? ORDER BY idx', (doc_id,))]
                 if any(not 0 <= a <= b <= len(text) for a, b in sentences) or \
                         any(sentences[i][0] < sentences[i - 1][1] for i in range(1, len(sentences))):
                     raise refuse(f"document {external_id!r} has sentences outside its text or out of order")
-                _, added = self.out.add_document(document, sentences, attributions=attributions)
-                item.attributions_new += added
+                document = SourceDocument(external_id, text, source_file, title=title, meta=json.loads(meta),
+                                          target=targets.get(target_id))
+                out_id, _ = self.out.add_document(document, sentences)
+                copied.extend((out_id, *row) for row in attributions)
             present.add(sha)
+        try:
+            item.attributions_new = self.out.copy_attributions(copied)
+        except StanceLabelError as error:
+            raise refuse(str(error)) from None
         for key, annotator in source.query(
                 "SELECT a.key, u.name FROM attribution_author x JOIN attribution a ON a.id = x.attribution_id "
                 "JOIN annotator u ON u.id = x.annotator_id"):
             self.out.add_author(key, annotator)
-        # Plain scans mapped through small dictionaries: cheaper than joins over a million rows.
-        names = dict(source.query("SELECT id, name FROM annotator"))
-        for name in names.values():
-            if not _valid_name(name):
-                raise refuse(f"annotator name {name!r} is empty or holds control characters")
-        label_names = dict(source.query("SELECT id, name FROM label"))
-        events = []
-        order, append = self.order, events.append
-        last_label: dict[tuple[str, str], tuple[int, str, str]] = {}
-        rows = source.query("SELECT id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, "
-                            "source_id FROM event")
-        event_ids = {row[0] for row in rows}
-        for event_id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, source_id in rows:
-            key, annotator = key_of.get(attribution_id), names.get(annotator_id)
-            if key is None or annotator is None:
-                raise refuse(f"event {event_id} names an attribution or annotator that is not in the file")
-            if not isinstance(at, str) or not _TIME.match(at):
-                raise refuse(f"event {event_id} has no valid time (ISO 8601 UTC), got {at!r}")
-            length = length_of[attribution_id]
-            if not _check_event(kind, value, length) or not (previous == "null" or _check_event(kind, previous,
-                                                                                                 length)):
-                raise refuse(f"event {event_id} ({kind}) has a value of the wrong shape")
-            if undoes is not None and undoes not in event_ids:
-                raise refuse(f"event {event_id} undoes an event that is not in the file")
-            if kind == "label":
-                label = label_names.get(json.loads(value))
-                if event_id > last_label.get((key, annotator), (0,))[0]:
-                    last_label[(key, annotator)] = (event_id, at, label)
-            if kind == "label" or kind == "gold":
-                value, previous = _map_value(kind, value, labels), _map_value(kind, previous, labels)
-            append((at, order, event_id, annotator, key, kind, value, previous, undoes,
-                    targets.get(target_id), item, earlier_sources.get(source_id)))
-        path = str(source.path)
-        for (key, annotator), (_, at, label) in last_label.items():
-            if label is not None:
-                item.labels += 1
-                self.final_labels.setdefault((key, annotator), []).append((at, label, path))
-        return events
-
-    def add_events(self, events: list[tuple]) -> None:
-        """Every input's events in time order; one already in the output is not copied again."""
-        ids: dict[tuple[int, int], int] = {}
-        attribution_ids = self.out.attribution_ids_by_key()
-        next_id = self.out.next_event_id()
-        rows = []
-        seen = self.seen_events
-        events.sort(key=_time_order)  # time, then input order
-        for at, order, event_id, annotator, key, kind, value, previous, undoes, target, item, earlier in events:
-            identity = (at, annotator, key, kind, value)
-            known = seen.get(identity)
-            if known is not None:
-                ids[(order, event_id)] = known
-                item.events_duplicate += 1
-                continue
-            ids[(order, event_id)] = seen[identity] = next_id
-            # an event merged before keeps the file it first came from
-            rows.append((next_id, at, annotator, attribution_ids[key], kind, value, previous,
-                         ids.get((order, undoes)) if undoes is not None else None, target,
-                         earlier if earlier is not None else self.origins[order]))
-            next_id += 1
-            item.events_new += 1
-        self.out.append_events(rows)
 
     def conflicts(self) -> None:
         """One annotator, one attribution, different labels in different files; with what the merge kept."""
-        found = [(pair, labels) for pair, labels in self.final_labels.items()
-                 if len(labels) > 1 and any(label != labels[0][1] for _, label, _ in labels)]
-        kept = self.out.label_of_keys([pair for pair, _ in found]) if found else {}
-        for (key, annotator), labels in sorted(found):
-            labels.sort()
+        shared = sorted(name for name, inputs in self.annotator_inputs.items() if inputs > 1)
+        found = self.out.staged_label_conflicts(shared) if shared else []  # one file per annotator: none
+        kept = self.out.label_of_keys([(key, annotator) for key, annotator, _ in found]) if found else {}
+        for key, annotator, labels in sorted(found):
             self.report.conflicts.append({
                 "key": key, "annotator": annotator,
                 "labels": [{"label": label, "updated_at": updated, "file": path} for updated, label, path in labels],
@@ -329,30 +464,35 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
     handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=folder)
     os.close(handle)
     os.unlink(temporary)
-    merged = None
+    merged = staging = None
     try:
+        staging = _Staging()
         merged = Project.open(temporary, create=True, name=output.stem)
-        merger = _Merger(merged, report)
-        events: list[tuple] = []
+        merger = _Merger(merged, report, staging)
         jsonl: list[tuple[Path, InputReport]] = []
-        with merged.transaction():
-            for path in inputs:
-                path = Path(path)
-                if path.suffix.lower() in (".jsonl", ".ndjson"):
+        paths = [Path(path) for path in inputs]
+        is_jsonl = [path.suffix.lower() in (".jsonl", ".ndjson") for path in paths]
+        sources = _opened([path for path, j in zip(paths, is_jsonl) if not j])
+        with merged.transaction(), closing(sources):
+            for path, j in zip(paths, is_jsonl):
+                if j:
                     item = InputReport(str(path), "jsonl")
                     jsonl.append((path, item))
                 else:
                     item = InputReport(str(path), "project")
-                    with UntrustedProject(path) as source:
-                        events += merger.add_project(source, item)
+                    merger.add_project(next(sources), item)
                 report.inputs.append(item)
-            merger.add_events(events)
+        merged.attach_staging(staging.path)
+        merged.commit_staged_events()
         merged.replay_events()
         merger.conflicts()
+        merged.detach_staging()
         for path, item in jsonl:
             _merge_jsonl(merged, path, item, blank_nlp)
         merged.close()
         merged = None
+        with open(temporary, "rb") as built:  # written without syncing (see Project.attach_staging)
+            os.fsync(built.fileno())
         os.replace(temporary, output)
     except BaseException:
         if merged is not None:
@@ -361,6 +501,8 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
             Path(leftover).unlink(missing_ok=True)
         raise
     finally:
+        if staging is not None:
+            staging.close()
         if collecting:
             gc.enable()
     return report

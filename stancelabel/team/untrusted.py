@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -92,8 +93,10 @@ class UntrustedProject:
         except BaseException:
             self.close()
             raise
+        self.uri = f"{copy.as_uri()}?mode=ro"
         try:
-            self.conn = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)
+            # Opened and checked on a worker thread while another input is merged, then read on the main one.
+            self.conn = sqlite3.connect(self.uri, uri=True, check_same_thread=False)
             self.conn.execute("PRAGMA trusted_schema = OFF")
             self.conn.execute("PRAGMA query_only = ON")
             self.conn.execute("PRAGMA cell_size_check = ON")
@@ -123,6 +126,21 @@ class UntrustedProject:
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
             return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise _refuse(self.path, f"damaged ({error})") from None
+
+    def attach(self, conn: sqlite3.Connection, name: str) -> None:
+        """Attach the checked private copy, read-only, to a scratch connection of the caller's (one opened
+        with ``uri=True`` and ``trusted_schema=OFF``; never a project's), to copy rows out of it in SQL."""
+        try:
+            conn.execute(f"ATTACH DATABASE ? AS {name}", (self.uri,))
+        except sqlite3.DatabaseError as error:
+            raise _refuse(self.path, f"damaged ({error})") from None
+
+    def rows(self, sql: str, params: tuple = ()) -> Iterator[tuple]:
+        """The rows of a query, streamed; a damaged page met on the way is refused like in ``query``."""
+        try:
+            yield from self.conn.execute(sql, params)
         except sqlite3.DatabaseError as error:
             raise _refuse(self.path, f"damaged ({error})") from None
 
