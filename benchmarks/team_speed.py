@@ -32,7 +32,7 @@ from synthetic import CACHE_DIR, cached_synthetic_project  # noqa: E402
 
 from stancelabel.store import schema  # noqa: E402
 from stancelabel.store.project import Project  # noqa: E402
-from stancelabel.team.agreement import agreement  # noqa: E402
+from stancelabel.team.agreement import agreement_of_columns  # noqa: E402
 from stancelabel.team.merge import merge  # noqa: E402
 
 GOAL_S = 10.0
@@ -67,12 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         for i, path in enumerate(inputs):
             shutil.copyfile(path, folder / f"copy{i}.stance")
         copying = time.perf_counter() - start
+        os.sync()  # the copies' dirty pages written back now, not while the merge is timed
         start = time.perf_counter()
         report = merge(folder / "merged.stance", inputs)
         merging = time.perf_counter() - start
         start = time.perf_counter()
         with Project.open(folder / "merged.stance", readonly=True) as merged:
-            result = agreement(merged.labels_by_item(), labels=list(LABELS))
+            result = agreement_of_columns(*merged.label_columns(), labels=list(LABELS))
         agreeing = time.perf_counter() - start
     total = merging + agreeing
     labels = sum(x.labels for x in report.inputs)

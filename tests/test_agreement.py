@@ -180,3 +180,24 @@ def test_agreement_by_target(make_project):
         grouped.setdefault(target, {})[item] = ratings
     assert agreement(grouped["Lead is in the water"], labels=LABELS).observed_agreement == 1
     assert agreement(grouped["The pipes are new"], labels=LABELS).observed_agreement == 0
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_agreement_read_as_columns_equals_agreement_over_items(make_project, seed):
+    """The CLI reads labels as NumPy columns; its figures are those of the item-by-item path, with
+    rejected attributions, notes without a label, label filters and annotator choices."""
+    from stancelabel.team.agreement import agreement_of_columns
+
+    project = make_project()
+    ids = fill_annotation_project(project)
+    rng = random.Random(seed)
+    for item in ids:
+        for annotator in ("ann", "bob", "cat", "dan"):
+            if rng.random() < 0.8:
+                project.set_label(item, annotator, rng.choice(LABELS))
+    project.set_note(ids[0], "eve", "only a note, no label")
+    project.set_status(ids[-1], "cat", "rejected")
+    names = [label.name for label in project.labels()]
+    for chosen, labels in ((None, names), (["bob", "ann"], names), (None, None), (["ann", "eve"], None)):
+        expected = agreement(project.labels_by_item(), chosen, labels).to_json()
+        assert agreement_of_columns(*project.label_columns(), chosen, labels).to_json() == expected

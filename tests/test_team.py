@@ -108,6 +108,9 @@ def test_merging_is_idempotent_and_the_later_label_wins(make_project, tmp_path):
         two.set_spans(ids[1], "bob", source=((83, 88),))
     report = merge(tmp_path / "m.stance", [tmp_path / "one.stance", tmp_path / "two.stance"])
     assert [c["kept"] for c in report.conflicts] == ["qualifies"]
+    assert [(c["annotator"], [(x["label"], Path(x["file"]).name) for x in c["labels"]]) for c in report.conflicts] \
+        == [("ann", [("denies", "one.stance"), ("qualifies", "two.stance")])]
+    assert [x.labels for x in report.inputs] == [1, 1]
     with Project.open(tmp_path / "m.stance", readonly=True) as m:
         annotation = m.annotation(ids[0], "ann")
         assert (annotation.label, annotation.note) == ("qualifies", "first thoughts")

@@ -185,11 +185,13 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    from stancelabel.team.agreement import agreement, format_agreement, format_span_agreement, span_agreement
+    from stancelabel.team.agreement import (
+        agreement, agreement_of_columns, format_agreement, format_span_agreement, span_agreement,
+    )
 
     with Project.open(args.project, readonly=True) as project:
         labels = [label.name for label in project.labels()]
-        overall = agreement(project.labels_by_item(), args.annotator or None, labels)
+        overall = agreement_of_columns(*project.label_columns(), args.annotator or None, labels)
         spans = span_agreement(project, args.annotator or None)
         by_target = {}
         if args.by_target:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -557,10 +558,12 @@ class Project:
                 yield document_id, int(anchor[2:anchor.index(",")]), key, source, cue, content, origin, hint, \
                     suggestion, now
         with self.transaction() as conn:
-            return max(conn.executemany(
-                "INSERT INTO attribution (document_id, sentence_index, key, source, cue, content, origin, source_hint, "
-                "suggestion, created_at) VALUES (?1, (SELECT idx FROM sentence WHERE document_id = ?1 AND start <= ?2 "
-                'AND ?2 < "end"), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)', checked()).rowcount, 0)
+            first = conn.execute("SELECT 1 FROM attribution LIMIT 1").fetchone() is None
+            with self._indexes_rebuilt(conn, "attribution") if first else contextlib.nullcontext():
+                return max(conn.executemany(
+                    "INSERT INTO attribution (document_id, sentence_index, key, source, cue, content, origin, "
+                    "source_hint, suggestion, created_at) VALUES (?1, (SELECT idx FROM sentence WHERE document_id = ?1 "
+                    'AND start <= ?2 AND ?2 < "end"), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)', checked()).rowcount, 0)
 
     def last_document_id(self) -> int:
         """The highest document id (0 for none): documents stored later have higher ones."""
@@ -1232,6 +1235,21 @@ class Project:
             items.setdefault((target, attribution_id) if by_target else attribution_id, {})[annotator] = label
         return items
 
+    def label_columns(self) -> tuple[Any, Any, Any, dict[int, str], dict[int, str]]:
+        """Every current label of an active attribution as three NumPy columns (attribution id,
+        annotator id, label id), with the annotators' and labels' names by id. For agreement over
+        millions of labels: SQLite joins the ids into text and NumPy parses it, with no Python
+        object per label."""
+        import numpy
+
+        items, annotators, labels = self._query(
+            "SELECT group_concat(n.attribution_id), group_concat(n.annotator_id), group_concat(n.label_id) "
+            "FROM annotation n JOIN attribution a ON a.id = n.attribution_id "
+            "WHERE a.status = 'active' AND n.label_id IS NOT NULL")[0]
+        columns = [numpy.fromstring(text or "", dtype=numpy.int64, sep=",") for text in (items, annotators, labels)]
+        return (*columns, dict(self._query("SELECT id, name FROM annotator")),
+                dict(self._query("SELECT id, name FROM label")))
+
     def authored_attributions(self) -> dict[str, dict[int, list[tuple[Spans, Spans, Spans]]]]:
         """Each annotator's own attributions (BRAT files they brought, ones they added or edited), by document."""
         out: dict[str, dict[int, list[tuple[Spans, Spans, Spans]]]] = {}
@@ -1319,14 +1337,19 @@ class Project:
     # unique index as they arrive. The scratch, never an input, is attached here, and the whole
     # log inserted in time order by one statement: the cost per event stays in SQLite's C code.
 
-    #: The scratch database's tables: events in this file's label ids, each with the identity of
-    #: the event it undoes (if any), and each input's last label per (attribution, annotator).
+    #: The scratch database's tables: events in this file's label ids (rows checked before they are
+    #: staged), each with the identity of the event it undoes (if any), and the last labels per
+    #: (attribution, annotator) of annotators found in several inputs.
     STAGING_SCHEMA = (
-        "CREATE TABLE merge_event (at TEXT, annotator TEXT, key TEXT, kind TEXT, value TEXT, ord INTEGER, "
+        "CREATE TABLE merge_event (at TEXT, annotator TEXT, key TEXT, "
+        "kind TEXT, value TEXT, ord INTEGER, "
         "old_id INTEGER, previous TEXT, u_at TEXT, u_annotator TEXT, u_key TEXT, u_kind TEXT, u_value TEXT, "
         "target TEXT, source_id INTEGER)",
         "CREATE UNIQUE INDEX merge_event_identity ON merge_event (at, annotator, key, kind, value)",
         "CREATE TABLE merge_label (key TEXT, annotator TEXT, label TEXT, at TEXT, file TEXT)",
+        # The annotators and target texts the staged events name (small: looked up once each).
+        "CREATE TABLE merge_name (name TEXT PRIMARY KEY) WITHOUT ROWID",
+        "CREATE TABLE merge_text (text TEXT PRIMARY KEY) WITHOUT ROWID",
         # Every attribution key met, with its document's text hash, the input that brought it first
         # and any later input that named another document with it.
         "CREATE TABLE merge_key (key TEXT PRIMARY KEY, sha TEXT NOT NULL, ord INTEGER NOT NULL, clash INTEGER) "
@@ -1372,21 +1395,29 @@ class Project:
             found.setdefault((key, annotator), []).append((at, label, file))
         return [(key, annotator, labels) for (key, annotator), labels in found.items()]
 
+    @contextmanager
+    def _indexes_rebuilt(self, conn: sqlite3.Connection, table: str) -> Iterator[None]:
+        """A table's indexes dropped while many rows go in, and built again from their own SQL after:
+        sorting a million entries once is cheaper than inserting them one by one."""
+        indexes = conn.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? "
+                               "AND sql IS NOT NULL", (table,)).fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in indexes:
+            conn.execute(sql)
+
     def commit_staged_events(self) -> int:
         """Insert the staged events into the log in time order (at, input, id in the input), with ids
         after the last one there, undo references mapped to the new ids; returns how many."""
-        with self.transaction() as conn:
-            for (kind,) in conn.execute("SELECT DISTINCT kind FROM staging.merge_event").fetchall():
-                if kind not in ("label", "note", "flag", "span", "status", "gold"):
-                    raise StanceLabelError(f"unknown event kind {kind!r}")
-            for (name,) in conn.execute("SELECT DISTINCT annotator FROM staging.merge_event").fetchall():
+        with self.transaction() as conn, self._indexes_rebuilt(conn, "event"):
+            for (name,) in conn.execute("SELECT name FROM staging.merge_name").fetchall():
                 self._annotator_id(conn, name)
             conn.execute("DROP TABLE IF EXISTS temp.merge_target")
             conn.execute("CREATE TEMP TABLE merge_target (text TEXT PRIMARY KEY, id INTEGER)")
             conn.executemany("INSERT INTO merge_target VALUES (?, ?)", [
-                (text, self._target_id(conn, text)) for (text,) in conn.execute(
-                    "SELECT DISTINCT target FROM staging.merge_event WHERE target IS NOT NULL AND kind = 'label'"
-                ).fetchall()])
+                (text, self._target_id(conn, text))
+                for (text,) in conn.execute("SELECT text FROM staging.merge_text").fetchall()])
             base = conn.execute("SELECT coalesce(max(id), 0) FROM event").fetchone()[0]
             conn.execute("DROP TABLE IF EXISTS temp.merge_order")
             conn.execute("CREATE TEMP TABLE merge_order (pos INTEGER PRIMARY KEY, event INTEGER NOT NULL)")
@@ -1426,7 +1457,7 @@ class Project:
         The log's ids must follow its times, as a merge writes them (``commit_staged_events``):
         the latest event of a kind is then the one with the highest id, which SQLite finds
         walking the log's index once instead of ranking every event."""
-        with self.transaction() as conn:
+        with self.transaction() as conn, self._indexes_rebuilt(conn, "annotation"):
             conn.execute("DELETE FROM annotation")
             conn.execute("""
                 WITH latest AS (
@@ -1439,14 +1470,13 @@ class Project:
                 INSERT INTO annotation (attribution_id, annotator_id, label_id, note, flagged, created_at, updated_at,
                                         target_id)
                 SELECT attribution_id, annotator_id,
-                       (SELECT CAST(value AS INTEGER) FROM event WHERE id = label_event AND value != 'null'),
+                       (SELECT id FROM label WHERE id = (SELECT CAST(value AS INTEGER) FROM event
+                                                         WHERE id = label_event AND value != 'null')),
                        coalesce((SELECT json_extract(value, '$') FROM event WHERE id = note_event), ''),
                        coalesce((SELECT value = 'true' FROM event WHERE id = flag_event), 0),
                        first, last,
                        (SELECT target_id FROM event WHERE id = label_event)
                 FROM latest""")
-            conn.execute("UPDATE annotation SET label_id = NULL WHERE label_id IS NOT NULL "
-                         "AND label_id NOT IN (SELECT id FROM label)")
             events = conn.execute(
                 "SELECT attribution_id, annotator_id, kind, value, at, target_id FROM event "
                 "WHERE kind IN ('span', 'status', 'gold') ORDER BY at, id"

@@ -160,13 +160,48 @@ def agreement(items: Mapping[Any, Ratings], annotators: Sequence[str] | None = N
             if a in column and v not in code:
                 code[v] = len(categories)
                 categories.append(v)
-    q, n_items, n_raters = len(categories), len(rows), len(chosen)
-    matrix = numpy.full((n_items, n_raters), -1, dtype=numpy.int64)
+    matrix = numpy.full((len(rows), len(chosen)), -1, dtype=numpy.int64)
     for i, ratings in enumerate(rows):
         for a, v in ratings.items():
             j = column.get(a)
             if j is not None:
                 matrix[i, j] = code[v]
+    return _figures(matrix, chosen, categories)
+
+
+def agreement_of_columns(item_ids: numpy.ndarray, annotator_ids: numpy.ndarray, label_ids: numpy.ndarray,
+                         annotator_names: Mapping[int, str], label_names: Mapping[int, str],
+                         annotators: Sequence[str] | None = None, labels: Sequence[str] | None = None) -> Agreement:
+    """``agreement`` over labels given as three columns of ids (one row per label, as
+    ``Project.label_columns`` reads them): the matrix is built by NumPy, not item by item."""
+    present = sorted({annotator_names[int(i)] for i in numpy.unique(annotator_ids)})
+    chosen = sorted(set(annotators)) if annotators else present
+    column = {name: j for j, name in enumerate(chosen)}
+    to_column = numpy.full(max(annotator_names, default=0) + 1, -1, dtype=numpy.int64)
+    for i, name in annotator_names.items():
+        to_column[i] = column.get(name, -1)
+    columns = to_column[annotator_ids] if len(annotator_ids) else numpy.zeros(0, dtype=numpy.int64)
+    kept = columns >= 0
+    items, rows = numpy.unique(item_ids[kept], return_inverse=True)
+    label_of = numpy.asarray(label_ids[kept])
+    raters = numpy.bincount(rows, minlength=len(items))
+    shared = raters[rows] >= 2  # labels of items that at least two of the chosen annotators labelled
+    used = sorted({label_names[int(i)] for i in numpy.unique(label_of[shared])})
+    categories = list(labels) if labels else used
+    categories += [name for name in used if name not in categories]
+    code = {name: k for k, name in enumerate(categories)}
+    to_code = numpy.full(max(label_names, default=0) + 1, -1, dtype=numpy.int64)
+    for i, name in label_names.items():
+        to_code[i] = code.get(name, -1)
+    matrix = numpy.full((len(items), len(chosen)), -1, dtype=numpy.int64)
+    matrix[rows, columns[kept]] = to_code[label_of]
+    return _figures(matrix[raters >= 2], chosen, categories)
+
+
+def _figures(matrix: numpy.ndarray, chosen: list[str], categories: list[str]) -> Agreement:
+    """The figures from an items x annotators matrix of label codes (-1: not labelled), every item
+    labelled by at least two of ``chosen``."""
+    q, n_items, n_raters = len(categories), len(matrix), len(chosen)
     counts = numpy.zeros((n_items, q), dtype=numpy.float64)
     for j in range(n_raters):
         rated = matrix[:, j] >= 0

@@ -21,8 +21,9 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,18 +156,28 @@ _EVENT_ROWS = f"""
     INSERT OR IGNORE INTO merge_event
     SELECT e.at, u.name, a.key, e.kind, {_mapped('e.value', 'e.kind')}, ?1, e.id, {_mapped('e.previous', 'e.kind')},
            x.at, xu.name, xa.key, x.kind, {_mapped('x.value', 'x.kind')}, t.text, coalesce(s.out, ?2)
-    FROM input.event e JOIN input.attribution a ON a.id = e.attribution_id JOIN input.annotator u ON u.id = e.annotator_id
+    FROM input.event e JOIN input.attribution a ON a.id = e.attribution_id
+    JOIN input.annotator u ON u.id = e.annotator_id
     LEFT JOIN input.target t ON t.id = e.target_id LEFT JOIN smap s ON s.id = e.source_id
     LEFT JOIN input.event x ON x.id = e.undoes LEFT JOIN input.attribution xa ON xa.id = x.attribution_id
     LEFT JOIN input.annotator xu ON xu.id = x.annotator_id
     ORDER BY e.id"""
 
-#: Each (attribution, annotator)'s last label in an input, when it names a label.
+#: The annotators with events in an input, and its target texts.
+_NAMES = (
+    "INSERT OR IGNORE INTO merge_name SELECT name FROM input.annotator u "
+    "WHERE EXISTS (SELECT 1 FROM input.event e WHERE e.annotator_id = u.id)",
+    "INSERT OR IGNORE INTO merge_text SELECT text FROM input.target",
+)
+
+#: Each (attribution, annotator)'s last label in an input, when it names a label, for the annotators
+#: named (a JSON list): those of more than one input, whose labels may disagree between files.
 _FINAL_LABELS = """
     INSERT INTO merge_label SELECT a.key, u.name, l.name, e.at, ?1 FROM input.event e
     JOIN (SELECT max(id) AS id FROM input.event WHERE kind = 'label' GROUP BY attribution_id, annotator_id) m ON m.id = e.id
     JOIN input.attribution a ON a.id = e.attribution_id JOIN input.annotator u ON u.id = e.annotator_id
-    JOIN input.label l ON e.value != 'null' AND l.id = CAST(e.value AS INTEGER)"""
+    JOIN input.label l ON e.value != 'null' AND l.id = CAST(e.value AS INTEGER)
+    WHERE u.name IN (SELECT value FROM json_each(?2))"""
 
 
 def _usual_spans(column: str) -> str:
@@ -247,25 +258,29 @@ def _checked(path: Path) -> UntrustedProject:
     return source
 
 
+#: How many inputs are opened and checked ahead of the one being merged (each is a private copy on disk).
+AHEAD = 4
+
+
 def _opened(paths: list[Path]) -> Iterator[UntrustedProject]:
-    """Each input checked and opened in turn, the next one on a worker thread while the caller merges this one
-    (SQLite leaves Python's lock while it reads, so the two share the machine's cores)."""
+    """Each input checked and opened in turn, the next ones on a worker thread while the caller merges this one
+    (SQLite leaves Python's lock while it reads, so the threads share the machine's cores). The caller closes
+    each input it was given."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-input") as pool:
-        upcoming = pool.submit(_checked, paths[0]) if paths else None
+        upcoming = deque(pool.submit(_checked, path) for path in paths[:AHEAD])
         try:
             for index in range(len(paths)):
-                source = upcoming.result()
-                upcoming = pool.submit(_checked, paths[index + 1]) if index + 1 < len(paths) else None
-                try:
-                    yield source
-                finally:
-                    source.close()
+                source = upcoming.popleft().result()
+                if index + AHEAD < len(paths):
+                    upcoming.append(pool.submit(_checked, paths[index + AHEAD]))
+                yield source  # the caller closes it
         finally:
-            if upcoming is not None:  # stopped early: the copy being opened is thrown away too
-                try:
-                    upcoming.result().close()
-                except BaseException:  # noqa: S110 - the error that stopped the merge is the one to report
-                    pass
+            for future in upcoming:  # stopped early: the copies being opened are thrown away too
+                if not future.cancel():
+                    try:
+                        future.result().close()
+                    except BaseException:  # noqa: S110 - the error that stopped the merge is the one to report
+                        pass
 
 
 class _Staging:
@@ -279,12 +294,18 @@ class _Staging:
         self.folder = Path(tempfile.mkdtemp(prefix="stancelabel-staging-"))
         os.chmod(self.folder, 0o700)
         self.path = self.folder / "staging.sqlite"
-        self.conn = sqlite3.connect(self.path, uri=True, isolation_level=None)
+        # Used only from its own thread, one statement after another, while the main thread writes the output.
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-staging")
+        self.conn = sqlite3.connect(self.path, uri=True, isolation_level=None, check_same_thread=False)
         for pragma in ("trusted_schema = OFF", "journal_mode = OFF", "synchronous = OFF",
                        f"cache_size = -{COPY_CACHE_KB}", f"threads = {min(os.cpu_count() or 1, 4)}"):
             self.conn.execute(f"PRAGMA {pragma}")
         for statement in Project.STAGING_SCHEMA:
             self.conn.execute(statement)
+
+    def submit(self, work: Callable[[], Any]) -> Future:
+        """Run ``work`` on the staging thread, after the work submitted before it."""
+        return self.pool.submit(work)
 
     @contextmanager
     def input(self, source: UntrustedProject) -> Iterator[None]:
@@ -309,6 +330,7 @@ class _Staging:
         return count
 
     def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
         self.conn.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -320,6 +342,8 @@ class _Merger:
         self.report = report
         self.external_ids: dict[str, tuple[str, str]] = {}  # external id -> (sha, first file)
         self.annotator_inputs: dict[str, int] = {}  # annotator name -> how many inputs name them
+        self.logs: list[tuple[InputReport, int, Future, UntrustedProject, set[str]]] = []
+        self.sources: list[UntrustedProject] = []  # open until the staging thread is done with them
         self.first = True
         self.order = 0
         self.origins: dict[int, int] = {}
@@ -354,8 +378,11 @@ class _Merger:
 
     # -- one project file ---------------------------------------------------------------
 
-    def add_project(self, source: UntrustedProject, item: InputReport) -> None:
-        """Documents, attributions and authors of an input into the output; its events into the staging."""
+    def add_project(self, source: UntrustedProject, item: InputReport) -> Callable[[], None]:
+        """Start merging an input: its labels into the output's schema, its keys and events to the staging
+        thread. Returns what finishes it (documents, attributions and authors into the output), to be
+        called in input order, best after the next input was started."""
+        self.sources.append(source)
         labels = self.label_map(source)
         self.order += 1
         name = source.query("SELECT value FROM project_meta WHERE key = 'name'")
@@ -367,33 +394,51 @@ class _Merger:
             if guidelines:
                 self.out.set_guidelines(guidelines[0][0])
             self.first = False
+        refuse = lambda reason: _refused(source, reason)  # noqa: E731
+        names = {name for (name,) in source.query("SELECT name FROM annotator")}
+        for name in names:
+            self.annotator_inputs[name] = self.annotator_inputs.get(name, 0) + 1
+        item.labels = source.query("SELECT count(*) FROM annotation n JOIN label l ON l.id = n.label_id")[0][0]
+        order, origin = self.order, self.origins[self.order]
+        ctes = f"WITH lmap(id, out) AS (VALUES {_values(labels)}), smap(id, out) AS (VALUES {_values(earlier)}) "
+
+        def stage_keys() -> list[tuple]:
+            """The input's attribution keys; the attributions it brings first (the output lacks them)."""
+            with self.staging.input(source):
+                fresh = self.staging.run(_ADD_KEYS, (order,))
+                clash = self.staging.query(_KEY_CLASH, (order,))
+                if clash:
+                    raise refuse(f"attribution key {clash[0][0]} names attributions of two different documents")
+                return self.staging.query(_NEW_ATTRIBUTIONS, (order,)) if fresh else []
+
+        def stage_log() -> int:
+            """The input's events (checked already, by _checked); how many were new."""
+            with self.staging.input(source):
+                for statement in _NAMES:
+                    self.staging.run(statement, ())
+                return self.staging.run(_EVENT_ROWS.replace("INSERT OR IGNORE INTO merge_event",
+                                                            "INSERT OR IGNORE INTO merge_event " + ctes),
+                                        (order, origin))
+
+        fresh = self.staging.submit(stage_keys)
+        self.logs.append((item, source.query("SELECT count(*) FROM event")[0][0], self.staging.submit(stage_log),
+                          source, names))
+        return lambda: self._add_documents(source, item, fresh)
+
+    def _add_documents(self, source: UntrustedProject, item: InputReport, fresh: Future) -> None:
+        refuse = lambda reason: _refused(source, reason)  # noqa: E731
         targets = dict(source.query("SELECT id, text FROM target"))
         present = self.out.document_shas()
-        refuse = lambda reason: _refused(source, reason)  # noqa: E731
-        for (name,) in source.query("SELECT name FROM annotator"):
-            self.annotator_inputs[name] = self.annotator_inputs.get(name, 0) + 1
-        with self.staging.input(source):
-            fresh = self.staging.run(_ADD_KEYS, (self.order,))
-            clash = self.staging.query(_KEY_CLASH, (self.order,))
-            if clash:
-                raise refuse(f"attribution key {clash[0][0]} names attributions of two different documents")
-            # The attributions the output lacks (none, usually, after the first file): their spans are
-            # checked, SQL passing the usual shapes ([] and one [start,end] inside the text).
-            by_document: dict[int, list[tuple]] = {}
-            for document_id, key, n, usual, *row in self.staging.query(_NEW_ATTRIBUTIONS, (self.order,)) \
-                    if fresh else ():
-                if not usual:
-                    spans = _parsed_spans(row[:3], n)
-                    if spans is None:
-                        raise refuse(f"attribution {key} has spans that are not offsets inside its document")
-                    row[:3] = [_spans_json(x) for x in spans]
-                by_document.setdefault(document_id, []).append((key, *row))
-            ctes = f"WITH lmap(id, out) AS (VALUES {_values(labels)}), smap(id, out) AS (VALUES {_values(earlier)}) "
-            item.events_new = self.staging.run(_EVENT_ROWS.replace("INSERT OR IGNORE INTO merge_event",
-                                                                   "INSERT OR IGNORE INTO merge_event " + ctes),
-                                               (self.order, self.origins[self.order]))
-            item.labels = self.staging.run(_FINAL_LABELS, (str(source.path),))
-        item.events_duplicate = source.query("SELECT count(*) FROM event")[0][0] - item.events_new
+        # The attributions the output lacks (none, usually, after the first file): their spans are
+        # checked, SQL passing the usual shapes ([] and one [start,end] inside the text).
+        by_document: dict[int, list[tuple]] = {}
+        for document_id, key, n, usual, *row in fresh.result():
+            if not usual:
+                spans = _parsed_spans(row[:3], n)
+                if spans is None:
+                    raise refuse(f"attribution {key} has spans that are not offsets inside its document")
+                row[:3] = [_spans_json(x) for x in spans]
+            by_document.setdefault(document_id, []).append((key, *row))
         copied = []
         for doc_id, external_id, title, text, sha, meta, source_file, target_id in source.query(
                 "SELECT id, external_id, title, text, sha256, meta, source_file, target_id FROM document ORDER BY id"):
@@ -425,6 +470,18 @@ class _Merger:
                 "SELECT a.key, u.name FROM attribution_author x JOIN attribution a ON a.id = x.attribution_id "
                 "JOIN annotator u ON u.id = x.annotator_id"):
             self.out.add_author(key, annotator)
+
+    def staged(self) -> None:
+        """Wait for the staging thread (each input's count of new events); then stage the last labels
+        of the annotators found in more than one input, to report where their files disagree."""
+        for item, total, log, _, _ in self.logs:
+            item.events_new = log.result()
+            item.events_duplicate = total - item.events_new
+        shared = {name for name, inputs in self.annotator_inputs.items() if inputs > 1}
+        for item, _, _, source, names in self.logs:  # the staging thread is idle now
+            if names & shared:
+                with self.staging.input(source):
+                    self.staging.run(_FINAL_LABELS, (item.path, json.dumps(sorted(names & shared))))
 
     def conflicts(self) -> None:
         """One annotator, one attribution, different labels in different files; with what the merge kept."""
@@ -464,7 +521,7 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
     handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=folder)
     os.close(handle)
     os.unlink(temporary)
-    merged = staging = None
+    merged = staging = merger = None
     try:
         staging = _Staging()
         merged = Project.open(temporary, create=True, name=output.stem)
@@ -474,14 +531,20 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
         is_jsonl = [path.suffix.lower() in (".jsonl", ".ndjson") for path in paths]
         sources = _opened([path for path, j in zip(paths, is_jsonl) if not j])
         with merged.transaction(), closing(sources):
+            started: deque[Callable[[], None]] = deque()
             for path, j in zip(paths, is_jsonl):
                 if j:
                     item = InputReport(str(path), "jsonl")
                     jsonl.append((path, item))
                 else:
                     item = InputReport(str(path), "project")
-                    merger.add_project(next(sources), item)
+                    started.append(merger.add_project(next(sources), item))
+                    if len(started) > AHEAD:  # the staging thread has the next inputs' work while this one finishes
+                        started.popleft()()
                 report.inputs.append(item)
+            while started:
+                started.popleft()()
+            merger.staged()
         merged.attach_staging(staging.path)
         merged.commit_staged_events()
         merged.replay_events()
@@ -502,7 +565,9 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
         raise
     finally:
         if staging is not None:
-            staging.close()
+            staging.close()  # after the work queued on its thread
+        for source in merger.sources if merger is not None else ():
+            source.close()
         if collecting:
             gc.enable()
     return report
