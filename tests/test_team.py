@@ -417,6 +417,11 @@ def test_labels_of_the_same_text_from_two_records_are_all_kept(make_project, bla
     ("UPDATE attribution SET document_id = 2, cue = '[[0,3]]', content = '[]' WHERE id = 1",
      "names attributions of two different documents", False),
     ("UPDATE attribution SET document_id = 99 WHERE id = 1", "belongs to no document", True),
+    ("UPDATE document SET meta = '{\"a\": [1,' WHERE id = 1", "metadata that is not a JSON object", True),
+    ("UPDATE document SET meta = '[1]' WHERE id = 1", "metadata that is not a JSON object", True),
+    ("UPDATE sentence SET start = 3990, \"end\" = 4000 WHERE document_id = 1 AND idx = 0", "sentences outside its text",
+     True),
+    ("UPDATE document SET text = text || ' ' WHERE id = 1", "does not match its own text hash", False),
 ])
 def test_rows_a_checked_schema_cannot_catch_are_refused(make_project, tmp_path, statement, message, bad_first):
     good = make_project("good.stance")

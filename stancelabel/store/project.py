@@ -540,6 +540,21 @@ class Project:
             self._add_author(conn, int(attribution_id), item.annotator)
         return int(attribution_id), created
 
+    def copy_documents(self, documents: Sequence[tuple]) -> dict[str, int]:
+        """Documents from another copy of the project (a merge), not yet here, many at once:
+        (external id, title, text, sha256 of the text, meta as a JSON object's text, source file,
+        target text, sentences as (start, end) pairs). Returns {sha256: document id}."""
+        now, ids, sentences = utc_now(), {}, []
+        with self.transaction() as conn:
+            for external_id, title, text, sha, meta, source_file, target, spans in documents:
+                ids[sha] = doc_id = conn.execute(
+                    "INSERT INTO document (external_id, title, text, sha256, meta, source_file, imported_at, "
+                    "target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (external_id, title, text, sha, meta, source_file, now, self._target_id(conn, target))).lastrowid
+                sentences.extend((doc_id, i, start, end) for i, (start, end) in enumerate(spans))
+            conn.executemany('INSERT INTO sentence (document_id, idx, start, "end") VALUES (?, ?, ?, ?)', sentences)
+        return ids
+
     def copy_attributions(self, rows: Sequence[tuple]) -> int:
         """Attributions from another copy of the project (a merge), many at once: (document id, key,
         source, cue, content as normalised JSON spans, origin, source hint, suggestion). Keys must be
@@ -1469,14 +1484,11 @@ class Project:
                     FROM event WHERE kind IN ('label', 'note', 'flag') GROUP BY attribution_id, annotator_id)
                 INSERT INTO annotation (attribution_id, annotator_id, label_id, note, flagged, created_at, updated_at,
                                         target_id)
-                SELECT attribution_id, annotator_id,
-                       (SELECT id FROM label WHERE id = (SELECT CAST(value AS INTEGER) FROM event
-                                                         WHERE id = label_event AND value != 'null')),
-                       coalesce((SELECT json_extract(value, '$') FROM event WHERE id = note_event), ''),
-                       coalesce((SELECT value = 'true' FROM event WHERE id = flag_event), 0),
-                       first, last,
-                       (SELECT target_id FROM event WHERE id = label_event)
-                FROM latest""")
+                SELECT l.attribution_id, l.annotator_id, label.id, coalesce(json_extract(n.value, '$'), ''),
+                       coalesce(f.value = 'true', 0), l.first, l.last, e.target_id
+                FROM latest l LEFT JOIN event e ON e.id = l.label_event
+                LEFT JOIN label ON e.value != 'null' AND label.id = CAST(e.value AS INTEGER)
+                LEFT JOIN event n ON n.id = l.note_event LEFT JOIN event f ON f.id = l.flag_event""")
             events = conn.execute(
                 "SELECT attribution_id, annotator_id, kind, value, at, target_id FROM event "
                 "WHERE kind IN ('span', 'status', 'gold') ORDER BY at, id"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
-from stancelabel.core.model import Label, SourceDocument, Spans, normalize_spans, text_sha256
+from stancelabel.core.model import Label, Spans, normalize_spans, text_sha256
 from stancelabel.store.project import COPY_CACHE_KB, Project
 from stancelabel.team.untrusted import UntrustedProject
 
@@ -180,14 +181,16 @@ _FINAL_LABELS = """
     WHERE u.name IN (SELECT value FROM json_each(?2))"""
 
 
-def _usual_spans(column: str) -> str:
-    """SQL: the column holds no span, or exactly one ``[[start,end]]`` with 0 <= start < end <= the text's length."""
-    start = f"CAST(substr({column}, 3) AS INTEGER)"
-    end = f"CAST(substr({column}, instr({column}, ',') + 1) AS INTEGER)"
-    return (f"({column} = '[]' OR ({column} GLOB '[[][[][0-9]*,[0-9]*[]][]]' AND NOT {column} GLOB '*[^],0-9[]*' "
-            f"AND NOT {column} GLOB '*[[,]0[0-9]*' AND length({column}) - length(replace({column}, ',', '')) = 1 "
-            f"AND length({column}) <= 26 "
-            f"AND {start} < {end} AND {end} <= d.n))")
+#: One span as the store writes it (the usual case), numbers without leading zeros.
+_ONE_SPAN = re.compile(r"\[\[(0|[1-9][0-9]{0,9}),(0|[1-9][0-9]{0,9})\]\]")
+
+
+def _usual_spans(value: str, length: int) -> bool:
+    """No span, or exactly one ``[[start,end]]`` with 0 <= start < end <= length: nothing to parse or normalise."""
+    if value == "[]":
+        return True
+    match = _ONE_SPAN.fullmatch(value)
+    return match is not None and int(match[1]) < int(match[2]) <= length
 
 
 #: The input's attribution keys, each with its document's text hash, into the scratch (see
@@ -199,13 +202,10 @@ _ADD_KEYS = """
 
 _KEY_CLASH = "SELECT key FROM merge_key WHERE clash = ?1 LIMIT 1"
 
-#: The attributions this input brought first (so not yet in the output), with their text's length and
-#: whether their spans have the usual shape.
-_NEW_ATTRIBUTIONS = f"""
+#: The attributions this input brought first (so not yet in the output), with their text's length.
+_NEW_ATTRIBUTIONS = """
     WITH d AS MATERIALIZED (SELECT id, length(text) AS n FROM input.document)
-    SELECT a.document_id, a.key, d.n,
-           coalesce({_usual_spans('a.source')} AND {_usual_spans('a.cue')} AND {_usual_spans('a.content')}, 0),
-           a.source, a.cue, a.content, a.origin, a.source_hint, a.suggestion
+    SELECT a.document_id, a.key, d.n, a.source, a.cue, a.content, a.origin, a.source_hint, a.suggestion
     FROM merge_key k JOIN input.attribution a ON a.key = k.key JOIN d ON d.id = a.document_id
     WHERE k.ord = ?1 ORDER BY a.id"""
 
@@ -429,17 +429,21 @@ class _Merger:
         refuse = lambda reason: _refused(source, reason)  # noqa: E731
         targets = dict(source.query("SELECT id, text FROM target"))
         present = self.out.document_shas()
-        # The attributions the output lacks (none, usually, after the first file): their spans are
-        # checked, SQL passing the usual shapes ([] and one [start,end] inside the text).
+        # The attributions the output lacks (none, usually, after the first file): their spans are checked.
         by_document: dict[int, list[tuple]] = {}
-        for document_id, key, n, usual, *row in fresh.result():
-            if not usual:
+        for document_id, key, n, *row in fresh.result():
+            if not (_usual_spans(row[0], n) and _usual_spans(row[1], n) and _usual_spans(row[2], n)):
                 spans = _parsed_spans(row[:3], n)
                 if spans is None:
                     raise refuse(f"attribution {key} has spans that are not offsets inside its document")
                 row[:3] = [_spans_json(x) for x in spans]
             by_document.setdefault(document_id, []).append((key, *row))
-        copied = []
+        copied, new = [], []
+        sentences: dict[int, list[tuple[int, int]]] = {}
+        if any(sha not in present for (sha,) in source.query("SELECT sha256 FROM document")):
+            for document_id, start, end in source.rows('SELECT document_id, start, "end" FROM sentence '
+                                                       "ORDER BY document_id, idx"):
+                sentences.setdefault(document_id, []).append((start, end))
         for doc_id, external_id, title, text, sha, meta, source_file, target_id in source.query(
                 "SELECT id, external_id, title, text, sha256, meta, source_file, target_id FROM document ORDER BY id"):
             if text_sha256(text) != sha:
@@ -451,18 +455,28 @@ class _Merger:
                 self.report.same_id_different_text.append(
                     {"doc_id": external_id, "files": [seen[1], str(source.path)]})
             attributions = by_document.get(doc_id, ())
-            if sha not in present or attributions:
-                sentences = [] if sha in present else [(s, e) for s, e in source.query(
-                    'SELECT start, "end" FROM sentence WHERE document_id = ? ORDER BY idx', (doc_id,))]
-                if any(not 0 <= a <= b <= len(text) for a, b in sentences) or \
-                        any(sentences[i][0] < sentences[i - 1][1] for i in range(1, len(sentences))):
-                    raise refuse(f"document {external_id!r} has sentences outside its text or out of order")
-                document = SourceDocument(external_id, text, source_file, title=title, meta=json.loads(meta),
-                                          target=targets.get(target_id))
-                out_id, _ = self.out.add_document(document, sentences)
-                copied.extend((out_id, *row) for row in attributions)
+            if sha in present:
+                if attributions:
+                    out_id = self.out.document_id_by_sha(sha)
+                    copied.extend((out_id, *row) for row in attributions)
+                continue
+            spans = sentences.get(doc_id, [])
+            if any(not 0 <= a <= b <= len(text) for a, b in spans) or \
+                    any(spans[i][0] < spans[i - 1][1] for i in range(1, len(spans))):
+                raise refuse(f"document {external_id!r} has sentences outside its text or out of order")
+            try:
+                parsed = json.loads(meta)
+            except (TypeError, ValueError, RecursionError):
+                parsed = None
+            if not isinstance(parsed, dict):
+                raise refuse(f"document {external_id!r} has metadata that is not a JSON object")
+            new.append(((external_id, title, text, sha, json.dumps(parsed, ensure_ascii=False), source_file,
+                         targets.get(target_id), spans), doc_id))
             present.add(sha)
         try:
+            ids = self.out.copy_documents([document for document, _ in new])
+            for document, doc_id in new:
+                copied.extend((ids[document[3]], *row) for row in by_document.get(doc_id, ()))
             item.attributions_new = self.out.copy_attributions(copied)
         except StanceLabelError as error:
             raise refuse(str(error)) from None
