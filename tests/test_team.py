@@ -461,3 +461,36 @@ def test_a_split_copy_says_whose_share_it_is(qtbot, lead, make_window, tmp_path)
     window = make_window(Project.open(tmp_path / "copies" / "lead-alice.stance"), annotator="bob")
     assert "alice's share of" in window.annotator_button.toolTip()
     assert "you are labelling as bob" in window.statusBar().currentMessage()
+
+
+def test_undo_and_redo_travel_through_merges(make_project, tmp_path):
+    """An undo in a copy points at the event it reverted; in the merged file it points at that event's copy,
+    also when the same file is merged again, so undo and redo go on where the annotator left them."""
+    ids = two_copies(make_project, tmp_path)
+    with Project.open(tmp_path / "one.stance") as one:
+        one.set_label(ids[0], "ann", "denies")
+        one.set_label(ids[1], "ann", "asserts")
+        one.undo("ann")  # reverts the label of ids[1]
+    with Project.open(tmp_path / "two.stance") as two:
+        two.set_label(ids[0], "bob", "qualifies")
+
+    def undo_pairs(path):
+        conn = sqlite3.connect(path)
+        try:
+            return sorted(conn.execute(
+                "SELECT u.kind, u.value, t.kind, t.value, t.at < u.at FROM event u JOIN event t ON t.id = u.undoes"
+            ).fetchall())
+        finally:
+            conn.close()
+
+    expected = undo_pairs(tmp_path / "one.stance")
+    assert len(expected) == 1
+    merge(tmp_path / "m.stance", [tmp_path / "one.stance", tmp_path / "two.stance"])
+    merge(tmp_path / "m2.stance", [tmp_path / "two.stance", tmp_path / "m.stance", tmp_path / "one.stance"])
+    for merged in ("m.stance", "m2.stance"):
+        assert undo_pairs(tmp_path / merged) == expected
+        with Project.open(tmp_path / merged) as m:
+            assert m.annotation(ids[1], "ann") is None or m.annotation(ids[1], "ann").label is None
+            assert m.redo("ann") is not None  # the undone label comes back
+            assert m.annotation(ids[1], "ann").label == "asserts"
+            assert m.annotation(ids[0], "bob").label == "qualifies"

@@ -1354,13 +1354,14 @@ class Project:
 
     #: The scratch database's tables: events in this file's label ids (rows checked before they are
     #: staged), each with the identity of the event it undoes (if any), and the last labels per
-    #: (attribution, annotator) of annotators found in several inputs.
+    #: (attribution, annotator) of annotators found in several inputs. An event's identity is
+    #: (at, annotator, key, kind, value); ``STAGING_IDENTITY`` indexes it once an input's events may
+    #: already be there (its annotators are an earlier input's) or an undo must be found.
     STAGING_SCHEMA = (
         "CREATE TABLE merge_event (at TEXT, annotator TEXT, key TEXT, "
         "kind TEXT, value TEXT, ord INTEGER, "
         "old_id INTEGER, previous TEXT, u_at TEXT, u_annotator TEXT, u_key TEXT, u_kind TEXT, u_value TEXT, "
         "target TEXT, source_id INTEGER)",
-        "CREATE UNIQUE INDEX merge_event_identity ON merge_event (at, annotator, key, kind, value)",
         "CREATE TABLE merge_label (key TEXT, annotator TEXT, label TEXT, at TEXT, file TEXT)",
         # The annotators and target texts the staged events name (small: looked up once each).
         "CREATE TABLE merge_name (name TEXT PRIMARY KEY) WITHOUT ROWID",
@@ -1370,6 +1371,8 @@ class Project:
         "CREATE TABLE merge_key (key TEXT PRIMARY KEY, sha TEXT NOT NULL, ord INTEGER NOT NULL, clash INTEGER) "
         "WITHOUT ROWID",
     )
+
+    STAGING_IDENTITY = "CREATE INDEX IF NOT EXISTS merge_event_identity ON merge_event (at, annotator, key, kind, value)"
 
     def attach_staging(self, path: Path) -> None:
         """Attach a merge's scratch database (outside any transaction) as ``staging``.

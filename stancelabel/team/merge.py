@@ -154,7 +154,7 @@ def _values(pairs: dict[int, int | None]) -> str:
 
 #: Every event of an input (attached as ``input``) as the scratch stages it (Project.STAGING_SCHEMA).
 _EVENT_ROWS = f"""
-    INSERT OR IGNORE INTO merge_event
+    INSERT INTO merge_event
     SELECT e.at, u.name, a.key, e.kind, {_mapped('e.value', 'e.kind')}, ?1, e.id, {_mapped('e.previous', 'e.kind')},
            x.at, xu.name, xa.key, x.kind, {_mapped('x.value', 'x.kind')}, t.text, coalesce(s.out, ?2)
     FROM input.event e JOIN input.attribution a ON a.id = e.attribution_id
@@ -162,7 +162,12 @@ _EVENT_ROWS = f"""
     LEFT JOIN input.target t ON t.id = e.target_id LEFT JOIN smap s ON s.id = e.source_id
     LEFT JOIN input.event x ON x.id = e.undoes LEFT JOIN input.attribution xa ON xa.id = x.attribution_id
     LEFT JOIN input.annotator xu ON xu.id = x.annotator_id
-    ORDER BY e.id"""
+    WHERE {{new}} ORDER BY e.id"""
+
+#: The event is not staged yet (from an earlier input): merging a file already in, or twice, adds nothing.
+_NOT_STAGED = f"""NOT EXISTS (
+    SELECT 1 FROM merge_event m WHERE m.at = e.at AND m.annotator = u.name AND m.key = a.key AND m.kind = e.kind
+    AND m.value = {_mapped('e.value', 'e.kind')})"""
 
 #: The annotators with events in an input, and its target texts.
 _NAMES = (
@@ -342,6 +347,7 @@ class _Merger:
         self.report = report
         self.external_ids: dict[str, tuple[str, str]] = {}  # external id -> (sha, first file)
         self.annotator_inputs: dict[str, int] = {}  # annotator name -> how many inputs name them
+        self.staged_names: set[str] = set()  # the annotators of the inputs staged so far
         self.logs: list[tuple[InputReport, int, Future, UntrustedProject, set[str]]] = []
         self.sources: list[UntrustedProject] = []  # open until the staging thread is done with them
         self.first = True
@@ -411,14 +417,19 @@ class _Merger:
                     raise refuse(f"attribution key {clash[0][0]} names attributions of two different documents")
                 return self.staging.query(_NEW_ATTRIBUTIONS, (order,)) if fresh else []
 
+        # Only an input whose annotators are an earlier input's can bring events already staged.
+        overlap = bool(names & self.staged_names)
+        self.staged_names |= names
+
         def stage_log() -> int:
             """The input's events (checked already, by _checked); how many were new."""
             with self.staging.input(source):
                 for statement in _NAMES:
                     self.staging.run(statement, ())
-                return self.staging.run(_EVENT_ROWS.replace("INSERT OR IGNORE INTO merge_event",
-                                                            "INSERT OR IGNORE INTO merge_event " + ctes),
-                                        (order, origin))
+                if overlap:
+                    self.staging.run(Project.STAGING_IDENTITY, ())
+                sql = _EVENT_ROWS.replace("INSERT INTO merge_event", "INSERT INTO merge_event " + ctes)
+                return self.staging.run(sql.replace("{new}", _NOT_STAGED if overlap else "true"), (order, origin))
 
         fresh = self.staging.submit(stage_keys)
         self.logs.append((item, source.query("SELECT count(*) FROM event")[0][0], self.staging.submit(stage_log),
@@ -491,6 +502,8 @@ class _Merger:
         for item, total, log, _, _ in self.logs:
             item.events_new = log.result()
             item.events_duplicate = total - item.events_new
+        if self.staging.query("SELECT 1 FROM merge_event WHERE u_at IS NOT NULL LIMIT 1"):
+            self.staging.run(Project.STAGING_IDENTITY, ())  # the copy finds undone events by their identity
         shared = {name for name, inputs in self.annotator_inputs.items() if inputs > 1}
         for item, _, _, source, names in self.logs:  # the staging thread is idle now
             if names & shared:
