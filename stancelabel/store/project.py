@@ -290,9 +290,17 @@ class Project:
     def _backup_before_migration(self, version: int) -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         backup = self.path.with_name(f"{self.path.name}.v{version}-{stamp}.bak")
+        # Written under a temporary name, synced, then renamed: a crash part-way never leaves
+        # something that looks like a backup but is not a whole one.
+        partial = backup.with_name(backup.name + ".partial")
         try:
-            self._conn.execute("VACUUM INTO ?", (str(backup),))
-        except sqlite3.Error as error:
+            partial.unlink(missing_ok=True)
+            self._conn.execute("VACUUM INTO ?", (str(partial),))
+            with open(partial, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(partial, backup)
+        except (sqlite3.Error, OSError) as error:
+            partial.unlink(missing_ok=True)
             raise ProjectFileError(
                 self.path, f"cannot back up the project before upgrading it ({error}); nothing was changed"
             ) from None
