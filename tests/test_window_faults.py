@@ -532,3 +532,35 @@ def test_closing_with_an_unsaved_change_and_discard_closes(qtbot, labelled_windo
     assert project._conn is None
     lock.release()
     assert on_disk(project.path, ids[0]) is None  # discarded, as the user chose
+
+
+# -- the file is moved away while the window has it open ------------------------------------------
+
+
+@pytest.mark.parametrize("saved_before", [False, True])
+def test_label_waits_while_the_file_is_moved_away_and_is_saved_once_it_is_back(qtbot, labelled_window,
+                                                                                 saved_before):
+    import os
+
+    from reliability import tally
+
+    project, ids, window = labelled_window
+    first = 0
+    if saved_before:  # the saver's own connection is open when the file goes away
+        qtbot.keyClick(window.pane, Key.Key_D)
+        wait_saved(qtbot, window)
+        first = 1
+    moved = project.path.with_name("elsewhere.stance")
+    os.rename(project.path, moved)
+    qtbot.keyClick(window.pane, Key.Key_A)
+    wait_failing(qtbot, window, "moved")
+    assert window.current.id == ids[first] and window.saver.pending == 1  # kept in view, not lost
+    assert "Not saved" in window.panel.ui.save_state.text()
+    assert window.panel.buttons["asserts"].isChecked()
+    os.rename(moved, project.path)
+    wait_saved(qtbot, window)  # the saver retries on its own
+    assert on_disk(project.path, ids[first]).label == "asserts"
+    if saved_before:
+        assert on_disk(project.path, ids[0]).label == "denies"
+    assert window.saver.error is None
+    tally("window: file moved away while open", faults=1, labels_checked=1 + saved_before, lost=0)

@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QElapsedTimer, QObject, QThread, QTimer, Signal, Slot
 
 from stancelabel.core.errors import ProjectFileError, StanceLabelError
-from stancelabel.store.project import Project
+from stancelabel.store.project import MOVED_WHILE_OPEN, Project
 
 Operation = Callable[[Project], Any]
 #: How long a write waits for another program's lock before it reports and retries.
@@ -56,6 +56,8 @@ class _Worker(QObject):
     def run(self, ticket: int, operation: Operation) -> None:
         try:
             if self._project is None:
+                if not self._path.exists():  # the window has it open: moved away, most likely for a while
+                    raise ProjectFileError(self._path, MOVED_WHILE_OPEN, retriable=True)
                 self._project = Project.open(self._path)
                 self._project.set_busy_timeout(self._busy_timeout_ms)
             result = operation(self._project)

@@ -78,6 +78,20 @@ def _spans_from_json(value: str) -> Spans:
     return tuple((int(s), int(e)) for s, e in json.loads(value))
 
 
+#: Why a write to a project file that was moved or deleted under an open window is refused (retriable).
+MOVED_WHILE_OPEN = ("the project file was moved, renamed or deleted while it was open; put it back, or open it "
+                    "from its new place (unsaved changes are kept until then)")
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None when there is none (or it is not a plain file)."""
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (status.st_dev, status.st_ino)
+
+
 def _explain(path: Path, error: sqlite3.Error) -> ProjectFileError:
     """Turn an SQLite failure into one line a person can act on."""
     code = getattr(error, "sqlite_errorcode", 0) & 0xFF
@@ -186,6 +200,7 @@ class Project:
         self._depth = 0
         self.backup_path: Path | None = None
         self._history_cache: dict[int, tuple[int, list[int], list[int]]] = {}
+        self._identity = _file_identity(path)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -372,6 +387,10 @@ class Project:
         the transaction (or savepoint) was rolled back, so nothing half-done stays.
         """
         depth = self._depth
+        if depth == 0 and self._identity is not None and _file_identity(self.path) != self._identity:
+            # SQLite would go on writing to the old file (deleted, or under its new name without its
+            # WAL): saved changes there are lost to the next opening. Refuse until it is back.
+            raise ProjectFileError(self.path, MOVED_WHILE_OPEN, retriable=True)
         try:
             self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
         except sqlite3.Error as error:
