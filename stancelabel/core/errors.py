@@ -28,7 +28,8 @@ class ProjectFileError(StanceLabelError):
 
     def __init__(self, path: str | Path, message: str, *, retriable: bool = False) -> None:
         self.path = str(path)
-        self.message = message
+        # one line, whatever SQLite put in its report
+        self.message = message = "; ".join(part.strip() for part in message.splitlines() if part.strip())
         #: a passing condition (locked, disk full, read-only): the same write may succeed later
         self.retriable = retriable
         super().__init__(f"{self.path}: {message}")

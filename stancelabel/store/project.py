@@ -92,8 +92,15 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return (status.st_dev, status.st_ino)
 
 
-def _explain(path: Path, error: sqlite3.Error) -> ProjectFileError:
+#: What reading or writing a project file can raise: SQLite's errors, and a damaged file's bytes
+#: that are not the UTF-8 its text must be (Python's sqlite3 raises that while decoding).
+DATABASE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
+def _explain(path: Path, error: sqlite3.Error | UnicodeDecodeError) -> ProjectFileError:
     """Turn an SQLite failure into one line a person can act on."""
+    if isinstance(error, UnicodeDecodeError):
+        return ProjectFileError(path, "the project file is damaged (it holds text that is not UTF-8)")
     code = getattr(error, "sqlite_errorcode", 0) & 0xFF
     messages = {
         sqlite3.SQLITE_BUSY: "the project file is locked by another program; close it there and try again",
@@ -122,7 +129,7 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _add_functions(conn)
-    except sqlite3.Error as error:
+    except DATABASE_ERRORS as error:
         raise _explain(path, error) from None
     return conn
 
@@ -171,7 +178,7 @@ def _inspect(path: Path) -> tuple[int, int]:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
             finally:
                 conn.close()
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _explain(path, error) from None
     else:
         version = int.from_bytes(header[60:64], "big")
@@ -233,7 +240,7 @@ class Project:
             return project
         try:
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _explain(path, error) from None
         project = cls(path, conn)
         try:
@@ -243,7 +250,7 @@ class Project:
             project._configure()
             project._migrate(version)
             project._check_tables()
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             conn.close()
             raise _explain(path, error) from None
         except BaseException:
@@ -278,7 +285,7 @@ class Project:
                 conn.close()
             for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 leftover.unlink(missing_ok=True)  # ours: the file was created exclusively above
-            if isinstance(error, sqlite3.Error):
+            if isinstance(error, DATABASE_ERRORS):
                 raise _explain(path, error) from None
             raise
         return project
@@ -297,7 +304,7 @@ class Project:
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA trusted_schema = OFF")
             _add_functions(self._conn)
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _explain(self.path, error) from None
         if mode.lower() != "wal":
             raise ProjectFileError(self.path, f"cannot switch the project file to WAL mode (got {mode})")
@@ -314,7 +321,7 @@ class Project:
             with open(partial, "rb") as written:
                 os.fsync(written.fileno())
             os.replace(partial, backup)
-        except (sqlite3.Error, OSError) as error:
+        except (*DATABASE_ERRORS, OSError) as error:
             partial.unlink(missing_ok=True)
             raise ProjectFileError(
                 self.path, f"cannot back up the project before upgrading it ({error}); nothing was changed"
@@ -339,7 +346,7 @@ class Project:
                         if conn.execute("PRAGMA foreign_key_check").fetchone():
                             raise sqlite3.IntegrityError("foreign key check failed")
                         conn.execute(f"PRAGMA user_version = {target}")
-                except (sqlite3.Error, ProjectFileError) as error:
+                except (*DATABASE_ERRORS, ProjectFileError) as error:
                     reason = error.message if isinstance(error, ProjectFileError) else str(error)
                     raise ProjectFileError(
                         self.path, f"upgrading to schema version {target} failed ({reason}); nothing was changed"
@@ -393,7 +400,7 @@ class Project:
             raise ProjectFileError(self.path, MOVED_WHILE_OPEN, retriable=True)
         try:
             self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _explain(self.path, error) from None
         self._depth += 1
         try:
@@ -401,13 +408,13 @@ class Project:
         except BaseException as error:
             self._depth -= 1
             self._rollback(depth)
-            if isinstance(error, sqlite3.Error) and depth == 0:
+            if isinstance(error, DATABASE_ERRORS) and depth == 0:
                 raise _explain(self.path, error) from error
             raise
         self._depth -= 1
         try:
             self._conn.execute("COMMIT" if depth == 0 else f"RELEASE sp{depth}")
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             self._rollback(depth)
             raise _explain(self.path, error) from None
 
@@ -425,7 +432,7 @@ class Project:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
             return self._conn.execute(sql, params).fetchall()
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _explain(self.path, error) from None
 
     # -- settings --------------------------------------------------------------------------
@@ -824,7 +831,7 @@ class Project:
             cursor = self._conn.execute(sql, params)
             while rows := cursor.fetchmany(65536):
                 ids.extend(row[0] for row in rows)
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _explain(self.path, error) from None
         return ids
 
@@ -1604,7 +1611,7 @@ class Project:
             cursor = self._conn.execute(sql, params)
             while rows := cursor.fetchmany(4096):
                 yield from rows
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _explain(self.path, error) from None
 
     def annotation(self, attribution_id: int, annotator: str) -> Annotation | None:

@@ -43,6 +43,11 @@ def expected_schema() -> frozenset[tuple[str, str, str, str | None]]:
 
 
 def _refuse(path: Path, reason: str) -> ProjectFileError:
+    # SQLite's reports (quick_check's above all) can run over many lines: one line, and not too long.
+    lines = [line.strip() for line in reason.splitlines() if line.strip() and not line.strip().startswith("***")]
+    reason = "; ".join(lines)
+    if len(reason) > 200:
+        reason = reason[:200].rstrip() + " …"
     return ProjectFileError(path, f"refused: {reason}; nothing was merged")
 
 
