@@ -112,6 +112,12 @@ def test_importers_take_a_broken_file_or_refuse_it_in_one_line(kind, blank_nlp):
     tally(f"fuzz: {kind} import", fuzz_cases=cases, lost=0)
 
 
+def damage_of(valid: bytes):
+    """Up to a dozen flipped bytes anywhere in a file, and perhaps a cut."""
+    return st.tuples(st.lists(st.tuples(st.integers(0, len(valid) - 1), st.integers(0, 255)), min_size=1,
+                              max_size=12), st.none() | st.integers(0, len(valid)))
+
+
 def _valid_project(folder: Path) -> Path:
     with Project.open(folder / "valid.stance", create=True) as project:
         ids = fill_annotation_project(project)
@@ -126,9 +132,9 @@ def test_opening_a_damaged_project_file_works_or_says_so_in_one_line(tmp_path):
     cases = 0
 
     @FUZZ
-    @given(flips=st.lists(st.tuples(st.integers(0, len(valid) - 1), st.integers(0, 255)), min_size=1, max_size=12),
-           cut=st.none() | st.integers(0, len(valid)))
-    def check(flips, cut):
+    @given(damage=damage_of(valid))
+    def check(damage):
+        flips, cut = damage
         nonlocal cases
         cases += 1
         with tempfile.TemporaryDirectory() as tmp:
@@ -156,9 +162,9 @@ def test_merging_a_damaged_project_file_works_or_refuses_it_and_writes_nothing(t
     cases = 0
 
     @FUZZ
-    @given(flips=st.lists(st.tuples(st.integers(0, len(valid) - 1), st.integers(0, 255)), min_size=1, max_size=12),
-           cut=st.none() | st.integers(0, len(valid)))
-    def check(flips, cut):
+    @given(damage=damage_of(valid))
+    def check(damage):
+        flips, cut = damage
         nonlocal cases
         cases += 1
         with tempfile.TemporaryDirectory() as tmp:

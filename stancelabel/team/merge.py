@@ -314,9 +314,17 @@ class _Staging:
 
     @contextmanager
     def input(self, source: UntrustedProject) -> Iterator[None]:
+        """The input attached while the block runs; SQLite failures in it become one line naming the
+        input (damage quick_check did not reach) or the scratch folder (full, unwritable)."""
         source.attach(self.conn, "input")
         try:
             yield
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+            code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+            if isinstance(error, UnicodeDecodeError) or code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+                raise _refused(source, f"damaged ({error})") from None
+            raise StanceLabelError(f"{self.folder}: the merge's scratch space failed ({error}); nothing was "
+                                   "merged") from None
         finally:
             self.conn.execute("DETACH DATABASE input")
 

@@ -109,7 +109,7 @@ class UntrustedProject:
             if check != [("ok",)]:
                 raise _refuse(self.path, f"damaged ({check[0][0]})")
             found = frozenset(self.conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall())
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
             self.close()
             raise _refuse(self.path, f"damaged or not a database ({error})") from None
         except ProjectFileError:
@@ -131,7 +131,7 @@ class UntrustedProject:
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
             return self.conn.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
             raise _refuse(self.path, f"damaged ({error})") from None
 
     def attach(self, conn: sqlite3.Connection, name: str) -> None:
@@ -139,14 +139,14 @@ class UntrustedProject:
         with ``uri=True`` and ``trusted_schema=OFF``; never a project's), to copy rows out of it in SQL."""
         try:
             conn.execute(f"ATTACH DATABASE ? AS {name}", (self.uri,))
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
             raise _refuse(self.path, f"damaged ({error})") from None
 
     def rows(self, sql: str, params: tuple = ()) -> Iterator[tuple]:
         """The rows of a query, streamed; a damaged page met on the way is refused like in ``query``."""
         try:
             yield from self.conn.execute(sql, params)
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
             raise _refuse(self.path, f"damaged ({error})") from None
 
     def close(self) -> None:
