@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint benchmark screenshots clean
+.PHONY: run test lint benchmark screenshots reliability clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,6 +24,17 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
+## reliability: the crash, fault, fuzz and concurrency suite at full strength, ending with its report
+RELIABILITY_TESTS := tests/test_reliability_crash.py tests/test_reliability_faults.py \
+	tests/test_reliability_fuzz.py tests/test_reliability_concurrency.py tests/test_window_faults.py \
+	tests/test_import_resume.py
+reliability: $(STAMP)
+	@rm -f .reliability.log
+	QT_QPA_PLATFORM=offscreen STANCELABEL_KILLS=120 STANCELABEL_FUZZ_EXAMPLES=500 \
+		STANCELABEL_RELIABILITY_LOG=$(CURDIR)/.reliability.log \
+		$(BIN)/python -m pytest -q $(RELIABILITY_TESTS)
+	$(BIN)/python scripts/reliability_report.py .reliability.log
+
 ## lint: the import-layer contracts
 lint: $(STAMP)
 	$(BIN)/lint-imports
@@ -37,4 +48,4 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .reliability.log

@@ -249,3 +249,48 @@ def test_a_schema_upgrade_killed_at_any_moment_leaves_the_old_file_or_the_new_on
             seen["backups"] += 1
     assert seen["old"] >= 1
     tally("schema upgrade killed (SIGKILL) at random moments", kills=kills, labels_checked=0, lost=0)
+
+
+EXPORTER = f"""
+import sys
+sys.path.insert(0, {str(REPO)!r})
+from stancelabel.io.export import ExportOptions, export
+from stancelabel.store.project import Project
+print("exporting", flush=True)
+with Project.open(sys.argv[1], readonly=True) as project:
+    export(project, sys.argv[2], ExportOptions(format=sys.argv[3]))
+print("exported", flush=True)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_an_export_killed_at_any_moment_leaves_the_previous_file_or_the_new_one(tmp_path, fmt):
+    path = _synthetic(tmp_path / "labelled.stance", 20000, seed=4)
+    with Project.open(path) as project, project.transaction():
+        for n, attribution in enumerate(project.queue_ids("ann")):
+            project.set_label(attribution, "ann", ("asserts", "denies", "qualifies")[n % 3])
+    target = tmp_path / f"out.{fmt}"
+    start = time.perf_counter()
+    subprocess.run([PYTHON, "-c", EXPORTER, str(path), str(target), fmt], check=True, capture_output=True,
+                   env=child_env())
+    duration, complete = time.perf_counter() - start, target.read_bytes()
+    rng = random.Random(6)
+    kills = max(3, KILLS // 3)
+    outcomes = {"previous": 0, "new": 0}
+    for _ in range(kills):
+        target.write_bytes(b"the previous export\n")
+        child = subprocess.Popen([PYTHON, "-c", EXPORTER, str(path), str(target), fmt], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=child_env())
+        assert child.stdout.readline().strip() == b"exporting"
+        time.sleep(rng.random() * duration)
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        now = target.read_bytes()
+        if now == b"the previous export\n":
+            outcomes["previous"] += 1
+        else:  # the whole new export, never a part of it
+            assert len(now) == len(complete) and now.count(b"\n") == complete.count(b"\n")
+            outcomes["new"] += 1
+    assert outcomes["previous"] >= 1
+    tally(f"{fmt} export killed (SIGKILL) at random moments", kills=kills, labels_checked=outcomes["new"] * 20000,
+          lost=0)
