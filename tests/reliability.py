@@ -46,7 +46,9 @@ def change(n: int, ids: list[int]) -> tuple[int, str, object]:
     """The n-th change of the endless labelling sequence: (attribution, kind, value)."""
     attribution = ids[n % len(ids)]
     kind = ("label", "note", "flag")[(n // len(ids)) % 3]
-    value = {"label": LABELS[n % 3], "note": f"note {n} \u2014 \U0001F4DD", "flag": n % 2 == 0}[kind]
+    # Each pass over the attributions gives a value the last one did not: every change is a real write.
+    value = {"label": LABELS[(n // (3 * len(ids))) % 3], "note": f"note {n} \u2014 \U0001F4DD",
+             "flag": (n // (3 * len(ids))) % 2 == 0}[kind]
     return attribution, kind, value
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import time
 
 from helpers import fill_annotation_project
 from reliability import PYTHON, REPO, child_env, tally
@@ -81,16 +82,21 @@ def test_two_processes_writing_one_project_lose_nothing(make_project):
                for name, script in (("window", GUI_WRITER), ("cli", CLI_WRITER))}
     for child in writers.values():  # both set up, then both start at once
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # a third program holds the file as they start: both have to wait
     for child in writers.values():
         child.stdin.write("go\n")
         child.stdin.flush()
+    time.sleep(0.2)
+    blocker.execute("ROLLBACK")
+    blocker.close()
     outputs = {name: child.communicate(timeout=300) for name, child in writers.items()}
     for name, child in writers.items():
         assert child.returncode == 0, outputs[name][1][-2000:]
     saved = {name: [int(x) for x in out.split("\n") if x.strip().isdigit()] for name, (out, _) in outputs.items()}
     assert all(sorted(numbers) == list(range(WRITES)) for numbers in saved.values())
     waits = [line for line in outputs["cli"][0].splitlines() if line.startswith("waited:")]
-    assert all(str(path) in line and "locked" in line for line in waits)  # one clear line each time
+    assert waits and all(str(path) in line and "locked" in line for line in waits)  # one clear line each time
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     per_writer = dict(conn.execute("SELECT u.name, count(*) FROM event e JOIN annotator u ON u.id = e.annotator_id "

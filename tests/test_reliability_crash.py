@@ -61,7 +61,7 @@ def test_labels_reported_saved_survive_sigkill_at_random_moments(make_project, t
     path = project.path
     project.close()
     rng = random.Random(7)
-    applied, checked = -1, 0  # changes 0..applied are in the file
+    applied, lost = -1, 0  # changes 0..applied are in the file
     for _ in range(KILLS):
         child = subprocess.Popen([PYTHON, "-c", LABELLER, str(path), str(applied + 1), json.dumps(ids)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
@@ -83,12 +83,13 @@ def test_labels_reported_saved_survive_sigkill_at_random_moments(make_project, t
         # Every reported change is there; the one in flight at the kill may be there too.
         if state == expected_state(reported, ids):
             applied = reported
-        else:
-            assert state == expected_state(reported + 1, ids), f"lost a change reported saved (up to {reported})"
+        elif state == expected_state(reported + 1, ids):
             applied = reported + 1
-        checked += applied + 1
-    assert applied >= KILLS, "the kills must land while changes are being saved"
-    tally("labelling killed (SIGKILL) at random moments", kills=KILLS, labels_checked=checked, lost=0)
+        else:
+            lost = sum(1 for a in ids if state[a] != expected_state(reported, ids)[a])
+            break
+    tally("labelling killed (SIGKILL) at random moments", kills=KILLS, labels_checked=applied + 1, lost=lost)
+    assert lost == 0, f"changes reported saved are missing after a kill (attributions differing: {lost})"
 
 
 def test_the_window_opens_a_file_left_by_a_killed_labeller(make_project, make_window, qtbot):
@@ -160,11 +161,12 @@ def test_a_merge_killed_at_any_moment_leaves_no_output_or_a_complete_one(tmp_pat
     kills = max(3, KILLS // 3)
     outcomes = {"none": 0, "complete": 0}
     for k in range(kills):
+        moment = 0.05 if k == 0 else rng.random() * 1.2  # the first kill surely inside the merge
         out = tmp_path / f"merged{k}.stance"
         child = subprocess.Popen([PYTHON, "-c", MERGER, str(out), *map(str, inputs)], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, env=child_env())
         assert child.stdout.readline().strip() == "merging", child.stderr.read()
-        time.sleep(rng.random() * duration * 1.2)
+        time.sleep(moment * duration)
         child.send_signal(signal.SIGKILL)
         child.communicate()
         assert {path: _digest(path) for path in inputs} == before, "a merge changed one of its inputs"
@@ -223,7 +225,7 @@ def test_a_schema_upgrade_killed_at_any_moment_leaves_the_old_file_or_the_new_on
         child = subprocess.Popen([PYTHON, "-c", MIGRATOR, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True, env=child_env())
         assert child.stdout.readline().strip() == "opening", child.stderr.read()
-        time.sleep(rng.random() * duration * 1.2)
+        time.sleep((0.05 if k == 0 else rng.random() * 1.2) * duration)  # the first surely before the commit
         child.send_signal(signal.SIGKILL)
         child.communicate()
         assert integrity(path) == "ok"
@@ -238,6 +240,7 @@ def test_a_schema_upgrade_killed_at_any_moment_leaves_the_old_file_or_the_new_on
             seen["old"] += 1
         else:
             assert at == version + 1 and "reviewed" in columns
+            assert list(tmp_path.glob(f"upgrade{k}.stance.v{version}-*.bak")), "upgraded without a backup"
             seen["new"] += 1
         assert not list(tmp_path.glob(f"upgrade{k}.stance*.partial")) or at == version
         for backup in tmp_path.glob(f"upgrade{k}.stance.v{version}-*.bak"):  # only ever a whole one
@@ -277,19 +280,19 @@ def test_an_export_killed_at_any_moment_leaves_the_previous_file_or_the_new_one(
     rng = random.Random(6)
     kills = max(3, KILLS // 3)
     outcomes = {"previous": 0, "new": 0}
-    for _ in range(kills):
+    for k in range(kills):
         target.write_bytes(b"the previous export\n")
         child = subprocess.Popen([PYTHON, "-c", EXPORTER, str(path), str(target), fmt], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, env=child_env())
         assert child.stdout.readline().strip() == b"exporting"
-        time.sleep(rng.random() * duration)
+        time.sleep((0.05 if k == 0 else rng.random()) * duration)
         child.send_signal(signal.SIGKILL)
         child.communicate()
         now = target.read_bytes()
         if now == b"the previous export\n":
             outcomes["previous"] += 1
         else:  # the whole new export, never a part of it
-            assert len(now) == len(complete) and now.count(b"\n") == complete.count(b"\n")
+            assert now == complete
             outcomes["new"] += 1
     assert outcomes["previous"] >= 1
     tally(f"{fmt} export killed (SIGKILL) at random moments", kills=kills, labels_checked=outcomes["new"] * 20000,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -494,3 +495,73 @@ def test_undo_and_redo_travel_through_merges(make_project, tmp_path):
             assert m.redo("ann") is not None  # the undone label comes back
             assert m.annotation(ids[1], "ann").label == "asserts"
             assert m.annotation(ids[0], "bob").label == "qualifies"
+
+
+def test_events_sharing_a_time_in_one_file_all_survive_a_merge_in_any_order(make_project, tmp_path):
+    """Labels imported with whole-second times can share (time, annotator, attribution, kind, value): one
+    file's own events are never taken for copies of each other, whatever was merged before it."""
+    base = make_project("a.stance")
+    ids = fill_annotation_project(base)
+    base.close()
+    labels = {}
+
+    def add(path, value, previous, at="2026-01-01T10:00:00Z"):
+        conn = sqlite3.connect(path)
+        labels.update(conn.execute("SELECT name, id FROM label").fetchall())
+        annotator = conn.execute("INSERT OR IGNORE INTO annotator (name, created_at) VALUES ('ann', ?)",
+                                 (at,)) and conn.execute("SELECT id FROM annotator WHERE name = 'ann'").fetchone()[0]
+        conn.execute("INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous) "
+                     "VALUES (?, ?, ?, 'label', ?, ?)", (at, annotator, ids[0], value, previous))
+        conn.commit()
+        conn.close()
+
+    add(base.path, "1", "null")  # A: asserts at T
+    b = tmp_path / "b.stance"
+    shutil.copy(base.path, b)
+    add(b, "2", "1")  # B: and then denies, and asserts again, in the same second
+    add(b, "1", "2")
+    results = set()
+    for order in ([b], [base.path, b], [b, base.path]):
+        out = tmp_path / f"m{len(results)}-{len(order)}-{order[0].name}"
+        merge(out, order)
+        with Project.open(out, readonly=True) as merged:
+            results.add((merged.event_count(), merged.annotation(ids[0], "ann").label))
+    assert results == {(3, "asserts")}
+
+
+def test_merge_failures_name_the_right_place(make_project, tmp_path, monkeypatch):
+    import gc
+
+    from stancelabel.team import merge as merging
+
+    ids = two_copies(make_project, tmp_path)
+    with Project.open(tmp_path / "one.stance") as one:
+        one.set_label(ids[0], "ann", "denies")
+    # An input whose label schema is broken: refused naming that input.
+    bad = tmp_path / "two.stance"
+    conn = sqlite3.connect(bad)
+    conn.execute("UPDATE label SET shortcut = (SELECT shortcut FROM label ORDER BY position LIMIT 1)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StanceLabelError, match=f"^{re.escape(str(bad))}: refused: .*key"):
+        merge(tmp_path / "m.stance", [bad, tmp_path / "one.stance"])
+    # An output folder that is not there: one line about the output; the collector is on again.
+    with pytest.raises(StanceLabelError, match="cannot write the merge there"):
+        merge(tmp_path / "missing" / "m.stance", [tmp_path / "one.stance"])
+    assert gc.isenabled()
+    # The scratch space running full: named, not the temporary output.
+    original = merging._Staging.__init__
+
+    def small(self):
+        original(self)
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        self.conn.execute(f"PRAGMA max_page_count = {pages}")  # not one page more
+
+    monkeypatch.setattr(merging._Staging, "__init__", small)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from synthetic import make_synthetic_project
+
+    big = make_synthetic_project(tmp_path / "big.stance", 3000)  # its keys need pages of their own
+    with pytest.raises(StanceLabelError, match="scratch space failed \\(the disk is full") as full:
+        merge(tmp_path / "m.stance", [big])
+    assert ".partial" not in str(full.value) and not (tmp_path / "m.stance").exists()

@@ -1389,12 +1389,13 @@ class Project:
     #: The scratch database's tables: events in this file's label ids (rows checked before they are
     #: staged), each with the identity of the event it undoes (if any), and the last labels per
     #: (attribution, annotator) of annotators found in several inputs. An event's identity is
-    #: (at, annotator, key, kind, value); ``STAGING_IDENTITY`` indexes it once an input's events may
+    #: (at, annotator, key, kind, value, previous); ``STAGING_IDENTITY`` indexes it once an input's events may
     #: already be there (its annotators are an earlier input's) or an undo must be found.
     STAGING_SCHEMA = (
         "CREATE TABLE merge_event (at TEXT, annotator TEXT, key TEXT, "
         "kind TEXT, value TEXT, ord INTEGER, "
         "old_id INTEGER, previous TEXT, u_at TEXT, u_annotator TEXT, u_key TEXT, u_kind TEXT, u_value TEXT, "
+        "u_previous TEXT, "
         "target TEXT, source_id INTEGER)",
         "CREATE TABLE merge_label (key TEXT, annotator TEXT, label TEXT, at TEXT, file TEXT)",
         # The annotators and target texts the staged events name (small: looked up once each).
@@ -1406,7 +1407,7 @@ class Project:
         "WITHOUT ROWID",
     )
 
-    STAGING_IDENTITY = "CREATE INDEX IF NOT EXISTS merge_event_identity ON merge_event (at, annotator, key, kind, value)"
+    STAGING_IDENTITY = "CREATE INDEX IF NOT EXISTS merge_event_identity ON merge_event (at, annotator, key, kind, value, previous)"
 
     def attach_staging(self, path: Path) -> None:
         """Attach a merge's scratch database (outside any transaction) as ``staging``.
@@ -1480,7 +1481,7 @@ class Project:
                 conn.execute("CREATE INDEX temp.merge_order_event ON merge_order (event)")
                 undoes = ("(SELECT o2.pos FROM staging.merge_event k JOIN merge_order o2 ON o2.event = k.rowid "
                           "WHERE k.at = e.u_at AND k.annotator = e.u_annotator AND k.key = e.u_key "
-                          "AND k.kind = e.u_kind AND k.value = e.u_value) + ?1")
+                          "AND k.kind = e.u_kind AND k.value = e.u_value AND k.previous = e.u_previous) + ?1")
             cursor = conn.execute(
                 "INSERT INTO event (id, at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, "
                 f"source_id) SELECT o.pos + ?1, e.at, u.id, a.id, e.kind, e.value, e.previous, {undoes}, "

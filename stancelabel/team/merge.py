@@ -156,7 +156,8 @@ def _values(pairs: dict[int, int | None]) -> str:
 _EVENT_ROWS = f"""
     INSERT INTO merge_event
     SELECT e.at, u.name, a.key, e.kind, {_mapped('e.value', 'e.kind')}, ?1, e.id, {_mapped('e.previous', 'e.kind')},
-           x.at, xu.name, xa.key, x.kind, {_mapped('x.value', 'x.kind')}, t.text, coalesce(s.out, ?2)
+           x.at, xu.name, xa.key, x.kind, {_mapped('x.value', 'x.kind')}, {_mapped('x.previous', 'x.kind')},
+           t.text, coalesce(s.out, ?2)
     FROM input.event e JOIN input.attribution a ON a.id = e.attribution_id
     JOIN input.annotator u ON u.id = e.annotator_id
     LEFT JOIN input.target t ON t.id = e.target_id LEFT JOIN smap s ON s.id = e.source_id
@@ -167,7 +168,7 @@ _EVENT_ROWS = f"""
 #: The event is not staged yet (from an earlier input): merging a file already in, or twice, adds nothing.
 _NOT_STAGED = f"""NOT EXISTS (
     SELECT 1 FROM merge_event m WHERE m.at = e.at AND m.annotator = u.name AND m.key = a.key AND m.kind = e.kind
-    AND m.value = {_mapped('e.value', 'e.kind')})"""
+    AND m.value = {_mapped('e.value', 'e.kind')} AND m.previous = {_mapped('e.previous', 'e.kind')})"""
 
 #: The annotators with events in an input, and its target texts.
 _NAMES = (
@@ -323,10 +324,23 @@ class _Staging:
             code = getattr(error, "sqlite_errorcode", 0) & 0xFF
             if isinstance(error, UnicodeDecodeError) or code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
                 raise _refused(source, f"damaged ({error})") from None
-            raise StanceLabelError(f"{self.folder}: the merge's scratch space failed ({error}); nothing was "
-                                   "merged") from None
+            raise self._failed(error) from None
         finally:
             self.conn.execute("DETACH DATABASE input")
+
+    @contextmanager
+    def scratch(self) -> Iterator[None]:
+        """Work on the scratch database alone: its failures (a full temporary disk) name its folder."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            raise self._failed(error) from None
+
+    def _failed(self, error: sqlite3.Error) -> StanceLabelError:
+        reason = ("the disk is full" if getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
+                  else str(error))
+        return StanceLabelError(f"{self.folder}: the merge's scratch space failed ({reason}; it is in the "
+                                "system's temporary folder, TMPDIR); nothing was merged")
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         return self.conn.execute(sql, params).fetchall()
@@ -342,7 +356,11 @@ class _Staging:
             raise
         return count
 
-    def close(self) -> None:
+    def close(self, stopping: bool = False) -> None:
+        """Close, after the work queued on its thread; when ``stopping`` (an error, Ctrl+C) a statement
+        still running is interrupted rather than waited for."""
+        if stopping:
+            self.conn.interrupt()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.conn.close()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -368,7 +386,10 @@ class _Merger:
         rows = source.query("SELECT id, name, shortcut, colour, description, position FROM label ORDER BY position")
         theirs = [Label(r[1], r[2], r[3], r[4], r[5]) for r in rows]
         if self.first:
-            self.out.save_labels(theirs)  # which checks the schema
+            try:
+                self.out.save_labels(theirs)  # which checks the schema
+            except StanceLabelError as error:
+                raise _refused(source, str(error)) from None
         else:
             ours = self.out.labels()
             names = {label.name for label in ours}
@@ -386,7 +407,10 @@ class _Merger:
                 added.append(Label(label.name, key, label.colour, label.description))
                 self.report.labels_added.append(label.name)
             if added:
-                self.out.save_labels([*ours, *added])
+                try:
+                    self.out.save_labels([*ours, *added])
+                except StanceLabelError as error:
+                    raise _refused(source, str(error)) from None
         by_name = {label.name: label.id for label in self.out.labels()}
         return {r[0]: by_name.get(r[1]) for r in rows}
 
@@ -510,8 +534,9 @@ class _Merger:
         for item, total, log, _, _ in self.logs:
             item.events_new = log.result()
             item.events_duplicate = total - item.events_new
-        if self.staging.query("SELECT 1 FROM merge_event WHERE u_at IS NOT NULL LIMIT 1"):
-            self.staging.run(Project.STAGING_IDENTITY, ())  # the copy finds undone events by their identity
+        with self.staging.scratch():
+            if self.staging.query("SELECT 1 FROM merge_event WHERE u_at IS NOT NULL LIMIT 1"):
+                self.staging.run(Project.STAGING_IDENTITY, ())  # the copy finds undone events by their identity
         shared = {name for name, inputs in self.annotator_inputs.items() if inputs > 1}
         for item, _, _, source, names in self.logs:  # the staging thread is idle now
             if names & shared:
@@ -551,12 +576,16 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
             raise StanceLabelError(f"{output}: already exists; choose a new file (or --force to replace it)")
     report = MergeReport(output=str(output))
     folder = output.parent if str(output.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=folder)
+        os.close(handle)
+        os.unlink(temporary)
+    except OSError as error:
+        raise StanceLabelError(f"{output}: cannot write the merge there ({error.strerror})") from None
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived tuples, no cycles: the collector would only slow the merge down
-    handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=folder)
-    os.close(handle)
-    os.unlink(temporary)
     merged = staging = merger = None
+    stopping = True
     try:
         staging = _Staging()
         merged = Project.open(temporary, create=True, name=output.stem)
@@ -592,6 +621,7 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
         with open(temporary, "rb") as built:  # written without syncing (see Project.attach_staging)
             os.fsync(built.fileno())
         os.replace(temporary, output)
+        stopping = False
     except BaseException:
         if merged is not None:
             merged.close()
@@ -600,7 +630,7 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
         raise
     finally:
         if staging is not None:
-            staging.close()  # after the work queued on its thread
+            staging.close(stopping)  # after the work queued on its thread (cut short on an error)
         for source in merger.sources if merger is not None else ():
             source.close()
         if collecting:
