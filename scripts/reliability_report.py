@@ -26,7 +26,7 @@ EXPECTED = (
     "file deleted while open", "WAL left by a killed writer", "window: file moved away while open",
     "fuzz: txt import", "fuzz: jsonl import", "fuzz: csv import", "fuzz: ann import",
     "fuzz: opening damaged project files", "fuzz: merging damaged project files", "hostile merge input",
-    "two processes writing one project",
+    "two processes writing one project", "temporary folders of killed merges removed",
 )
 
 

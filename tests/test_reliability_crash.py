@@ -9,6 +9,7 @@ docs/reliability.md for every case; ``make reliability`` runs them at full stren
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -297,3 +298,25 @@ def test_an_export_killed_at_any_moment_leaves_the_previous_file_or_the_new_one(
     assert outcomes["previous"] >= 1
     tally(f"{fmt} export killed (SIGKILL) at random moments", kills=kills, labels_checked=outcomes["new"] * 20000,
           lost=0)
+
+
+def test_a_later_merge_removes_what_killed_merges_left_in_the_temporary_folder(tmp_path, monkeypatch):
+    """A killed merge cannot clean up its private copies; the next merge removes the folders of processes
+    that are gone, and leaves those of live ones alone."""
+    import tempfile
+
+    from stancelabel.team import untrusted
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    gone = subprocess.run([PYTHON, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    stale = [tmp_path / "tmp" / f"stancelabel-{kind}-{dead_pid}-abc" for kind in ("merge", "staging")]
+    live = tmp_path / "tmp" / f"stancelabel-merge-{os.getpid()}-xyz"
+    other = tmp_path / "tmp" / "stancelabel-notes"
+    for folder in (*stale, live, other):
+        folder.mkdir()
+        (folder / "input.stance").write_bytes(b"x" * 1000)
+    assert untrusted.sweep_stale_folders() == 2
+    assert not any(folder.exists() for folder in stale) and live.exists() and other.exists()
+    tally("temporary folders of killed merges removed", faults=2, lost=0)

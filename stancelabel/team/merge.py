@@ -33,7 +33,7 @@ from typing import Any
 from stancelabel.core.errors import InputFileError, StanceLabelError
 from stancelabel.core.model import Label, Spans, normalize_spans, text_sha256
 from stancelabel.store.project import COPY_CACHE_KB, Project
-from stancelabel.team.untrusted import UntrustedProject
+from stancelabel.team.untrusted import UntrustedProject, private_folder, sweep_stale_folders
 
 KEYS = "ABCDEFGHILMORVWYZ"  # free letters for labels whose own key is taken
 
@@ -297,8 +297,7 @@ class _Staging:
     """
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="stancelabel-staging-"))
-        os.chmod(self.folder, 0o700)
+        self.folder = private_folder("staging")
         self.path = self.folder / "staging.sqlite"
         # Used only from its own thread, one statement after another, while the main thread writes the output.
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-staging")
@@ -576,6 +575,7 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
             raise StanceLabelError(f"{output}: already exists; choose a new file (or --force to replace it)")
     report = MergeReport(output=str(output))
     folder = output.parent if str(output.parent) else Path(".")
+    sweep_stale_folders()  # what merges killed earlier left in the temporary folder
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=folder)
         os.close(handle)

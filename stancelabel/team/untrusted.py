@@ -12,6 +12,7 @@ the schema this version writes: no extra table, view, trigger or index.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -40,6 +41,40 @@ def expected_schema() -> frozenset[tuple[str, str, str, str | None]]:
         return frozenset(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall())
     finally:
         conn.close()
+
+
+#: Private folders of a merge in the system's temporary folder: kind and the owning process's id.
+_PRIVATE = re.compile(r"^stancelabel-(merge|staging)-(\d+)-")
+
+
+def private_folder(kind: str) -> Path:
+    """A new folder only this user can read, named for this process so that one left by a merge that was
+    killed can be recognised and removed by a later merge (``sweep_stale_folders``)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"stancelabel-{kind}-{os.getpid()}-"))
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def sweep_stale_folders() -> int:
+    """Remove the private folders of merges whose process is gone (killed, crashed); returns how many."""
+    removed = 0
+    try:
+        entries = list(Path(tempfile.gettempdir()).iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _PRIVATE.match(entry.name)
+        if not match or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = int(match[2])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+        except (PermissionError, OSError, OverflowError):
+            continue  # alive (another user's), or not ours to judge
+    return removed
 
 
 def _refuse(path: Path, reason: str) -> ProjectFileError:
@@ -82,8 +117,7 @@ class UntrustedProject:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         check_header(self.path)
-        self._folder = Path(tempfile.mkdtemp(prefix="stancelabel-merge-"))
-        os.chmod(self._folder, 0o700)
+        self._folder = private_folder("merge")
         copy = self._folder / "input.stance"
         try:
             shutil.copyfile(self.path, copy)
