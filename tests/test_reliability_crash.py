@@ -301,8 +301,8 @@ def test_an_export_killed_at_any_moment_leaves_the_previous_file_or_the_new_one(
 
 
 def test_a_later_merge_removes_what_killed_merges_left_in_the_temporary_folder(tmp_path, monkeypatch):
-    """A killed merge cannot clean up its private copies; the next merge removes the folders of processes
-    that are gone, and leaves those of live ones alone."""
+    """A killed merge or export cannot clean up its private copies and partial files; the next merge (or
+    export to the same target) removes those of processes that are gone, and leaves live ones' alone."""
     import tempfile
 
     from stancelabel.team import untrusted
@@ -319,4 +319,22 @@ def test_a_later_merge_removes_what_killed_merges_left_in_the_temporary_folder(t
         (folder / "input.stance").write_bytes(b"x" * 1000)
     assert untrusted.sweep_stale_folders() == 2
     assert not any(folder.exists() for folder in stale) and live.exists() and other.exists()
-    tally("temporary folders of killed merges removed", faults=2, lost=0)
+    # Partial files beside a target: the next export or merge to it removes those of processes gone.
+    from stancelabel.io.export import ExportOptions, export
+
+    project_path = tmp_path / "p.stance"
+    with Project.open(project_path, create=True) as project:
+        ids = fill_annotation_project(project)
+        project.set_label(ids[0], "ann", "denies")
+    target = tmp_path / "out.jsonl"
+    left = [tmp_path / f".out.jsonl.{dead_pid}.k2j3.partial", tmp_path / f".m.stance.{dead_pid}.q1.partial"]
+    mine = tmp_path / f".out.jsonl.{os.getpid()}.zz.partial"
+    for path in (*left, mine):
+        path.write_bytes(b"half an export")
+    with Project.open(project_path, readonly=True) as project:
+        export(project, target, ExportOptions())
+    from stancelabel.team.merge import merge
+
+    merge(tmp_path / "m.stance", [project_path])
+    assert not any(path.exists() for path in left) and mine.exists() and target.exists()
+    tally("temporary folders of killed merges removed", faults=4, lost=0)

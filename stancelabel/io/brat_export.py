@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.tempfiles import partial_prefix, sweep_partials
 
 _UNSAFE = re.compile(r"[^\w.-]+")
 _ROLE_TYPES = (("source", "Source"), ("cue", "Cue"), ("content", "Content"))
@@ -104,7 +105,8 @@ def write_brat(records: Iterator[dict[str, Any]], target: Path, report, should_s
                                "or new folder")
     parent = target.parent if str(target.parent) else Path(".")
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
+        sweep_partials(target)
+        staging = Path(tempfile.mkdtemp(prefix=partial_prefix(target), suffix=".partial", dir=parent))
     except OSError as error:
         raise StanceLabelError(f"{target}: cannot write here ({error.strerror})") from None
     try:

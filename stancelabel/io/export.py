@@ -25,6 +25,7 @@ from typing import IO, Any
 import orjson
 
 from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.tempfiles import partial_prefix, sweep_partials
 from stancelabel.core.model import ROLES, Sentence, Spans, spans_to_text
 from stancelabel.store.project import Project
 
@@ -209,7 +210,8 @@ def atomic_output(path: Path, mode: str = "w", encoding: str | None = "utf-8",
         raise StanceLabelError(f"{path}: is a folder; give a file name to export to")
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
+        sweep_partials(path)
+        handle, temporary = tempfile.mkstemp(prefix=partial_prefix(path), suffix=".partial", dir=folder)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # the permissions of any new file, not mkstemp's private 0600

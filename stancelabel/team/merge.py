@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
+from stancelabel.core.tempfiles import partial_prefix, sweep_partials
 from stancelabel.core.model import Label, Spans, normalize_spans, text_sha256
 from stancelabel.store.project import COPY_CACHE_KB, Project
 from stancelabel.team.untrusted import UntrustedProject, private_folder, sweep_stale_folders
@@ -577,7 +578,8 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
     folder = output.parent if str(output.parent) else Path(".")
     sweep_stale_folders()  # what merges killed earlier left in the temporary folder
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=folder)
+        sweep_partials(output)
+        handle, temporary = tempfile.mkstemp(prefix=partial_prefix(output), suffix=".partial", dir=folder)
         os.close(handle)
         os.unlink(temporary)
     except OSError as error:

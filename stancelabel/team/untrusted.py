@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from stancelabel.core.errors import ProjectFileError
+from stancelabel.core.tempfiles import remove_stale
 from stancelabel.store import schema
 
 #: The largest project file a merge accepts.
@@ -44,7 +45,7 @@ def expected_schema() -> frozenset[tuple[str, str, str, str | None]]:
 
 
 #: Private folders of a merge in the system's temporary folder: kind and the owning process's id.
-_PRIVATE = re.compile(r"^stancelabel-(merge|staging)-(\d+)-")
+_PRIVATE = re.compile(r"^stancelabel-(?:merge|staging)-(\d+)-")
 
 
 def private_folder(kind: str) -> Path:
@@ -57,24 +58,7 @@ def private_folder(kind: str) -> Path:
 
 def sweep_stale_folders() -> int:
     """Remove the private folders of merges whose process is gone (killed, crashed); returns how many."""
-    removed = 0
-    try:
-        entries = list(Path(tempfile.gettempdir()).iterdir())
-    except OSError:
-        return 0
-    for entry in entries:
-        match = _PRIVATE.match(entry.name)
-        if not match or not entry.is_dir() or entry.is_symlink():
-            continue
-        pid = int(match[2])
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-        except (PermissionError, OSError, OverflowError):
-            continue  # alive (another user's), or not ours to judge
-    return removed
+    return remove_stale(Path(tempfile.gettempdir()), _PRIVATE)
 
 
 def _refuse(path: Path, reason: str) -> ProjectFileError:

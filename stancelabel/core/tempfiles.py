@@ -1,0 +1,61 @@
+"""Temporary files and folders named for the process that writes them.
+
+Exports and merges write beside their target under ``.NAME.PID.….partial`` and
+rename into place when complete; a merge keeps private copies in
+``stancelabel-KIND-PID-…`` folders of the system's temporary directory. A process
+that is killed cannot remove them; the next one to write the same target (or the
+next merge) removes those of processes that are gone, and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+
+def partial_prefix(target: Path) -> str:
+    """The name prefix of this process's partial files for ``target`` (for tempfile's ``prefix``)."""
+    return f".{Path(target).name}.{os.getpid()}."
+
+
+def process_gone(pid: int) -> bool:
+    """Whether no process has this id (one of another user's counts as there)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError, OverflowError):
+        return False
+    return False
+
+
+def remove_stale(folder: Path, pattern: re.Pattern[str]) -> int:
+    """Remove the entries of ``folder`` whose name matches ``pattern`` (group 1: a process id) and whose
+    process is gone; returns how many went."""
+    removed = 0
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if not match or entry.is_symlink() or not process_gone(int(match[1])):
+            continue
+        try:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed += 1
+        except OSError:
+            continue  # not ours to remove, or gone already
+    return removed
+
+
+def sweep_partials(target: Path) -> int:
+    """Remove what killed writers of ``target`` left beside it."""
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    return remove_stale(folder, re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\..*\.partial$"))
