@@ -305,7 +305,7 @@ def test_a_later_merge_removes_what_killed_merges_left_in_the_temporary_folder(t
     export to the same target) removes those of processes that are gone, and leaves live ones' alone."""
     import tempfile
 
-    from stancelabel.team import untrusted
+    from stancelabel.core import tempfiles
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
@@ -317,7 +317,7 @@ def test_a_later_merge_removes_what_killed_merges_left_in_the_temporary_folder(t
     for folder in (*stale, live, other):
         folder.mkdir()
         (folder / "input.stance").write_bytes(b"x" * 1000)
-    assert untrusted.sweep_stale_folders() == 2
+    assert tempfiles.sweep_stale_folders() == 2
     assert not any(folder.exists() for folder in stale) and live.exists() and other.exists()
     # Partial files beside a target: the next export or merge to it removes those of processes gone.
     from stancelabel.io.export import ExportOptions, export

@@ -118,6 +118,13 @@ def damage_of(valid: bytes):
                               max_size=12), st.none() | st.integers(0, len(valid)))
 
 
+def damaged_copy(valid: bytes, damage: tuple, folder: str) -> Path:
+    """The valid file's bytes with the generated damage, as damaged.stance in ``folder``."""
+    path = Path(folder) / "damaged.stance"
+    path.write_bytes(mutate(valid, *damage, []))
+    return path
+
+
 def _valid_project(folder: Path) -> Path:
     with Project.open(folder / "valid.stance", create=True) as project:
         ids = fill_annotation_project(project)
@@ -134,12 +141,10 @@ def test_opening_a_damaged_project_file_works_or_says_so_in_one_line(tmp_path):
     @FUZZ
     @given(damage=damage_of(valid))
     def check(damage):
-        flips, cut = damage
         nonlocal cases
         cases += 1
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "damaged.stance"
-            path.write_bytes(mutate(valid, flips, cut, []))
+            path = damaged_copy(valid, damage, tmp)
             try:
                 with Project.open(path) as project:  # what the app does with a file: open, show, label
                     ids = list(project.queue_ids("ann"))
@@ -164,12 +169,10 @@ def test_merging_a_damaged_project_file_works_or_refuses_it_and_writes_nothing(t
     @FUZZ
     @given(damage=damage_of(valid))
     def check(damage):
-        flips, cut = damage
         nonlocal cases
         cases += 1
         with tempfile.TemporaryDirectory() as tmp:
-            bad = Path(tmp) / "damaged.stance"
-            bad.write_bytes(mutate(valid, flips, cut, []))
+            bad = damaged_copy(valid, damage, tmp)
             before = bad.read_bytes()
             out = Path(tmp) / "merged.stance"
             try:

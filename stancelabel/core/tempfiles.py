@@ -12,7 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
+
+#: Private folders of a merge in the system's temporary folder, with the owning process's id.
+_PRIVATE = re.compile(r"^stancelabel-(?:merge|staging)-(\d+)-")
 
 
 def partial_prefix(target: Path) -> str:
@@ -59,3 +63,15 @@ def sweep_partials(target: Path) -> int:
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     return remove_stale(folder, re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\..*\.partial$"))
+
+
+def private_folder(kind: str) -> Path:
+    """A new folder in the system's temporary folder only this user can read, named for this process."""
+    folder = Path(tempfile.mkdtemp(prefix=f"stancelabel-{kind}-{os.getpid()}-"))
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def sweep_stale_folders() -> int:
+    """Remove the private folders of merges whose process is gone (killed, crashed); returns how many."""
+    return remove_stale(Path(tempfile.gettempdir()), _PRIVATE)

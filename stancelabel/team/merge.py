@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
-from stancelabel.core.tempfiles import partial_prefix, sweep_partials
+from stancelabel.core.tempfiles import partial_prefix, private_folder, sweep_partials, sweep_stale_folders
 from stancelabel.core.model import Label, Spans, normalize_spans, text_sha256
 from stancelabel.store.project import COPY_CACHE_KB, Project
-from stancelabel.team.untrusted import UntrustedProject, private_folder, sweep_stale_folders
+from stancelabel.team.untrusted import UntrustedProject
 
 KEYS = "ABCDEFGHILMORVWYZ"  # free letters for labels whose own key is taken
 
@@ -153,9 +153,16 @@ def _values(pairs: dict[int, int | None]) -> str:
     return ", ".join(rows) or "(NULL, NULL)"
 
 
-#: Every event of an input (attached as ``input``) as the scratch stages it (Project.STAGING_SCHEMA).
-_EVENT_ROWS = f"""
-    INSERT INTO merge_event
+def _event_rows(labels: dict[int, int | None], earlier: dict[int, int | None], dedupe: bool) -> str:
+    """SQL staging every event of an input (attached as ``input``) in the scratch (Project.STAGING_SCHEMA):
+    label ids mapped through ``labels``, merge sources through ``earlier``; with ``dedupe``, events
+    already staged from an earlier input are left out. Parameters: the input's number, its source id."""
+    return (f"INSERT INTO merge_event WITH lmap(id, out) AS (VALUES {_values(labels)}), "
+            f"smap(id, out) AS (VALUES {_values(earlier)}) {_EVENT_SELECT} "
+            f"WHERE {_NOT_STAGED if dedupe else 'true'} ORDER BY e.id")
+
+
+_EVENT_SELECT = f"""
     SELECT e.at, u.name, a.key, e.kind, {_mapped('e.value', 'e.kind')}, ?1, e.id, {_mapped('e.previous', 'e.kind')},
            x.at, xu.name, xa.key, x.kind, {_mapped('x.value', 'x.kind')}, {_mapped('x.previous', 'x.kind')},
            t.text, coalesce(s.out, ?2)
@@ -163,8 +170,7 @@ _EVENT_ROWS = f"""
     JOIN input.annotator u ON u.id = e.annotator_id
     LEFT JOIN input.target t ON t.id = e.target_id LEFT JOIN smap s ON s.id = e.source_id
     LEFT JOIN input.event x ON x.id = e.undoes LEFT JOIN input.attribution xa ON xa.id = x.attribution_id
-    LEFT JOIN input.annotator xu ON xu.id = x.annotator_id
-    WHERE {{new}} ORDER BY e.id"""
+    LEFT JOIN input.annotator xu ON xu.id = x.annotator_id"""
 
 #: The event is not staged yet (from an earlier input): merging a file already in, or twice, adds nothing.
 _NOT_STAGED = f"""NOT EXISTS (
@@ -438,7 +444,6 @@ class _Merger:
             self.annotator_inputs[name] = self.annotator_inputs.get(name, 0) + 1
         item.labels = source.query("SELECT count(*) FROM annotation n JOIN label l ON l.id = n.label_id")[0][0]
         order, origin = self.order, self.origins[self.order]
-        ctes = f"WITH lmap(id, out) AS (VALUES {_values(labels)}), smap(id, out) AS (VALUES {_values(earlier)}) "
 
         def stage_keys() -> list[tuple]:
             """The input's attribution keys; the attributions it brings first (the output lacks them)."""
@@ -460,8 +465,7 @@ class _Merger:
                     self.staging.run(statement, ())
                 if overlap:
                     self.staging.run(Project.STAGING_IDENTITY, ())
-                sql = _EVENT_ROWS.replace("INSERT INTO merge_event", "INSERT INTO merge_event " + ctes)
-                return self.staging.run(sql.replace("{new}", _NOT_STAGED if overlap else "true"), (order, origin))
+                return self.staging.run(_event_rows(labels, earlier, overlap), (order, origin))
 
         fresh = self.staging.submit(stage_keys)
         self.logs.append((item, source.query("SELECT count(*) FROM event")[0][0], self.staging.submit(stage_log),

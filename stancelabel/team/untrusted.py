@@ -11,17 +11,14 @@ the schema this version writes: no extra table, view, trigger or index.
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 from stancelabel.core.errors import ProjectFileError
-from stancelabel.core.tempfiles import remove_stale
+from stancelabel.core.tempfiles import private_folder
 from stancelabel.store import schema
 
 #: The largest project file a merge accepts.
@@ -42,23 +39,6 @@ def expected_schema() -> frozenset[tuple[str, str, str, str | None]]:
         return frozenset(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall())
     finally:
         conn.close()
-
-
-#: Private folders of a merge in the system's temporary folder: kind and the owning process's id.
-_PRIVATE = re.compile(r"^stancelabel-(?:merge|staging)-(\d+)-")
-
-
-def private_folder(kind: str) -> Path:
-    """A new folder only this user can read, named for this process so that one left by a merge that was
-    killed can be recognised and removed by a later merge (``sweep_stale_folders``)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"stancelabel-{kind}-{os.getpid()}-"))
-    os.chmod(folder, 0o700)
-    return folder
-
-
-def sweep_stale_folders() -> int:
-    """Remove the private folders of merges whose process is gone (killed, crashed); returns how many."""
-    return remove_stale(Path(tempfile.gettempdir()), _PRIVATE)
 
 
 def _refuse(path: Path, reason: str) -> ProjectFileError:
