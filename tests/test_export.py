@@ -296,7 +296,7 @@ def test_brat_export_reads_back_to_the_same_attributions_and_labels(labelled, ma
     assert again.records == 4 and not (tmp_path / "brat" / "water.ann").exists()
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.docx").write_text("not ours")
-    with pytest.raises(StanceLabelError, match="holds other files"):
+    with pytest.raises(StanceLabelError, match="holds 'thesis.docx', which this export does not write"):
         export(project, tmp_path / "mine", ExportOptions(format="brat"))
     assert (tmp_path / "mine" / "thesis.docx").read_text() == "not ours"
 

@@ -257,7 +257,7 @@ def test_nested_transactions_roll_back_only_the_inner_part(make_project):
 def test_blank_annotator_name_is_a_user_error(make_project):
     project = make_project()
     first, _ = add_sample(project)
-    with pytest.raises(StanceLabelError, match="annotator needs a name"):
+    with pytest.raises(StanceLabelError, match="annotator name .* is empty"):
         project.set_label(first, "   ", "asserts")
     assert project.event_count() == 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from stancelabel.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from stancelabel.cli.progress import ImportProgressBar
 from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.names import for_terminal, json_for_terminal
 from stancelabel.store.project import Project
 
 
@@ -21,14 +22,29 @@ def run(args: argparse.Namespace) -> int:
 def _interrupted(summary: str, interrupted: bool) -> bool:
     """Print a run's summary: on stderr with how to continue when it was interrupted."""
     if interrupted:
-        print(f"{summary}. Interrupted: run the same command again to continue.", file=sys.stderr)
+        _err(f"{summary}. Interrupted: run the same command again to continue.")
     else:
-        print(summary)
+        _out(summary)
     return interrupted
 
 
+def _out(text: str = "") -> None:
+    """A line (or lines) of a command's report on standard output, with control characters escaped:
+    names and paths come from files, and a hostile one must not reach the terminal as escape sequences."""
+    print("\n".join(for_terminal(line).replace("\\t", "\t") for line in str(text).split("\n")))
+
+
+def _err(text: str) -> None:
+    sys.stdout.flush()
+    print("\n".join(for_terminal(line) for line in str(text).split("\n")), file=sys.stderr)
+
+
+def _out_json(value: object) -> None:
+    print(json_for_terminal(json.dumps(value, ensure_ascii=False, indent=2)))
+
+
 def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    _err(f"warning: {message}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -55,9 +71,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     for message in report.warnings:
         _warn(message)
     for message in report.errors:
-        print(f"error: {message}", file=sys.stderr)
+        _err(f"error: {message}")
     if pipeline is None:
-        print("error: nothing to import; the project was not changed", file=sys.stderr)
+        _err("error: nothing to import; the project was not changed")
         return EXIT_ERROR
     summary = (f"{report.documents_added} document(s) imported ({report.sentences_added} sentences, "
                f"{report.attributions_added} attributions) with {pipeline.name} {pipeline.version}")
@@ -66,7 +82,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if _interrupted(summary, report.interrupted):
         return EXIT_INTERRUPTED
     if report.errors:
-        print(f"error: {len(report.errors)} file(s) or path(s) could not be imported; see above", file=sys.stderr)
+        _err(f"error: {len(report.errors)} file(s) or path(s) could not be imported; see above")
         return EXIT_ERROR
     return EXIT_OK
 
@@ -114,11 +130,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     for message in errors:
-        print(f"error: {message}", file=sys.stderr)
+        _err(f"error: {message}")
     if args.json:
-        print(json.dumps(evaluation.as_dict(), indent=2))
+        _out_json(evaluation.as_dict())
     else:
-        print(format_evaluation(evaluation))
+        _out(format_evaluation(evaluation))
     return EXIT_ERROR if errors else EXIT_OK
 
 
@@ -126,28 +142,28 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with Project.open(args.project, readonly=True) as project:
         stats = project.stats()
     if args.json:
-        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        _out_json(stats)
         return EXIT_OK
-    print(f"{stats['project']}: {stats['documents']} documents, {stats['sentences']} sentences, "
+    _out(f"{stats['project']}: {stats['documents']} documents, {stats['sentences']} sentences, "
           f"{stats['attributions']} attributions, {stats['labels']} labels")
     if stats["targets"]:
-        print(f"  targets: {stats['targets']} ({stats['documents_with_target']} documents have one)")
+        _out(f"  targets: {stats['targets']} ({stats['documents_with_target']} documents have one)")
     if stats["assignment"]:
         a = stats["assignment"]
-        print(f"  {a['annotator']}'s share of {a['source_project']}: {a['documents']} documents "
+        _out(f"  {a['annotator']}'s share of {a['source_project']}: {a['documents']} documents "
               f"({a['shared_documents']} shared with everyone)")
     if stats["split"]:
-        print(f"  split among {', '.join(stats['split']['annotators'])} (overlap {stats['split']['overlap']})")
+        _out(f"  split among {', '.join(stats['split']['annotators'])} (overlap {stats['split']['overlap']})")
     for title, key in (("by origin", "by_origin"), ("by annotator", "by_annotator"), ("by label", "by_label")):
         if stats[key]:
-            print(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+            _out(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from stancelabel.io.export import ExportOptions, export, format_for
 
-    output = Path(args.output)
+    output = args.output  # a string: "" must stay empty (not the current folder), "-" is standard output
     fmt = args.format or format_for(output)
     options = ExportOptions(format=fmt, annotators=args.annotator, gold=args.gold, all=args.all,
                             labels=args.label, flagged=args.flagged, raw=args.raw, bom=args.bom,
@@ -158,7 +174,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             report = export(project, output, options, progress=bar.update_count)
     finally:
         bar.close()
-    print(f"{report.records} record(s) from {report.documents} document(s) written to {output} ({fmt})")
+    say = _err if output == "-" else _out  # standard output holds the records only
+    for what, name in report.renamed:
+        say(f"  {what} written as {name} (its plain name was taken or too long)")
+    where = "standard output" if output == "-" else output
+    say(f"{report.records} record(s) from {report.documents} document(s) written to {where} ({fmt})")
     return EXIT_OK
 
 
@@ -168,8 +188,10 @@ def cmd_split(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         report = split(project, args.annotators.split(","), args.overlap, args.seed, Path(args.output))
     for name, path in report.files.items():
-        print(f"{name}: {report.documents[name]} document(s) in {path}")
-    print(f"{report.shared} document(s) go to everyone (for agreement); the assignment is kept in {args.project}")
+        renamed = " (file name changed to be safe and unique)" \
+            if name in report.renamed else ""
+        _out(f"{name}: {report.documents[name]} document(s) in {path}{renamed}")
+    _out(f"{report.shared} document(s) go to everyone (for agreement); the assignment is kept in {args.project}")
     return EXIT_OK
 
 
@@ -178,9 +200,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     report = merge(Path(args.output), [Path(p) for p in args.inputs], replace=args.force)
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        _out_json(report.to_json())
     else:
-        print(format_merge(report))
+        _out(format_merge(report))
     return EXIT_OK
 
 
@@ -205,13 +227,13 @@ def cmd_agreement(args: argparse.Namespace) -> int:
         out["attributions"] = spans
         if args.by_target:
             out["by_target"] = [{"target": target, **result.to_json()} for target, result in by_target.items()]
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        _out_json(out)
         return EXIT_OK
-    print(format_agreement(overall))
+    _out(format_agreement(overall))
     if spans:
-        print(format_span_agreement(spans))
+        _out(format_span_agreement(spans))
     for target, result in by_target.items():
-        print(format_agreement(result, title=f"target {target!r}: " if target else "no target: "))
+        _out(format_agreement(result, title=f"target {target!r}: " if target else "no target: "))
     return EXIT_OK
 
 
@@ -220,25 +242,34 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
 
     with Project.open(args.project) as project:
         report = adjudicate_auto(project, args.auto)
-    print(f"{report.decided} gold label(s) set by {args.auto}; {report.already} already had one; "
+    _out(f"{report.decided} gold label(s) set by {args.auto}; {report.already} already had one; "
           f"{report.left} disputed and left to adjudicate; "
           f"{report.single} labelled by one annotator only")
     return EXIT_OK
 
 
 def cmd_guidelines(args: argparse.Namespace) -> int:
+    from stancelabel.core.inputs import check_input_file, read_stdin_bytes
     from stancelabel.core.labels import descriptions_from_guidelines
-    from stancelabel.io.textfile import decode, read_text
+    from stancelabel.io.textfile import decode, normalize_newlines, read_bytes
+    from stancelabel.store.project import MAX_GUIDELINES_CHARS
 
     if args.set_file is None:
         with Project.open(args.project, readonly=True) as project:
             text = project.guidelines()
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        _out(text.removesuffix("\n"))
         return EXIT_OK
+    limit = 4 * MAX_GUIDELINES_CHARS  # bytes: UTF-8 takes at most four per character
     if args.set_file == "-":
-        markdown, _ = decode(Path("<stdin>"), sys.stdin.buffer.read())
+        data = read_stdin_bytes(limit, "guidelines")
+        markdown, _ = decode(Path("<stdin>"), data)
     else:
-        markdown = read_text(Path(args.set_file))
+        path = Path(args.set_file)
+        check_input_file(path, "guidelines")
+        if path.stat().st_size > limit:
+            raise StanceLabelError(f"{path}: longer than {limit:,} bytes; the guidelines were not changed")
+        markdown, _ = decode(path, read_bytes(path))
+    markdown = normalize_newlines(markdown)
     if not markdown.strip():
         raise StanceLabelError(f"{args.set_file}: the file is empty; the guidelines were not changed")
     with Project.open(args.project) as project:
@@ -249,7 +280,7 @@ def cmd_guidelines(args: argparse.Namespace) -> int:
             if found:
                 project.save_labels([replace(label, description=found.get(label.name, label.description))
                                      for label in labels])
-    print(f"guidelines set ({len(markdown):,} characters)"
+    _out(f"guidelines set ({len(markdown):,} characters)"
           + (f"; label descriptions taken from their sections: {', '.join(found)}" if found else ""))
     return EXIT_OK
 
@@ -257,11 +288,7 @@ def cmd_guidelines(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from stancelabel.gui.app import run_gui
 
-    try:
-        return run_gui(args.project, sample=args.sample)
-    except StanceLabelError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    return run_gui(args.project, sample=args.sample)  # a known error reaches main(): one line, exit 1
 
 
 _COMMANDS = {"import": cmd_import, "detect": cmd_detect, "evaluate": cmd_evaluate, "stats": cmd_stats,

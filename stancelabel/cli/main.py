@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from stancelabel import __version__
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: Standard output closed by its reader (128 + SIGPIPE), as other Unix tools end then.
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "interrupted export leaves any earlier file at OUT unchanged.")
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="the file to write (a folder for --format brat)")
+                   help="the file to write (a folder for --format brat; - for standard output, JSONL or CSV)")
     p.add_argument("--format", choices=("jsonl", "csv", "spacy", "brat"), default=None,
                    help="default: from OUT's extension (.jsonl, .csv, .spacy; a folder: brat)")
     p.add_argument("--annotator", action="append", default=[], metavar="NAME",
@@ -185,15 +187,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command, args.project, args.sample = "gui", None, False
     from stancelabel.cli import commands  # after parsing: --help stays instant
     from stancelabel.core.errors import StanceLabelError
+    from stancelabel.core.names import for_terminal
 
     try:
         return commands.run(args)
-    except StanceLabelError as error:
+    except BrokenPipeError:
+        # The reader of our output went away (`export -o - | head`): stop quietly, as Unix tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except (StanceLabelError, OSError) as error:
         if args.verbose:
             import traceback
 
             traceback.print_exc()
-        print(f"error: {error}", file=sys.stderr)
+        if isinstance(error, StanceLabelError):
+            message = str(error)
+        else:  # a file system failure no command foresaw: still one line, naming the path
+            where = error.filename if error.filename is not None else "error"
+            message = f"{where}: {error.strerror or error}"
+        print(f"error: {for_terminal(message)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import Label
+from stancelabel.core.names import for_terminal, name_problem, text_problem
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -23,11 +24,15 @@ def check_label_schema(labels: Sequence[Label], reserved_keys: Iterable[str] = (
     names: dict[str, str] = {}
     keys: dict[str, str] = {}
     for label in labels:
-        name = label.name.strip()
-        if not name:
+        name = label.name
+        if not name.strip():
             raise StanceLabelError("a label needs a name (one was empty)")
-        if name != label.name or any(ch in name for ch in "\n\r\t"):
-            raise StanceLabelError(f"label name {label.name!r} has leading, trailing or control whitespace")
+        problem = name_problem(name)
+        if problem:
+            raise StanceLabelError(f"label name {for_terminal(repr(name))} {problem}")
+        problem = text_problem(label.description)
+        if problem:
+            raise StanceLabelError(f"label {for_terminal(repr(name))}: its description {problem}")
         folded = name.casefold()
         if folded in names:
             raise StanceLabelError(f"two labels are called {name!r}")

@@ -9,6 +9,7 @@ next merge) removes those of processes that are gone, and nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -19,9 +20,22 @@ from pathlib import Path
 _PRIVATE = re.compile(r"^stancelabel-(?:merge|staging)-(\d+)-")
 
 
+#: The most bytes of the target's name a partial file's name repeats (the rest is a hash), so the
+#: partial name fits the file system wherever the target's own name does.
+_NAME_BYTES = 120
+
+
+def _short_name(target: Path) -> str:
+    name = Path(target).name
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= _NAME_BYTES:
+        return name
+    return raw[:_NAME_BYTES - 11].decode("utf-8", "ignore") + "-" + hashlib.sha256(raw).hexdigest()[:10]
+
+
 def partial_prefix(target: Path) -> str:
     """The name prefix of this process's partial files for ``target`` (for tempfile's ``prefix``)."""
-    return f".{Path(target).name}.{os.getpid()}."
+    return f".{_short_name(target)}.{os.getpid()}."
 
 
 def process_gone(pid: int) -> bool:
@@ -62,7 +76,7 @@ def sweep_partials(target: Path) -> int:
     """Remove what killed writers of ``target`` left beside it."""
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
-    return remove_stale(folder, re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\..*\.partial$"))
+    return remove_stale(folder, re.compile(rf"^\.{re.escape(_short_name(target))}\.(\d+)\..*\.partial$"))
 
 
 def private_folder(kind: str) -> Path:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.names import for_terminal
 
 APP_NAME = "StanceLabel"
 SAMPLE_FILE = "sample.stance"
@@ -61,12 +62,13 @@ def open_main_window(project_path: str | Path | None, sample: bool = False, anno
     With no project named: the most recent project, else the sample project
     (created on first start). The annotator is asked for on first start.
     """
+    from stancelabel.core.projectfile import no_new_companions
     from stancelabel.gui.dialogs import ask_annotator
     from stancelabel.gui.lock import ProjectLock
     from stancelabel.gui.main_window import MainWindow
     from stancelabel.gui.settings import Settings
     from stancelabel.io.sample import ensure_sample_project
-    from stancelabel.store.project import Project
+    from stancelabel.store.project import Project, check_project_path
 
     settings = Settings()
     note = None
@@ -78,22 +80,28 @@ def open_main_window(project_path: str | Path | None, sample: bool = False, anno
         info, _ = ensure_sample_project(project_path)
         if info is not None and info.warning:
             note = f"spaCy: {info.name} (fallback)"
-    lock = ProjectLock(Path(project_path))
+    path = Path(project_path)
+    check_project_path(path)  # before the lock or SQLite touch it: a FIFO would hang the window for ever
+    lock = ProjectLock(path)
     lock.acquire()
     try:
-        project = Project.open(project_path)
+        # A file that cannot be shown is left as it was found: no connection, no thread, no new file beside it.
+        with no_new_companions(path):
+            project = Project.open(path)
+            try:
+                name = annotator or settings.annotator
+                if not name:
+                    name = ask_annotator(project.annotators())
+                    if not name:
+                        raise StanceLabelError("no annotator name given; StanceLabel needs one to save labels under")
+                    settings.annotator = name
+                window = MainWindow(project, pipeline_note=note, annotator=name, settings=settings, lock=lock)
+            except BaseException:
+                project.close()  # MainWindow closed it (and stopped its threads) already if it got that far
+                raise
     except BaseException:
         lock.release()
         raise
-    name = annotator or settings.annotator
-    if not name:
-        name = ask_annotator(project.annotators())
-        if not name:
-            project.close()
-            lock.release()
-            raise StanceLabelError("no annotator name given; StanceLabel needs one to save labels under")
-        settings.annotator = name
-    window = MainWindow(project, pipeline_note=note, annotator=name, settings=settings, lock=lock)
     window.show()
     return window
 
@@ -105,10 +113,47 @@ def run_gui(project_path: str | None = None, sample: bool = False) -> int:
     try:
         window = open_main_window(project_path, sample)  # noqa: F841 (kept alive until exec returns)
     except StanceLabelError as error:
-        from PySide6.QtWidgets import QMessageBox
-
         # Started from a file manager, nobody reads stderr: say it in a window too.
-        if app.platformName() not in ("offscreen", "minimal"):
+        if can_show_dialogs(app):
+            from PySide6.QtWidgets import QMessageBox
+
             QMessageBox.critical(None, "StanceLabel", str(error))
         raise
-    return app.exec()
+    from PySide6.QtCore import QTimer
+
+    failure: list[str] = []
+    previous_hook = sys.excepthook
+
+    def on_uncaught(kind, error, trace) -> None:
+        """A known error met while the window runs (a damaged page read while scrolling): said in one line and
+        a message box, then the window closes and the exit status is 1. Anything else is a bug: the usual hook."""
+        if not isinstance(error, StanceLabelError):
+            previous_hook(kind, error, trace)
+            return
+        if failure:
+            return  # the first one is being reported; the rest follow from it
+        failure.append(str(error))
+        print(f"error: {for_terminal(str(error))}", file=sys.stderr)
+        if can_show_dialogs(app):
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "StanceLabel", f"{error}\n\nStanceLabel will close this project.")
+        QTimer.singleShot(0, close_all)  # not from inside the call that failed (a view's paint, say)
+
+    def close_all() -> None:
+        for widget in app.topLevelWidgets():
+            closing = getattr(widget, "close_after_failure", None)
+            if closing is not None:
+                closing()
+        app.exit(1)
+
+    sys.excepthook = on_uncaught
+    try:
+        return 1 if app.exec() != 0 or failure else 0
+    finally:
+        sys.excepthook = previous_hook
+
+
+def can_show_dialogs(app) -> bool:
+    """Whether someone can see (and close) a message box: not on Qt's offscreen or minimal platforms."""
+    return app.platformName() not in ("offscreen", "minimal")

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import Annotation, Attribution, QueueFilter, Sentence
+from stancelabel.core.projectfile import no_new_companions
 from stancelabel.gui.dialogs import (
     GuidelinesEditor,
     SchemaEditor,
@@ -49,7 +50,7 @@ from stancelabel.gui.reading_pane import ReadingPane
 from stancelabel.gui.saver import Saver
 from stancelabel.gui.settings import FONT_SIZES, Settings
 from stancelabel.gui.theme import apply_theme
-from stancelabel.store.project import Project
+from stancelabel.store.project import Project, check_project_path
 
 #: Single keys the window uses itself; a label may not take them.
 RESERVED_KEYS = frozenset("JKNFESCTXUPG?[]")
@@ -437,10 +438,21 @@ class MainWindow(QMainWindow):
     # -- the project ---------------------------------------------------------------------
 
     def set_project(self, project: Project, pipeline_note: str | None = None, lock: ProjectLock | None = None) -> None:
-        """Show this project in the window, closing the one shown before."""
+        """Show this project in the window, closing the one shown before.
+
+        A project that fails while it is being shown (a damaged page met by the first
+        queries) is closed again, its saver thread stopped, before the error goes on.
+        """
         self._close_project()
         self.project = project
         self.lock = lock
+        try:
+            self._show_project(project, pipeline_note)
+        except BaseException:
+            self._close_project(remember=False)
+            raise
+
+    def _show_project(self, project: Project, pipeline_note: str | None) -> None:
         self.saver = Saver(project.path, self)
         self.saver.state_changed.connect(self._update_save_state)
         self.saver.refused.connect(lambda message: QMessageBox.warning(self, "Not changed", message))
@@ -466,10 +478,11 @@ class MainWindow(QMainWindow):
         self._update_annotator()
         self._update_save_state()
 
-    def _close_project(self) -> None:
+    def _close_project(self, remember: bool = True) -> None:
         if self.project is None:
             return
-        self._remember_position()
+        if remember:
+            self._remember_position()
         if self.import_job is not None and self.import_job.running:
             self.import_job.wait()
         if self.export_job is not None and self.export_job.running:
@@ -1411,8 +1424,10 @@ class MainWindow(QMainWindow):
             return True
         lock = ProjectLock(Path(path))
         try:
+            check_project_path(Path(path))
             lock.acquire()
-            project = Project.open(path, create=create)
+            with no_new_companions(Path(path)):
+                project = Project.open(path, create=create)
         except StanceLabelError as error:
             lock.release()
             QMessageBox.warning(self, "Cannot open project", str(error))
@@ -1421,8 +1436,16 @@ class MainWindow(QMainWindow):
             project.close()
             lock.release()
             return False
+        previous = self.project.path if self.project is not None else None
         try:
-            self.set_project(project, lock=lock)
+            with no_new_companions(Path(path)):
+                self.set_project(project, lock=lock)  # closes it again if it fails
+        except StanceLabelError as error:
+            lock.release()
+            QMessageBox.warning(self, "Cannot open project", str(error))
+            if previous is not None:
+                self.open_path(str(previous))  # back to the project shown before
+            return False
         except BaseException:
             project.close()
             lock.release()
@@ -1583,6 +1606,17 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel)
         return answer == QMessageBox.StandardButton.Discard
+
+    def close_after_failure(self) -> None:
+        """Close on a known error the window cannot go on from (a damaged project file): its threads stop
+        and its connections close; changes still waiting go on being retried until the threads stop."""
+        if self.saver is not None:
+            self.saver.wait_until_idle(3000)
+        self.hide()
+        for view in (self.view.queue_list, self.view.document_list):
+            view.setModel(None)  # nothing may read the closed project while the window goes
+        self._close_project(remember=False)
+        self.deleteLater()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if not self.may_leave():

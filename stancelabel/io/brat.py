@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
-from stancelabel.core.errors import InputFileError
+from stancelabel.core.errors import InputFileError, StanceLabelError
+from stancelabel.core.names import clean_name, text_problem
 from stancelabel.core.model import (
     ImportedAttribution,
     LabelRecord,
@@ -35,6 +38,8 @@ class BratPair:
 
     text: Path
     annotations: tuple[tuple[Path, str | None], ...]
+    #: the document id this tool's export recorded for the text (stancelabel.json), else None
+    doc_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -63,7 +68,36 @@ def _match(ann: Path, stems: set[str]) -> tuple[str, str | None] | None:
     return None
 
 
-def find_pairs(*roots: Path) -> BratFolders:
+MANIFEST = "stancelabel.json"
+
+
+def read_manifest(folder: Path, warn: Warn | None = None) -> dict[str, dict[str, str | None]]:
+    """``stancelabel.json`` of a folder this tool exported: file name -> {doc_id} for texts and
+    {text, annotator} for annotation files; empty when there is none (or, with a warning, a bad one)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        data, _ = decode(path, read_bytes(path))
+        files = json.loads(data)["files"]
+        if not isinstance(files, dict):
+            raise ValueError("'files' is not an object")
+        out: dict[str, dict[str, str | None]] = {}
+        for name, entry in files.items():
+            if not isinstance(entry, dict):
+                raise ValueError(f"entry {name!r} is not an object")
+            kept = {k: entry.get(k) for k in ("doc_id", "text", "annotator")}
+            if not all(v is None or isinstance(v, str) for v in kept.values()) or "/" in name or name.startswith("."):
+                raise ValueError(f"entry {name!r} is not a file name with text fields")
+            out[name] = kept
+        return out
+    except (InputFileError, ValueError, KeyError, TypeError, RecursionError) as error:
+        if warn is not None:
+            warn(f"{path}: not a valid file list of this tool ({error}); names are taken from the file names")
+        return {}
+
+
+def find_pairs(*roots: Path, warn: Warn | None = None) -> BratFolders:
     """Pair every NAME.txt below the BRAT folders with NAME.ann and NAME_ANNOTATOR.ann files.
 
     Accepts flat folders, folders with ``text/`` and ``attributions/`` (or ``ann/``)
@@ -73,13 +107,23 @@ def find_pairs(*roots: Path) -> BratFolders:
     """
     found: dict[Path, list[tuple[Path, str | None]]] = {}
     leftovers: list[Path] = []
+    doc_ids: dict[Path, str] = {}
     for root in roots:
         text_dirs, ann_dirs = _folders(root)
         texts = {p.stem: p for d in text_dirs for p in sorted(d.glob("*.txt"))}
         stems = set(texts)
+        manifest = read_manifest(root, warn)
         for text in texts.values():
             found.setdefault(text, [])
+            doc_id = manifest.get(text.name, {}).get("doc_id")
+            if doc_id is not None:
+                doc_ids[text] = doc_id
         for ann in sorted({p for d in ann_dirs for p in d.glob("*.ann")}):
+            entry = manifest.get(ann.name, {})
+            listed = entry.get("text")
+            if listed is not None and listed.endswith(".txt") and listed[:-4] in texts:
+                found[texts[listed[:-4]]].append((ann, entry.get("annotator")))
+                continue
             match = _match(ann, stems)
             if match:
                 found[texts[match[0]]].append((ann, match[1]))
@@ -96,7 +140,8 @@ def find_pairs(*roots: Path) -> BratFolders:
             found[by_stem[match[0]][0]].append((ann, match[1]))
         else:
             result.orphans.append(ann)
-    result.pairs = [BratPair(text, tuple(anns)) for text, anns in sorted(found.items(), key=lambda x: str(x[0]))]
+    result.pairs = [BratPair(text, tuple(anns), doc_ids.get(text))
+                    for text, anns in sorted(found.items(), key=lambda x: str(x[0]))]
     return result
 
 
@@ -181,7 +226,7 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
         if line.startswith("A") and marks is not None:
             fields = line.split("\t", 1)[-1].split()
             if len(fields) == 3 and fields[0] == "Stance" and fields[1].startswith("E"):
-                stances[fields[1]] = fields[2].replace("%20", " ").replace("%25", "%")
+                stances[fields[1]] = unquote(fields[2], errors="strict") if _valid_escapes(fields[2]) else fields[2]
                 continue
             if len(fields) == 2 and fields[0] == "Unsure" and fields[1].startswith("E"):
                 unsure.add(fields[1])
@@ -189,11 +234,13 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
         if line.startswith("#") and marks is not None:
             parts = line.split("\t", 2)
             head = parts[1].split() if len(parts) == 3 else []
-            if len(head) == 2 and head[0] == "AnnotatorNotes" and head[1].startswith("E"):
-                notes[head[1]] = _unescape_note(parts[2])
-                continue
-            if len(head) == 2 and head[0] == "Target" and head[1].startswith("E"):
-                targets[head[1]] = _unescape_note(parts[2])
+            if len(head) == 2 and head[0] in ("AnnotatorNotes", "Target") and head[1].startswith("E"):
+                value = _unescape_note(parts[2])
+                problem = text_problem(value)
+                if problem:
+                    raise InputFileError(path, f"the {'note' if head[0] == 'AnnotatorNotes' else 'target'} "
+                                         f"{problem}", line=number)
+                (notes if head[0] == "AnnotatorNotes" else targets)[head[1]] = value
                 continue
         if line.startswith("T"):
             match = _TEXT_BOUND.match(line)
@@ -244,19 +291,34 @@ def read_ann(path: Path, text: str, annotator: str | None, warn: Warn, shift: in
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def _unescape_note(note: str) -> str:
-    """Reverse the escapes this tool's BRAT export writes in notes (\\n, \\t, \\r, \\\\)."""
+    """Reverse the escapes this tool's BRAT export writes in notes (\\n, \\t, \\r, \\\\, \\u2028)."""
     out, i = [], 0
     while i < len(note):
         if note[i] == "\\" and i + 1 < len(note) and note[i + 1] in _ESCAPES:
             out.append(_ESCAPES[note[i + 1]])
             i += 2
+        elif note[i] == "\\" and note[i + 1:i + 2] == "u" and len(note) >= i + 6 and set(note[i + 2:i + 6]) <= _HEX:
+            out.append(chr(int(note[i + 2:i + 6], 16)))
+            i += 6
         else:
             out.append(note[i])
             i += 1
     return "".join(out)
+
+
+def _valid_escapes(value: str) -> bool:
+    """Whether every ``%`` of an attribute value starts a percent-escape of UTF-8 (this tool's exports);
+    a value from another tool with a bare ``%`` is taken as it is."""
+    try:
+        unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return all(value[i + 1:i + 3] and set(value[i + 1:i + 3]) <= _HEX and len(value[i + 1:i + 3]) == 2
+               for i, c in enumerate(value) if c == "%")
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -279,11 +341,19 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
         raise InputFileError(pair.text, "empty text, nothing to annotate")
     check_length(pair.text, raw)
     text, mapping = newline_map(raw) if "\r" in raw else (raw, None)
-    document = SourceDocument(external_id=pair.text.stem, text=text, source_file=str(pair.text),
-                              title=pair.text.stem, detect=False)
+    external_id = pair.doc_id if pair.doc_id is not None else pair.text.stem
+    document = SourceDocument(external_id=external_id, text=text, source_file=str(pair.text),
+                              title=external_id, detect=False)
     failed = 0
     for ann, annotator in pair.annotations:
         who = annotator or default_annotator
+        if who is not None:
+            try:
+                who = clean_name(who, "annotator name")
+            except StanceLabelError as error:
+                errors.append(str(InputFileError(ann, str(error))))
+                failed += 1
+                continue
         marks: list[tuple[int, str | None, str, bool, str | None]] = []
         try:
             try:

@@ -3,54 +3,66 @@
 Each attribution is an ``Attribution`` event over ``Source``, ``Cue`` and ``Content``
 spans (its trigger on the cue); the label is the event's ``Stance`` attribute, a
 flag an ``Unsure`` attribute, a note an ``AnnotatorNotes`` comment. Attributions
-nobody labelled (``--all``) go to NAME.ann. The folder is written beside its
-target and swapped in whole, so an interrupted export leaves the earlier one.
+nobody labelled (``--all``) go to NAME.ann. File names are made from document ids
+and annotator names, unique (also where case does not count) and within the file
+system's limit; ``stancelabel.json`` maps every file back to its exact document id
+and annotator name, which the importer uses, so names come back as they were.
+The folder is written beside its target and swapped in whole (core.outputs), so
+an interrupted export leaves the earlier one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
-import shutil
-import tempfile
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from stancelabel.core.errors import StanceLabelError
-from stancelabel.core.tempfiles import partial_prefix, sweep_partials
+from stancelabel.core.outputs import Output, UniqueNames, name_max
 
-_UNSAFE = re.compile(r"[^\w.-]+")
+#: Characters a document id keeps in its file name (the rest become "_").
+_UNSAFE_STEM = re.compile(r"[^\w.-]+")
+#: Characters an annotator name keeps in a file name: no "_", which separates NAME from ANNOTATOR.
+_UNSAFE_ANNOTATOR = re.compile(r"[^\w.-]+|_+")
 _ROLE_TYPES = (("source", "Source"), ("cue", "Cue"), ("content", "Content"))
+MANIFEST = "stancelabel.json"
 
 
-def _file_stem(doc_id: str, sha: str, used: dict[str, str]) -> str:
-    stem = _UNSAFE.sub("_", doc_id).strip("._") or "document"
-    if used.get(stem, sha) != sha:  # two documents with the same id: tell them apart
-        stem = f"{stem}-{sha[:8]}"
-    used[stem] = sha
-    return stem
+def _stem(doc_id: str) -> str:
+    return _UNSAFE_STEM.sub("_", doc_id).strip("._") or "document"
 
 
-def _annotator_suffix(annotator: str | None) -> str:
-    """``_NAME``; a name that had to change to be a safe file name gets a short hash, so two never collide."""
-    if annotator is None:
-        return ""
-    safe = _UNSAFE.sub("-", annotator).strip("-") or "annotator"
+def _annotator_part(annotator: str) -> str:
+    """A readable file-name form of an annotator's name; one that had to change gets a short hash."""
+    safe = _UNSAFE_ANNOTATOR.sub("-", annotator).strip("-.") or "annotator"
     if safe != annotator:
         safe += "-" + hashlib.sha1(annotator.encode("utf-8")).hexdigest()[:6]
-    return "_" + safe
+    return safe
+
+
+def _must_escape(char: str) -> bool:
+    return char in "%|,=:" or char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 def escape_value(value: str) -> str:
-    """A label name as one BRAT attribute value: no spaces (percent-encoded, as is ``%``)."""
-    return value.replace("%", "%25").replace(" ", "%20")
+    """A label name as one BRAT attribute value: percent-encoded wherever BRAT or its configuration
+    would split it (white space of any kind, ``%``, and the ``|``, ``,``, ``=`` and ``:`` of annotation.conf)."""
+    return "".join("".join(f"%{b:02X}" for b in c.encode("utf-8")) if _must_escape(c) else c for c in value)
+
+
+#: Characters a note is written without: line breaks of every kind (as Python's ``splitlines`` sees
+#: them) and tabs, so a note stays on its one line in any reader.
+_NOTE_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NOTE_BREAKS = re.compile("[\\\\\n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def escape_note(note: str) -> str:
     """A note on one line: backslash, line breaks and tabs written as escapes the importer reverses."""
-    return note.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return _NOTE_BREAKS.sub(lambda m: _NOTE_ESCAPES.get(m[0], f"\\u{ord(m[0]):04x}"), note)
 
 
 def ann_lines(records: list[dict[str, Any]], text: str) -> list[str]:
@@ -87,71 +99,73 @@ def ann_lines(records: list[dict[str, Any]], text: str) -> list[str]:
     return lines
 
 
-def _write(path: Path, content: str) -> None:
+def _write(path: Path, content: str, mode: int) -> None:
     with open(path, "w", encoding="utf-8", newline="") as out:
         out.write(content)
         out.flush()
         os.fsync(out.fileno())
+    os.chmod(path, mode)
 
 
-def write_brat(records: Iterator[dict[str, Any]], target: Path, report, should_stop: Callable[[], bool],
+def write_brat(records: Iterator[dict[str, Any]], output: Output, report, should_stop: Callable[[], bool],
                document_text: Callable[[str], str], label_names: list[str]) -> None:
-    """Write the records as a BRAT folder at ``target``, replacing an earlier export there whole."""
-    target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise StanceLabelError(f"{target}: is a file; BRAT export writes a folder")
-    if target.is_dir() and any(p.suffix not in (".txt", ".ann", ".conf") for p in target.iterdir()):
-        raise StanceLabelError(f"{target}: the folder holds other files than a BRAT export; choose an empty "
-                               "or new folder")
-    parent = target.parent if str(target.parent) else Path(".")
+    """Write the records as a BRAT folder at the planned output, replacing an earlier export there whole."""
+    file_mode = output.mode & 0o666
     try:
-        sweep_partials(target)
-        staging = Path(tempfile.mkdtemp(prefix=partial_prefix(target), suffix=".partial", dir=parent))
-    except OSError as error:
-        raise StanceLabelError(f"{target}: cannot write here ({error.strerror})") from None
-    try:
-        used: dict[str, str] = {}
+        _write_folder(records, output, report, should_stop, document_text, label_names, file_mode)
+    except _Stopped:
+        pass  # the staging folder is gone, the earlier export untouched
+
+
+class _Stopped(Exception):
+    """Raised inside the staging folder's block, so it is thrown away instead of swapped in."""
+
+
+def _write_folder(records: Iterator[dict[str, Any]], output: Output, report, should_stop: Callable[[], bool],
+                  document_text: Callable[[str], str], label_names: list[str], file_mode: int) -> None:
+    with output.staging_folder() as staging:
+        names = UniqueNames(name_max(staging))
+        manifest: dict[str, dict[str, Any]] = {}
         current: list[dict[str, Any]] = []
 
         def flush() -> None:
             if not current:
                 return
-            sha = current[0]["doc_sha256"]
+            sha, doc_id = current[0]["doc_sha256"], current[0]["doc_id"]
             text = document_text(sha)
-            stem = _file_stem(current[0]["doc_id"], sha, used)
-            _write(staging / f"{stem}.txt", text)
+            stem = _stem(doc_id)
+            text_name = names.take(stem, ".txt", sha)
+            if text_name != f"{stem}.txt":
+                report.renamed.append((f"document {doc_id}", text_name))
+            _write(staging / text_name, text, file_mode)
+            manifest[text_name] = {"doc_id": doc_id, "doc_sha256": sha}
             by_annotator: dict[str | None, list[dict[str, Any]]] = {}
             for record in current:
                 by_annotator.setdefault(record["annotator"], []).append(record)
+            base = text_name[:-len(".txt")]
             for annotator, group in by_annotator.items():
-                _write(staging / f"{stem}{_annotator_suffix(annotator)}.ann", "\n".join(ann_lines(group, text)) + "\n")
+                plain = base if annotator is None else f"{base}_{_annotator_part(annotator)}"
+                ann_name = names.take(plain, ".ann", f"{sha}\x00{annotator}")
+                if ann_name != f"{plain}.ann":
+                    report.renamed.append((f"{annotator or 'unlabelled'} on document {doc_id}", ann_name))
+                _write(staging / ann_name, "\n".join(ann_lines(group, text)) + "\n", file_mode)
+                manifest[ann_name] = {"text": text_name, "annotator": annotator}
             current.clear()
 
         for record in records:
             if should_stop():
-                return
+                raise _Stopped
             if current and current[0]["doc_sha256"] != record["doc_sha256"]:
                 flush()
             current.append(record)
             report.records += 1
         if should_stop():  # the records may have ended because of it
-            return
+            raise _Stopped
         flush()
-        _write(staging / "annotation.conf", ANNOTATION_CONF.format(labels="|".join(map(escape_value, label_names))))
-        _swap_in(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    os.replace(target, old)
-    os.replace(staging, target)
-    shutil.rmtree(old, ignore_errors=True)
+        _write(staging / "annotation.conf", ANNOTATION_CONF.format(labels="|".join(map(escape_value, label_names))),
+               file_mode)
+        _write(staging / MANIFEST, json.dumps({"stancelabel": 1, "files": manifest}, ensure_ascii=False, indent=1)
+               + "\n", file_mode)
 
 
 #: BRAT's schema for the exported types, so the folder opens in BRAT as it is.

@@ -3,20 +3,18 @@ into JSONL, CSV, spaCy's DocBin or BRAT standoff, written atomically.
 
 Records are built in reading order straight from one SQL cursor, a document's
 text and sentences kept only while its rows go by, so memory stays flat however
-many labels there are. Every format is written to a temporary file beside the
-target, flushed, synced and renamed over it: an interrupted export leaves the
-previous file as it was.
+many labels there are. Where the export may go, and how it is written, is the
+output policy of core.outputs: to a temporary file beside the target, synced
+and renamed over it (an interrupted export leaves the previous file as it was),
+or straight to standard output, a FIFO or a device for JSONL and CSV.
 """
 
 from __future__ import annotations
 
 import bisect
 import csv
-import os
-import tempfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,11 +23,16 @@ from typing import IO, Any
 import orjson
 
 from stancelabel.core.errors import StanceLabelError
-from stancelabel.core.tempfiles import partial_prefix, sweep_partials
 from stancelabel.core.model import ROLES, Sentence, Spans, spans_to_text
+from stancelabel.core.inputs import special_file
+from stancelabel.core.outputs import STDOUT, Kind, Output, plan_output
 from stancelabel.store.project import Project
 
 FORMATS = ("jsonl", "csv", "spacy", "brat")
+#: Formats that can be written straight to standard output, a FIFO or a device.
+STREAMABLE = ("jsonl", "csv")
+#: What a BRAT export folder holds besides NAME.txt and NAME_ANNOTATOR.ann files.
+BRAT_FOLDER_NAMES = ("annotation.conf", "stancelabel.json")
 #: Prodigy's span labels for the three roles.
 SPAN_LABELS = {"source": "SOURCE", "cue": "CUE", "content": "CONTENT"}
 #: What joins the pieces of a discontinuous span in the ``*_text`` fields.
@@ -59,10 +62,15 @@ class ExportReport:
     documents: int = 0
     path: str = ""
     interrupted: bool = False
+    #: file names that differ from the plain ones (a clash, or too long): (what, file name)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def format_for(path: Path) -> str:
-    """The export format a file name asks for: by extension; a folder or no extension is BRAT."""
+def format_for(path: str | Path) -> str:
+    """The export format a file name asks for: by extension; a folder or no extension is BRAT;
+    standard output (``-``), a FIFO or a device is JSONL."""
+    if str(path) == STDOUT or special_file(Path(path)) in ("a named pipe (FIFO)", "a character device"):
+        return "jsonl"
     suffix = Path(path).suffix.lower()
     formats = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".spacy": "spacy"}
     if suffix in formats:
@@ -199,55 +207,6 @@ def iter_records(project: Project, options: ExportOptions,
         }
 
 
-# -- safe writing ------------------------------------------------------------------------------
-
-@contextmanager
-def atomic_output(path: Path, mode: str = "w", encoding: str | None = "utf-8",
-                  newline: str | None = "") -> Iterator[IO]:
-    """A file that appears at ``path`` only complete: written beside it, synced, then renamed over it."""
-    path = Path(path)
-    if path.is_dir():
-        raise StanceLabelError(f"{path}: is a folder; give a file name to export to")
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        sweep_partials(path)
-        handle, temporary = tempfile.mkstemp(prefix=partial_prefix(path), suffix=".partial", dir=folder)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # the permissions of any new file, not mkstemp's private 0600
-    except OSError as error:
-        raise StanceLabelError(f"{path}: cannot write here ({error.strerror})") from None
-    try:
-        with os.fdopen(handle, mode, encoding=encoding, newline=newline) if "b" not in mode else \
-                os.fdopen(handle, mode) as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-        _sync_folder(folder)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _explain_os_error(path: Path, error: OSError) -> StanceLabelError:
-    reason = "the disk is full" if error.errno == 28 else (error.strerror or str(error))
-    return StanceLabelError(f"{path}: cannot write the export ({reason}); any earlier file there is unchanged")
-
-
 # -- formats -----------------------------------------------------------------------------------
 
 #: One record as compact UTF-8 JSON. orjson: the export's time goes largely into encoding, and it
@@ -298,13 +257,29 @@ def _write_csv(records: Iterator[dict[str, Any]], out: IO[str], report: ExportRe
         report.records += 1
 
 
-def export(project: Project, path: Path, options: ExportOptions,
+def plan_export(project_path: Path, path: str | Path, fmt: str) -> Output:
+    """Check where an export goes (see core.outputs): nothing is written when it is refused."""
+    if str(path) == STDOUT and fmt not in STREAMABLE:
+        raise StanceLabelError(f"-: only JSONL and CSV can be written to standard output; name a "
+                               f"{'folder' if fmt == 'brat' else 'file'} for the {fmt} export")
+    if fmt == "brat":
+        return plan_output(path, Kind.FOLDER, reading=[Path(project_path)], reading_role=_EXPORTED,
+                           folder_names=BRAT_FOLDER_NAMES,
+                           folder_suffixes=(".txt", ".ann"))
+    return plan_output(path, Kind.FILE, reading=[Path(project_path)], reading_role=_EXPORTED,
+                       streams=fmt in STREAMABLE)
+
+
+_EXPORTED = "the project being exported"
+
+
+def export(project: Project, path: str | Path, options: ExportOptions,
            progress: Callable[[int], None] | None = None,
            should_stop: Callable[[], bool] = lambda: False) -> ExportReport:
-    """Write the export; nothing is left at ``path`` unless it is complete."""
+    """Write the export; nothing is left at ``path`` unless it is complete (``-``: standard output)."""
     if options.format not in FORMATS:
         raise StanceLabelError(f"unknown export format {options.format!r} (one of {', '.join(FORMATS)})")
-    path = Path(path)
+    output = plan_export(project.path, path, options.format)
     report = ExportReport(path=str(path))
     stopped = False
 
@@ -330,33 +305,35 @@ def export(project: Project, path: Path, options: ExportOptions,
         return project.document(project.document_id_by_sha(sha)).text
     try:
         if options.format == "jsonl":
-            with atomic_output(path, "wb", encoding=None, newline=None) as out:
+            with output.open(binary=True) as out:
                 _write_jsonl(records, out, report)
                 if stopped:
                     raise _Cancelled
         elif options.format == "csv":
-            with atomic_output(path) as out:
+            with output.open(binary=False) as out:
                 _write_csv(records, out, report, options)
                 if stopped:
                     raise _Cancelled
         elif options.format == "spacy":
             from stancelabel.io.spacy_export import write_docbin
 
-            with atomic_output(path, "wb", encoding=None, newline=None) as out:
+            with output.open(binary=True) as out:
                 write_docbin(records, out, report, label_names, options.per_doc, document_text)
                 if stopped:
                     raise _Cancelled
         else:
             from stancelabel.io.brat_export import write_brat
 
-            write_brat(records, path, report, stop, document_text, label_names)
+            write_brat(records, output, report, stop, document_text, label_names)
             if stopped:
                 raise _Cancelled
     except _Cancelled:
         report.interrupted = True
         report.records = report.documents = 0
     except OSError as error:
-        raise _explain_os_error(path, error) from None
+        if isinstance(error, BrokenPipeError) and output.stream is not None:
+            raise
+        raise output.explain(error) from None
     return report
 
 

@@ -137,7 +137,7 @@ def _brat_pairs(path: Path) -> list[brat.BratPair]:
     pairs = brat.find_pairs(*roots).pairs
     if path.suffix.lower() == ".txt":
         return [p for p in pairs if p.text == path]
-    return [brat.BratPair(p.text, tuple(a for a in p.annotations if a[0] == path))
+    return [brat.BratPair(p.text, tuple(a for a in p.annotations if a[0] == path), p.doc_id)
             for p in pairs if any(a[0] == path for a in p.annotations)]
 
 
@@ -179,7 +179,7 @@ def read_sources(paths: list[Path], options: ImportOptions, report: ImportReport
     for path, kind in units:
         try:
             if kind == "brat-folders":
-                folders = brat.find_pairs(*brat_folders)
+                folders = brat.find_pairs(*brat_folders, warn=report.warnings.append)
                 if not any(pair.annotations for pair in folders.pairs):
                     raise InputFileError(path, "no BRAT text (.txt) with annotations (.ann) found here")
                 for orphan in folders.orphans:

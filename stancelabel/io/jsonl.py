@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
-from stancelabel.core.errors import InputFileError
+from stancelabel.core.errors import InputFileError, StanceLabelError
+from stancelabel.core.names import clean_name, value_problem
 from stancelabel.core.model import (
     ImportedAttribution,
     LabelRecord,
@@ -21,6 +23,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is too large to be a finite number")
+    return value
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -33,7 +42,8 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
     """One JSONL line as a dict, strictly: no NaN, no duplicate keys, valid Unicode."""
     try:
-        record = json.loads(line, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
+        record = json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float,
+                            object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as error:
         raise InputFileError(path, f"not valid JSON ({error.msg} at column {error.colno})", line=number) from None
     except ValueError as error:
@@ -42,12 +52,9 @@ def parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
         raise InputFileError(path, "JSON nested too deeply", line=number) from None
     if not isinstance(record, dict):
         raise InputFileError(path, f"expected a JSON object, got {type(record).__name__}", line=number)
-    try:
-        json.dumps(record, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputFileError(path, "contains an unpaired surrogate (invalid Unicode)", line=number) from None
-    except RecursionError:
-        raise InputFileError(path, "JSON nested too deeply", line=number) from None
+    problem = value_problem(record)
+    if problem:
+        raise InputFileError(path, f"the record {problem}", line=number)
     return record
 
 
@@ -119,7 +126,10 @@ def _annotator_of(path: Path, number: int, record: dict[str, Any], default: str 
         if value is not None:
             if not isinstance(value, str) or not value.strip():
                 raise InputFileError(path, f"'{field_name}' must be a non-empty string", line=number)
-            return value.strip()
+            try:
+                return clean_name(value, f"'{field_name}'")
+            except StanceLabelError as error:
+                raise InputFileError(path, str(error), line=number) from None
     return default or DEFAULT_ANNOTATOR
 
 

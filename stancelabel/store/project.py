@@ -18,7 +18,12 @@ from typing import Any
 
 from stancelabel import __version__
 from stancelabel.core.errors import ProjectFileError, StanceLabelError
+from stancelabel.core.inputs import special_file
 from stancelabel.core.labels import check_label_schema
+from stancelabel.core.outputs import Kind, plan_output
+from stancelabel.core.projectfile import HEADER_BYTES, companions, parse_header
+from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, text_problem, time_problem, \
+    value_problem
 from stancelabel.core.model import (
     Annotation,
     Attribution,
@@ -48,7 +53,17 @@ MAX_GUIDELINES_CHARS = 1_000_000
 #: Page cache (KiB) while copying event logs: a merge of millions of events otherwise waits on I/O.
 COPY_CACHE_KB = 256 * 1024
 BUSY_TIMEOUT_MS = 5000
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_document(external_id: str, title: str, text: str, meta: Any) -> None:
+    """Refuse a document whose text, id, title or metadata cannot travel through every export."""
+    for what, value in (("text", text), ("id", external_id), ("title", title)):
+        problem = text_problem(value) if isinstance(value, str) else f"must be text, not {type(value).__name__}"
+        if problem:
+            raise StanceLabelError(f"document {external_id!r}: its {what} {problem}")
+    problem = value_problem(meta)
+    if problem:
+        raise StanceLabelError(f"document {external_id!r}: its metadata {problem}")
 
 
 def utc_now() -> str:
@@ -99,7 +114,7 @@ DATABASE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 def _explain(path: Path, error: sqlite3.Error | UnicodeDecodeError) -> ProjectFileError:
     """Turn an SQLite failure into one line a person can act on."""
-    if isinstance(error, UnicodeDecodeError):
+    if isinstance(error, UnicodeDecodeError) or "Could not decode to UTF-8" in str(error):
         return ProjectFileError(path, "the project file is damaged (it holds text that is not UTF-8)")
     code = getattr(error, "sqlite_errorcode", 0) & 0xFF
     messages = {
@@ -152,6 +167,19 @@ def _add_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("sl_contains", 2, _contains, deterministic=True)
 
 
+def check_project_path(path: Path) -> None:
+    """Refuse a project path (or a -wal, -shm or -journal beside it) that is a FIFO, socket or device,
+    before anything opens it: a FIFO would block the open for ever."""
+    kind = special_file(path)
+    if kind is not None:
+        raise ProjectFileError(path, f"is {kind}, not a project file")
+    for companion in companions(path):
+        kind = special_file(companion)
+        if kind is not None or companion.is_dir():
+            raise ProjectFileError(path, f"{companion.name} beside it is {kind or 'a folder'}, not SQLite's own "
+                                   "file; move it away")
+
+
 def _inspect(path: Path) -> tuple[int, int]:
     """Read (application_id, user_version) without changing the file, or refuse it.
 
@@ -163,12 +191,13 @@ def _inspect(path: Path) -> tuple[int, int]:
     has_wal = wal.exists() and wal.stat().st_size > 0
     try:
         with path.open("rb") as handle:
-            header = handle.read(100)
+            data = handle.read(HEADER_BYTES)
     except OSError as error:
         raise ProjectFileError(path, f"cannot read the file ({error.strerror})") from None
-    if not header and not has_wal:
+    if not data and not has_wal:
         raise ProjectFileError(path, "not a StanceLabel project (the file is empty)")
-    if header and (len(header) < 100 or header[:16] != _SQLITE_MAGIC):
+    header = parse_header(data)
+    if data and header is None:
         raise ProjectFileError(path, "not a StanceLabel project (not an SQLite database)")
     if has_wal:
         try:
@@ -181,8 +210,8 @@ def _inspect(path: Path) -> tuple[int, int]:
         except DATABASE_ERRORS as error:
             raise _explain(path, error) from None
     else:
-        version = int.from_bytes(header[60:64], "big")
-        app_id = int.from_bytes(header[68:72], "big", signed=True)
+        assert header is not None
+        app_id, version = header.application_id, header.user_version
     if app_id != schema.APPLICATION_ID:
         raise ProjectFileError(path, "not a StanceLabel project (an SQLite database of another program)")
     latest = len(schema.MIGRATIONS)
@@ -227,6 +256,7 @@ class Project:
             raise ProjectFileError(path, f"cannot use this path ({error.strerror})") from None
         if is_dir:
             raise ProjectFileError(path, "is a folder, not a project file")
+        check_project_path(path)
         if not existed:
             if not create or readonly:
                 raise ProjectFileError(path, "no such project file")
@@ -311,18 +341,20 @@ class Project:
 
     def _backup_before_migration(self, version: int) -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        backup = self.path.with_name(f"{self.path.name}.v{version}-{stamp}.bak")
-        # Written under a temporary name, synced, then renamed: a crash part-way never leaves
-        # something that looks like a backup but is not a whole one.
-        partial = backup.with_name(backup.name + ".partial")
+        name = f"{self.path.name}.v{version}-{stamp}"
+        backup = self.path.with_name(f"{name}.bak")
+        for n in range(2, 100):  # two upgrades in one second (another copy of the file): the next free name
+            if not (backup.exists() or backup.is_symlink()):
+                break
+            backup = self.path.with_name(f"{name}-{n}.bak")
+        # Written under a temporary name, synced, then renamed (the output policy): a crash part-way
+        # never leaves something that looks like a backup but is not a whole one.
         try:
-            partial.unlink(missing_ok=True)
-            self._conn.execute("VACUUM INTO ?", (str(partial),))
-            with open(partial, "rb") as written:
-                os.fsync(written.fileno())
-            os.replace(partial, backup)
-        except (*DATABASE_ERRORS, OSError) as error:
-            partial.unlink(missing_ok=True)
+            output = plan_output(backup, Kind.PROJECT, reading=[self.path], reading_role="the project being upgraded",
+                                 replace=False)
+            with output.building() as partial:
+                self._conn.execute("VACUUM INTO ?", (str(partial),))
+        except (*DATABASE_ERRORS, StanceLabelError) as error:
             raise ProjectFileError(
                 self.path, f"cannot back up the project before upgrading it ({error}); nothing was changed"
             ) from None
@@ -429,6 +461,16 @@ class Project:
         except sqlite3.Error:
             pass  # the connection already rolled back (e.g. after SQLITE_FULL)
 
+    @contextmanager
+    def _stored_values(self) -> Iterator[None]:
+        """Rows turned into values: one that is not what StanceLabel writes (a damaged page that SQLite
+        still reads) is reported as damage of the file, in one line, not as a failure of the code."""
+        try:
+            yield
+        except (TypeError, ValueError, AttributeError, IndexError, RecursionError) as error:
+            raise ProjectFileError(self.path, "the project file is damaged (a stored value is not what "
+                                   f"StanceLabel writes: {type(error).__name__})") from None
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
             return self._conn.execute(sql, params).fetchall()
@@ -486,8 +528,9 @@ class Project:
         )
         keys = ("id", "started_at", "finished_at", "paths", "format", "pipeline_name", "pipeline_version", "documents")
         out = [dict(zip(keys, row)) for row in rows]
-        for item in out:
-            item["paths"] = json.loads(item["paths"])
+        with self._stored_values():
+            for item in out:
+                item["paths"] = json.loads(item["paths"])
         return out
 
     def document_id_by_sha(self, sha256: str) -> int | None:
@@ -512,6 +555,7 @@ class Project:
         not yet there are added. Returns (document id, attributions added).
         """
         sha = source.sha256
+        check_document(source.external_id, source.title, source.text, source.meta)
         with self.transaction() as conn:
             existing = conn.execute("SELECT id FROM document WHERE sha256 = ?", (sha,)).fetchone()
             target_id = self._target_id(conn, source.target)
@@ -581,6 +625,7 @@ class Project:
         now, ids, sentences = utc_now(), {}, []
         with self.transaction() as conn:
             for external_id, title, text, sha, meta, source_file, target, spans in documents:
+                check_document(external_id, title, text, json.loads(meta))
                 ids[sha] = doc_id = conn.execute(
                     "INSERT INTO document (external_id, title, text, sha256, meta, source_file, imported_at, "
                     "target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -683,7 +728,8 @@ class Project:
         if not rows:
             raise KeyError(document_id)
         row = rows[0]
-        return Document(*row[:5], json.loads(row[5]), *row[6:])
+        with self._stored_values():
+            return Document(*row[:5], json.loads(row[5]), *row[6:])
 
     # -- targets and guidelines ------------------------------------------------------------
 
@@ -692,6 +738,7 @@ class Project:
         text = normalize_target(text)
         if text is None:
             return None
+        check_text(text, "target claim")
         if len(text) > MAX_TARGET_CHARS:
             raise StanceLabelError(f"a target claim may have at most {MAX_TARGET_CHARS} characters "
                                    f"(this one has {len(text)})")
@@ -723,6 +770,7 @@ class Project:
         return self.get_setting("guidelines") or default_guidelines()
 
     def set_guidelines(self, markdown: str) -> None:
+        check_text(markdown, "the guidelines")
         if len(markdown) > MAX_GUIDELINES_CHARS:
             raise StanceLabelError(f"guidelines may have at most {MAX_GUIDELINES_CHARS:,} characters "
                                    f"(these have {len(markdown):,})")
@@ -741,11 +789,12 @@ class Project:
             "suggestion, status FROM attribution WHERE document_id = ? ORDER BY sentence_index, id",
             (document_id,),
         )
-        return [
-            Attribution(r[0], r[1], r[2], r[3], _spans_from_json(r[4]), _spans_from_json(r[5]),
-                        _spans_from_json(r[6]), r[7], r[8], r[9], r[10])
-            for r in rows
-        ]
+        with self._stored_values():
+            return [
+                Attribution(r[0], r[1], r[2], r[3], _spans_from_json(r[4]), _spans_from_json(r[5]),
+                            _spans_from_json(r[6]), r[7], r[8], r[9], r[10])
+                for r in rows
+            ]
 
     def attribution_authors(self, attribution_id: int) -> list[str]:
         rows = self._query(
@@ -764,8 +813,9 @@ class Project:
         if not rows:
             raise KeyError(attribution_id)
         r = rows[0]
-        return Attribution(r[0], r[1], r[2], r[3], _spans_from_json(r[4]), _spans_from_json(r[5]),
-                           _spans_from_json(r[6]), r[7], r[8], r[9], r[10])
+        with self._stored_values():
+            return Attribution(r[0], r[1], r[2], r[3], _spans_from_json(r[4]), _spans_from_json(r[5]),
+                               _spans_from_json(r[6]), r[7], r[8], r[9], r[10])
 
     # -- the labelling queue ---------------------------------------------------------------
 
@@ -867,7 +917,8 @@ class Project:
             f"LEFT JOIN label l ON l.id = n.label_id WHERE a.id IN ({marks})",
             (self._known_annotator_id(annotator), *ids),
         )
-        by_id = {r[0]: QueueItem(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6], bool(r[7])) for r in rows}
+        by_id = {r[0]: QueueItem(r[0], r[1], r[2], r[3], str(r[4] or ""), str(r[5] or ""), r[6], bool(r[7]))
+                 for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def progress(self, annotator: str) -> tuple[int, int]:
@@ -949,9 +1000,7 @@ class Project:
 
     @staticmethod
     def _annotator_id(conn: sqlite3.Connection, name: str) -> int:
-        name = name.strip()
-        if not name:
-            raise StanceLabelError("an annotator needs a name (it was empty or only spaces)")
+        name = clean_name(name, "annotator name")
         row = conn.execute("SELECT id FROM annotator WHERE name = ?", (name,)).fetchone()
         if row:
             return int(row[0])
@@ -1085,6 +1134,8 @@ class Project:
         annotator_id = self._annotator_id(conn, annotator)
         if conn.execute("SELECT 1 FROM attribution WHERE id = ?", (attribution_id,)).fetchone() is None:
             raise StanceLabelError(f"no attribution with id {attribution_id} in this project")
+        if kind == "note" and value:
+            check_text(value, "the note")
         previous = self._current(conn, attribution_id, annotator_id, kind)
         now = at or utc_now()
         if kind != "label":
@@ -1234,6 +1285,7 @@ class Project:
         the file is kept (the later wins). Returns (labels written, labels kept as they were).
         """
         written = kept = 0
+        latest = latest_acceptable_time()
         with self.transaction() as conn:
             for record in records:
                 where = f"{record.where}: " if record.where else ""
@@ -1250,6 +1302,9 @@ class Project:
                     if stamp is not None and not _ISO_UTC.match(stamp):
                         raise StanceLabelError(f"{where}time {stamp!r} is not ISO 8601 UTC "
                                                "(like 2026-11-27T16:21:37.123456Z)")
+                    problem = time_problem(stamp, latest) if stamp is not None else None
+                    if problem:
+                        raise StanceLabelError(f"{where}the label {problem}")
                 at = record.updated_at or utc_now()
                 current = conn.execute("SELECT updated_at FROM annotation WHERE attribution_id = ? "
                                        "AND annotator_id = ?", (attribution_id, annotator_id)).fetchone()
@@ -1638,6 +1693,10 @@ class Project:
 
     def stats(self) -> dict[str, Any]:
         """Counts for `stancelabel stats`: totals and breakdowns by origin, annotator and label."""
+        with self._stored_values():
+            return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
         one = lambda sql: self._query(sql)[0][0]  # noqa: E731
         return {
             "project": self.name,
@@ -1651,7 +1710,7 @@ class Project:
             "targets": one("SELECT count(*) FROM target"),
             "assignment": json.loads(self.get_setting("assignment") or "null"),
             "split": {k: v for k, v in json.loads(self.get_setting("split") or "{}").items()
-                      if k in ("annotators", "overlap", "seed", "created_at")} or None,
+                      if k in ("annotators", "overlap", "seed", "created_at", "files")} or None,
             "documents_with_target": one("SELECT count(*) FROM document WHERE target_id IS NOT NULL"),
             "by_origin": dict(self._query(
                 "SELECT origin, count(*) FROM attribution WHERE status = 'active' GROUP BY origin ORDER BY origin")),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-#: ``PRAGMA application_id`` of every StanceLabel project: "STNC" in ASCII.
-APPLICATION_ID = 0x53544E43
+from stancelabel.core.projectfile import APPLICATION_ID  # noqa: F401 (the schema's id, defined with the header)
 
 _V1 = """
 CREATE TABLE project_meta (

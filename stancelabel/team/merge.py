@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
-from stancelabel.core.tempfiles import partial_prefix, private_folder, sweep_partials, sweep_stale_folders
+from stancelabel.core.inputs import special_file
+from stancelabel.core.outputs import Kind, plan_output
+from stancelabel.core.tempfiles import private_folder, sweep_stale_folders
 from stancelabel.core.model import Label, Spans, normalize_spans, text_sha256
 from stancelabel.store.project import COPY_CACHE_KB, Project
 from stancelabel.team.untrusted import UntrustedProject
@@ -565,76 +567,57 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
     An existing ``output`` is replaced only with ``replace``, and never when it is one
     of the inputs or open (a -wal file beside it): a merge changes no input.
     """
-    output = Path(output)
     if not inputs:
         raise StanceLabelError("nothing to merge: name the project files (and JSONL exports) to merge")
-    if output.is_dir():
-        raise StanceLabelError(f"{output}: is a folder; give the merged project's file name")
-    if output.exists():
-        if any(Path(x).exists() and os.path.samefile(output, x) for x in inputs):
-            raise StanceLabelError(f"{output}: is also one of the files to merge; write the merge to a new file")
-        if output.with_name(output.name + "-wal").exists():
-            raise StanceLabelError(f"{output}: is open (in StanceLabel or another program); close it, or write "
-                                   "the merge to a new file")
-        if not replace:
-            raise StanceLabelError(f"{output}: already exists; choose a new file (or --force to replace it)")
+    paths = [Path(path) for path in inputs]
+    for path in paths:
+        if special_file(path):
+            raise StanceLabelError(f"{path}: refused: it is {special_file(path)}, not a project file or JSONL "
+                                   "export; nothing was merged")
+    target = plan_output(output, Kind.PROJECT, reading=paths, reading_role="one of the files to merge",
+                         replace=replace, replace_project=replace)
     report = MergeReport(output=str(output))
-    folder = output.parent if str(output.parent) else Path(".")
     sweep_stale_folders()  # what merges killed earlier left in the temporary folder
-    try:
-        sweep_partials(output)
-        handle, temporary = tempfile.mkstemp(prefix=partial_prefix(output), suffix=".partial", dir=folder)
-        os.close(handle)
-        os.unlink(temporary)
-    except OSError as error:
-        raise StanceLabelError(f"{output}: cannot write the merge there ({error.strerror})") from None
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived tuples, no cycles: the collector would only slow the merge down
     merged = staging = merger = None
     stopping = True
     try:
-        staging = _Staging()
-        merged = Project.open(temporary, create=True, name=output.stem)
-        merger = _Merger(merged, report, staging)
-        jsonl: list[tuple[Path, InputReport]] = []
-        paths = [Path(path) for path in inputs]
-        is_jsonl = [path.suffix.lower() in (".jsonl", ".ndjson") for path in paths]
-        sources = _opened([path for path, j in zip(paths, is_jsonl) if not j])
-        with merged.transaction(), closing(sources):
-            started: deque[Callable[[], None]] = deque()
-            for path, j in zip(paths, is_jsonl):
-                if j:
-                    item = InputReport(str(path), "jsonl")
-                    jsonl.append((path, item))
-                else:
-                    item = InputReport(str(path), "project")
-                    started.append(merger.add_project(next(sources), item))
-                    if len(started) > AHEAD:  # the staging thread has the next inputs' work while this one finishes
-                        started.popleft()()
-                report.inputs.append(item)
-            while started:
-                started.popleft()()
-            merger.staged()
-        merged.attach_staging(staging.path)
-        merged.commit_staged_events()
-        merged.replay_events()
-        merger.conflicts()
-        merged.detach_staging()
-        for path, item in jsonl:
-            _merge_jsonl(merged, path, item, blank_nlp)
-        merged.close()
-        merged = None
-        with open(temporary, "rb") as built:  # written without syncing (see Project.attach_staging)
-            os.fsync(built.fileno())
-        os.replace(temporary, output)
+        with target.building() as temporary:
+            staging = _Staging()
+            merged = Project.open(temporary, create=True, name=Path(output).stem)
+            merger = _Merger(merged, report, staging)
+            jsonl: list[tuple[Path, InputReport]] = []
+            is_jsonl = [path.suffix.lower() in (".jsonl", ".ndjson") for path in paths]
+            sources = _opened([path for path, j in zip(paths, is_jsonl) if not j])
+            with merged.transaction(), closing(sources):
+                started: deque[Callable[[], None]] = deque()
+                for path, j in zip(paths, is_jsonl):
+                    if j:
+                        item = InputReport(str(path), "jsonl")
+                        jsonl.append((path, item))
+                    else:
+                        item = InputReport(str(path), "project")
+                        started.append(merger.add_project(next(sources), item))
+                        if len(started) > AHEAD:  # the staging thread has the next inputs' work meanwhile
+                            started.popleft()()
+                    report.inputs.append(item)
+                while started:
+                    started.popleft()()
+                merger.staged()
+            merged.attach_staging(staging.path)
+            merged.commit_staged_events()
+            merged.replay_events()
+            merger.conflicts()
+            merged.detach_staging()
+            for path, item in jsonl:
+                _merge_jsonl(merged, path, item, blank_nlp)
+            merged.close()  # written without syncing (see Project.attach_staging): building() syncs it
+            merged = None
         stopping = False
-    except BaseException:
+    finally:
         if merged is not None:
             merged.close()
-        for leftover in (temporary, temporary + "-wal", temporary + "-shm"):
-            Path(leftover).unlink(missing_ok=True)
-        raise
-    finally:
         if staging is not None:
             staging.close(stopping)  # after the work queued on its thread (cut short on an error)
         for source in merger.sources if merger is not None else ():

@@ -3,14 +3,18 @@ and a chosen fraction of the documents given to everyone, for agreement."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import json
-import os
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.names import clean_name
+from stancelabel.core.outputs import Kind, UniqueNames, name_max, plan_output
 from stancelabel.core.model import ImportedAttribution, SourceDocument
 from stancelabel.store.project import Project, utc_now
 
@@ -22,6 +26,9 @@ class SplitReport:
     files: dict[str, str] = field(default_factory=dict)  # annotator -> file
     documents: dict[str, int] = field(default_factory=dict)  # annotator -> documents
     shared: int = 0
+    #: annotators whose file name is not the plain STEM-NAME.stance (a name that is not a safe file
+    #: name, a clash, or one too long): annotator -> file name
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def assign(shas: list[str], annotators: list[str], overlap: float, seed: int) -> tuple[dict[str, list[str]], list[str]]:
@@ -35,52 +42,91 @@ def assign(shas: list[str], annotators: list[str], overlap: float, seed: int) ->
     return share, shared
 
 
+def file_names(stem: str, names: list[str], max_bytes: int) -> dict[str, str]:
+    """Each annotator's file name: ``STEM-NAME.stance``, unique (also where case does not count) and within
+    the file system's limit; a name that had to change to be a file name gets a short hash of itself."""
+    unique = UniqueNames(max_bytes)
+    out = {}
+    for name in names:
+        safe = _UNSAFE.sub("-", name).strip("-.") or "annotator"
+        if safe != name:
+            safe += "-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:6]
+        out[name] = unique.take(f"{stem}-{safe}", ".stance", name)
+    return out
+
+
+def _folder(path: Path) -> Path:
+    """The output folder, made when missing (its parent must exist); refused in one line otherwise."""
+    if not str(path):
+        raise StanceLabelError("no output folder named; give the folder for the annotators' files")
+    try:
+        if path.is_dir():
+            return path
+        if path.exists() or path.is_symlink():
+            raise StanceLabelError(f"{path}: is not a folder; give a folder for the annotators' files")
+        if not path.parent.is_dir():
+            raise StanceLabelError(f"{path}: the folder {str(path.parent)!r} does not exist; create it first")
+        path.mkdir()  # with the permissions the umask gives
+    except OSError as error:
+        reason = "the name is too long for this file system" if error.errno == errno.ENAMETOOLONG else error.strerror
+        raise StanceLabelError(f"{path}: cannot make the folder ({reason})") from None
+    return path
+
+
 def split(project: Project, annotators: list[str], overlap: float, seed: int, folder: Path) -> SplitReport:
-    """Write one project file per annotator into ``folder``; the source project records the assignment."""
-    names = [" ".join(a.split()) for a in annotators if a.strip()]
+    """Write one project file per annotator into ``folder``; the source project records the assignment.
+
+    Every target is checked before anything is written (an existing file, a project, a name too long is
+    refused); the files are built beside their names and renamed into place together at the end.
+    """
+    names = [clean_name(a, "annotator name") for a in annotators if a.strip()]
     if len(names) < 2 or len(set(names)) != len(names):
         raise StanceLabelError("split needs at least two different annotator names")
     if not 0 <= overlap <= 1:
         raise StanceLabelError(f"--overlap must be between 0 and 1 (got {overlap})")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = project.path.stem
-    targets = {name: folder / f"{stem}-{_UNSAFE.sub('-', name).strip('-') or 'annotator'}.stance" for name in names}
-    existing = [str(path) for path in targets.values() if path.exists()]
-    if existing:
-        raise StanceLabelError(f"{existing[0]}: already exists; choose another folder (nothing was written)")
+    folder = _folder(Path(folder))
+    files = file_names(project.path.stem, names, name_max(folder))
+    targets = {name: plan_output(folder / files[name], Kind.PROJECT, reading=[project.path],
+                                 reading_role="the project being split", replace=False) for name in names}
     ids = {project.document(i).sha256: i for i in project.document_ids()}
     share, shared = assign(list(ids), names, overlap, seed)
     report = SplitReport(shared=len(shared))
     labels = project.labels()
-    for name, path in targets.items():
-        partial = path.with_name(path.name + ".partial")
-        partial.unlink(missing_ok=True)
-        with Project.open(partial, create=True, name=f"{project.name} — {name}") as copy, copy.transaction():
-            copy.save_labels([label.__class__(label.name, label.shortcut, label.colour, label.description)
-                              for label in labels])
-            copy.set_guidelines(project.guidelines())
-            if project.get_setting("pipeline"):
-                copy.set_setting("pipeline", project.get_setting("pipeline"))
-            for sha in share[name]:
-                document_id = ids[sha]
-                document = project.document(document_id)
-                sentences = [(s.start, s.end) for s in project.sentences(document_id)]
-                attributions = [
-                    (ImportedAttribution(a.source, a.cue, a.content, source_hint=a.source_hint,
-                                         suggestion=a.suggestion, key=a.key, origin=a.origin), a.origin)
-                    for a in project.attributions(document_id) if a.status == "active"
-                ]
-                copy.add_document(SourceDocument(document.external_id, document.text, document.source_file,
-                                                 title=document.title, meta=document.meta, target=document.target),
-                                  sentences, attributions=attributions)
-            copy.set_setting("assignment", json.dumps({
-                "annotator": name, "source_project": project.name, "documents": len(share[name]),
-                "shared_documents": len(shared), "overlap": overlap, "seed": seed, "created_at": utc_now()}))
-        os.replace(partial, path)
-        report.files[name] = str(path)
-        report.documents[name] = len(share[name])
+    with contextlib.ExitStack() as renames:  # each file is renamed into place when all are built
+        for name, target in targets.items():
+            partial = renames.enter_context(target.building())
+            _write_share(project, partial, name, share[name], len(shared), overlap, seed, ids, labels)
+            report.files[name] = str(target.path)
+            report.documents[name] = len(share[name])
+            plain = f"{project.path.stem}-{name}.stance"
+            if files[name] != plain:
+                report.renamed[name] = files[name]
     project.set_setting("split", json.dumps({
         "annotators": names, "overlap": overlap, "seed": seed, "created_at": utc_now(),
-        "shared": shared, "documents": {name: share[name] for name in names}}))
+        "shared": shared, "documents": {name: share[name] for name in names}, "files": files}))
     return report
+
+
+def _write_share(project: Project, path: Path, name: str, shas: list[str], shared: int, overlap: float,
+                 seed: int, ids: dict[str, int], labels: list) -> None:
+    with Project.open(path, create=True, name=f"{project.name} — {name}") as copy, copy.transaction():
+        copy.save_labels([label.__class__(label.name, label.shortcut, label.colour, label.description)
+                          for label in labels])
+        copy.set_guidelines(project.guidelines())
+        if project.get_setting("pipeline"):
+            copy.set_setting("pipeline", project.get_setting("pipeline"))
+        for sha in shas:
+            document_id = ids[sha]
+            document = project.document(document_id)
+            sentences = [(s.start, s.end) for s in project.sentences(document_id)]
+            attributions = [
+                (ImportedAttribution(a.source, a.cue, a.content, source_hint=a.source_hint,
+                                     suggestion=a.suggestion, key=a.key, origin=a.origin), a.origin)
+                for a in project.attributions(document_id) if a.status == "active"
+            ]
+            copy.add_document(SourceDocument(document.external_id, document.text, document.source_file,
+                                             title=document.title, meta=document.meta, target=document.target),
+                              sentences, attributions=attributions)
+        copy.set_setting("assignment", json.dumps({
+            "annotator": name, "source_project": project.name, "documents": len(shas),
+            "shared_documents": shared, "overlap": overlap, "seed": seed, "created_at": utc_now()}))

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from stancelabel.core.errors import ProjectFileError
+from stancelabel.core.projectfile import read_header
 from stancelabel.core.tempfiles import private_folder
 from stancelabel.store import schema
 
@@ -26,7 +27,6 @@ MAX_FILE_BYTES = 4 << 30
 #: The most events (or attributions) one input may hold: a merge keeps an input's events in memory,
 #: about 0.9 KB each, so this caps one input at a few GB.
 MAX_ROWS = 5_000_000
-_MAGIC = b"SQLite format 3\x00"
 
 
 @lru_cache(maxsize=1)
@@ -56,17 +56,16 @@ def check_header(path: Path) -> None:
         if not path.is_file():  # before opening: a FIFO would block the read forever
             raise _refuse(path, "not a regular file")
         size = path.stat().st_size
-        with path.open("rb") as handle:
-            header = handle.read(100)
+        header = read_header(path)
     except OSError as error:
         raise _refuse(path, f"cannot read the file ({error.strerror})") from None
     if size > MAX_FILE_BYTES:
         raise _refuse(path, f"the file is larger than {MAX_FILE_BYTES >> 30} GiB")
-    if len(header) < 100 or header[:16] != _MAGIC:
+    if header is None:
         raise _refuse(path, "not a StanceLabel project (not an SQLite database)")
-    if int.from_bytes(header[68:72], "big", signed=True) != schema.APPLICATION_ID:
+    if not header.is_project:
         raise _refuse(path, "not a StanceLabel project (an SQLite database of another program)")
-    version, current = int.from_bytes(header[60:64], "big"), len(schema.MIGRATIONS)
+    version, current = header.user_version, len(schema.MIGRATIONS)
     if version > current:
         raise _refuse(path, f"written by a newer StanceLabel (schema version {version}, this one writes "
                             f"{current}); merge with that version")
