@@ -27,7 +27,7 @@ test: $(STAMP)
 ## reliability: the crash, fault, fuzz and concurrency suite at full strength, ending with its report
 RELIABILITY_TESTS := tests/test_reliability_crash.py tests/test_reliability_faults.py \
 	tests/test_reliability_fuzz.py tests/test_reliability_concurrency.py tests/test_window_faults.py \
-	tests/test_import_resume.py
+	tests/test_import_resume.py tests/test_output_policy.py tests/test_names.py
 reliability: $(STAMP)
 	@rm -f .reliability.log
 	QT_QPA_PLATFORM=offscreen STANCELABEL_KILLS=120 STANCELABEL_FUZZ_EXAMPLES=500 \

@@ -27,6 +27,11 @@ EXPECTED = (
     "fuzz: txt import", "fuzz: jsonl import", "fuzz: csv import", "fuzz: ann import",
     "fuzz: opening damaged project files", "fuzz: merging damaged project files", "hostile merge input",
     "two processes writing one project", "temporary folders of killed merges removed",
+    # the edges: every writer against every kind of target, names through every door, the window on damage
+    *(f"output policy: {kind}" for kind in (
+        "new", "regular file", "existing project", "the project", "an input", "symlink", "FIFO", "folder",
+        "missing parent", "read-only parent", "overlong name", "stray -wal", "companion of the project")),
+    "names and texts survive every export and a merge", "fuzz: the window on damaged project files",
 )
 
 

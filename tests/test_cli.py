@@ -166,3 +166,90 @@ def test_gui_with_a_stale_display_says_so_in_one_line(tmp_path):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no X server is running on display :947" in lines[0]
+
+
+# -- paths at the edges: one line naming the path, exit 1, nothing changed -------------------------------
+
+@pytest.fixture
+def small_project(tmp_path: Path, make_project) -> Path:
+    from helpers import fill_annotation_project
+
+    project = make_project("news.stance")
+    for attribution in fill_annotation_project(project):
+        project.set_label(attribution, "ann", "asserts")
+    project.close()
+    return project.path
+
+
+def _one_line(capsys, path_part: str) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and path_part in lines[0], err
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "{p}", "-o", "{p}", "--format", "jsonl"],
+    ["export", "{p}", "-o", ".", "--format", "brat"],
+    ["export", "{p}", "-o", "", "--format", "brat"],
+    ["export", "{p}", "-o", "-", "--format", "spacy"],
+    ["split", "{p}", "--annotators", "a,b", "-o", "{p}"],
+    ["split", "{p}", "--annotators", "a,b", "-o", "no/such/folder"],
+    ["split", "{p}", "--annotators", "a,b", "-o", "x" * 300],
+    ["merge", "-o", "{p}", "{p}"],
+    ["import", "{p}-wal", "{t}"],
+])
+def test_what_used_to_be_a_traceback_is_one_line_and_changes_nothing(argv, small_project, tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = tmp_path / "story.txt"
+    text.write_text(ARTICLE)
+    before = small_project.read_bytes()
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    assert main([a.format(p=small_project, t=text) for a in argv]) == 1
+    _one_line(capsys, "")
+    assert small_project.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing
+
+
+def test_export_to_standard_output_pipes_records_and_the_summary_goes_to_stderr(small_project, tmp_path):
+    result = subprocess.run(f"{sys.executable} -m stancelabel export {small_project} -o - | head -2",
+                            shell=True, capture_output=True, text=True, timeout=300)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 2 and records[0]["annotator"] == "ann"
+    assert "Traceback" not in result.stderr
+    full = subprocess.run([sys.executable, "-m", "stancelabel", "export", str(small_project), "-o", "-", "--format",
+                           "csv"], capture_output=True, timeout=300)
+    assert full.returncode == 0 and full.stdout.startswith(b"doc_id,doc_sha256")
+    assert full.stdout.count(b"\r\n") == 6 and b"written to standard output" in full.stderr
+
+
+def test_guidelines_from_an_endless_standard_input_are_refused_without_reading_it_all(small_project):
+    with open("/dev/zero", "rb") as endless:
+        result = subprocess.run([sys.executable, "-m", "stancelabel", "guidelines", str(small_project), "--set", "-"],
+                                stdin=endless, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.startswith("error: <stdin>: guidelines longer than")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [["stats"], ["export", "-o", "out.jsonl"], ["agreement"],
+                                     ["split", "--annotators", "a,b", "-o", "shares"], ["detect"],
+                                     ["adjudicate", "--auto", "majority"], ["guidelines"], ["gui"]])
+def test_a_project_path_that_is_a_fifo_is_refused_at_once(command, tmp_path):
+    fifo = tmp_path / "project.stance"
+    os.mkfifo(fifo)
+    argv = [command[0], str(fifo), *command[1:]]
+    result = run_cli(*argv, env={"QT_QPA_PLATFORM": "offscreen"}, cwd=tmp_path)  # a hang fails by timeout
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == f"error: {fifo}: is a named pipe (FIFO), not a project file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project.stance"]
+
+
+def test_importing_into_a_fifo_or_from_one_is_refused(tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    result = run_cli("import", str(tmp_path / "new.stance"), str(fifo), "--model", "blank:en")
+    assert result.returncode == 1 and f"{fifo}: not a regular file" in result.stderr
+    assert not (tmp_path / "new.stance").exists()
+    guidelines = run_cli("guidelines", str(tmp_path / "new.stance"), "--set", str(fifo))
+    assert guidelines.returncode == 1 and "named pipe" in guidelines.stderr

@@ -374,3 +374,61 @@ def test_brat_keeps_label_names_with_spaces_and_notes_on_several_lines(make_proj
     assert not report.errors and not report.warnings
     (annotation,) = back.annotations()
     assert (annotation.label, annotation.note) == ("strongly asserts", note)
+
+
+def test_brat_names_that_join_ambiguously_get_files_of_their_own_and_come_back_exact(make_project, blank_nlp,
+                                                                                      tmp_path):
+    """story + annotator x_y and story_x + annotator y both make story_x_y.ann by the plain rule; and "Ann" and
+    "ann" are one file name on macOS and Windows."""
+    from stancelabel.core.model import SourceDocument
+
+    project = make_project("amb.stance")
+    for doc_id, annotators in (("story", ["x_y", "Ann", "ann"]), ("story_x", ["y"]), ("Story", ["a b"])):
+        text = f"{doc_id}: Officials said the plan works."
+        document_id, _ = project.add_document(SourceDocument(doc_id, text, "f"), [(0, len(text))])
+        start = len(doc_id) + 2
+        attribution = project.add_attribution(document_id, "lead", source=[(start, start + 9)],
+                                              cue=[(start + 10, start + 14)], content=[(start + 15, len(text) - 1)])
+        for annotator in annotators:
+            project.set_label(attribution, annotator, "asserts")
+    report = export(project, tmp_path / "brat", ExportOptions(format="brat"))
+    files = [p.name for p in (tmp_path / "brat").iterdir()]
+    assert report.records == 5 and len([f for f in files if f.endswith(".ann")]) == 5
+    assert len({f.casefold() for f in files}) == len(files)  # distinct even where case does not count
+    assert report.renamed  # and the changed names were said
+    back = make_project("back.stance")
+    run_import(back, [tmp_path / "brat"], blank_nlp)
+    labels = sorted((back.document(back.attributions(d)[0].document_id).external_id, a.annotator)
+                    for d in back.document_ids() for a in back.annotations(back.attributions(d)[0].id))
+    assert labels == [("Story", "a b"), ("story", "Ann"), ("story", "ann"), ("story", "x_y"), ("story_x", "y")]
+
+
+def test_brat_export_into_a_folder_with_a_subfolder_refuses_and_removes_nothing(labelled, tmp_path):
+    project, _ = labelled
+    target = tmp_path / "brat"
+    (target / "notes.txt").mkdir(parents=True)
+    (target / "notes.txt" / "mine.md").write_text("a user's own file")
+    (target / "old_ann.ann").write_text("")
+    with pytest.raises(StanceLabelError, match="holds 'notes.txt' \\(a folder\\)"):
+        export(project, target, ExportOptions(format="brat"))
+    assert (target / "notes.txt" / "mine.md").read_text() == "a user's own file"
+    assert (target / "old_ann.ann").exists()
+
+
+def test_brat_folder_is_swapped_in_whole_and_keeps_the_umask(labelled, tmp_path):
+    import os
+    import stat
+
+    project, _ = labelled
+    old = os.umask(0o027)
+    try:
+        export(project, tmp_path / "brat", ExportOptions(format="brat"))
+        first = sorted(p.name for p in (tmp_path / "brat").iterdir())
+        export(project, tmp_path / "brat", ExportOptions(format="brat", annotators=["ann"]))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "brat").stat().st_mode) == 0o750
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o640 for p in (tmp_path / "brat").iterdir())
+    second = sorted(p.name for p in (tmp_path / "brat").iterdir())
+    assert second != first and not any("bob" in name for name in second)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging or old folder left

@@ -344,3 +344,17 @@ def test_path_too_long_is_an_error_not_a_traceback(make_project, blank_nlp, tmp_
     too_long = tmp_path / ("x" * 300 + ".txt")
     report = run_import(project, [too_long], blank_nlp)
     assert len(report.errors) == 1 and str(too_long) in report.errors[0]
+
+
+@pytest.mark.parametrize(("name", "content", "line"), [
+    ("blob.txt", "Officials said so.\nDATA:" + "A" * 6000 + "\n", 2),
+    ("blob.jsonl", '{"text": "x"}\n{"text": "data:' + "B" * 6000 + '"}\n', 2),
+    ("blob.csv", "id,text\n1,fine\n2,data:" + "C" * 6000 + "\n", 3),
+])
+def test_a_run_of_thousands_of_characters_without_a_space_is_refused_at_once(name, content, line, make_project,
+                                                                             blank_nlp, tmp_path):
+    """Data, not text: spaCy's tokenizer takes time quadratic in a token's length (minutes for 300,000)."""
+    project = make_project()
+    report = run_import(project, [write(tmp_path / name, content)], blank_nlp)
+    assert_one_error(report, tmp_path / name, line, "characters without a space")
+    assert project.document_count() == 0

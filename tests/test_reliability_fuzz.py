@@ -224,3 +224,76 @@ def test_merging_a_file_with_a_changed_schema_or_hostile_rows_refuses_it(tmp_pat
     one_clear_line(str(refused.value), bad)
     assert not (tmp_path / "out.stance").exists() and bad.read_bytes() == before
     tally("hostile merge input", faults=1, lost=0)
+
+
+#: The window as `stancelabel gui FILE` runs it, closed a moment after it is shown (the annotator is set,
+#: so no dialog waits for a person).
+_WINDOW = """
+import sys
+from PySide6.QtCore import QTimer
+from stancelabel.cli.main import main
+from stancelabel.gui.app import create_application
+from stancelabel.gui.settings import Settings
+
+app = create_application()
+Settings().annotator = "fuzz"
+QTimer.singleShot(800, lambda: [w.close() for w in app.topLevelWidgets()])
+sys.exit(main(["gui", sys.argv[1]]))
+"""
+
+
+def page_damage(valid: bytes):
+    """One whole page (past the header) overwritten with a pattern: damage SQLite meets only on reading it."""
+    pages = len(valid) // 4096
+    return st.tuples(st.integers(1, max(1, pages - 1)), st.integers(1, 255), st.integers(3, 97))
+
+
+def test_the_window_on_a_damaged_file_opens_it_or_exits_1_in_one_line_leaving_nothing(tmp_path):
+    """Never an abort (a QThread destroyed while running), a hang or a traceback; the file as it was, and
+    no -wal, -shm or lock file left beside it."""
+    import subprocess
+    import sys
+
+    from reliability import child_env
+
+    valid = _valid_project(tmp_path).read_bytes()
+    outcomes = {0: 0, 1: 0}
+
+    @settings(max_examples=max(6, FUZZ_EXAMPLES // 4), deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                     HealthCheck.data_too_large])
+    @given(damage=st.one_of(page_damage(valid).map(lambda d: ("page", d)),
+                            damage_of(valid).map(lambda d: ("bytes", d))))
+    def check(damage):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "damaged.stance"
+            if damage[0] == "page":
+                page, value, step = damage[1]
+                data = bytearray(valid)
+                for i in range(page * 4096 + 8, (page + 1) * 4096, step):
+                    data[i] ^= value
+                path.write_bytes(bytes(data))
+            else:
+                path = damaged_copy(valid, damage[1], tmp)
+            before = path.read_bytes()
+            env = dict(child_env(), XDG_CONFIG_HOME=str(Path(tmp) / "config"),
+                       XDG_DATA_HOME=str(Path(tmp) / "data"), XDG_RUNTIME_DIR=tmp)
+            result = subprocess.run([sys.executable, "-c", _WINDOW, str(path)], capture_output=True, text=True,
+                                    env=env, timeout=120, cwd=tmp)
+            assert result.returncode in (0, 1), f"exit {result.returncode}: {result.stderr[-2000:]}"
+            lines = [line for line in result.stderr.splitlines()
+                     if line.strip() and "propagateSizeHints" not in line]
+            assert "Traceback" not in result.stderr and "QThread" not in result.stderr, result.stderr[-2000:]
+            if result.returncode == 1:
+                assert len(lines) == 1 and lines[0].startswith(f"error: {path}:"), lines
+            else:
+                assert not lines, lines
+            assert path.read_bytes() == before
+            assert sorted(p.name for p in Path(tmp).iterdir() if p.name.startswith("damaged")) == \
+                ["damaged.stance"]
+            assert not list(Path(tmp).glob("stancelabel-*.lock"))
+            outcomes[result.returncode] += 1
+
+    check()
+    assert outcomes[1] >= 1  # the fuzz reached files the window refuses, not only ones it opens
+    tally("fuzz: the window on damaged project files", fuzz_cases=sum(outcomes.values()), lost=0)

@@ -413,7 +413,7 @@ def test_labels_of_the_same_text_from_two_records_are_all_kept(make_project, bla
     ("UPDATE event SET value = NULL WHERE id = 1", "wrong shape", True),
     ("UPDATE event SET undoes = 99 WHERE id = 1", "undoes an event", False),
     ("UPDATE event SET attribution_id = 9999 WHERE id = 1", "names an attribution", False),
-    ("UPDATE annotator SET name = 'bad' || char(27) || '[31m' WHERE id = 1", "control characters", False),
+    ("UPDATE annotator SET name = 'bad' || char(27) || '[31m' WHERE id = 1", r"U\+001B \(ESCAPE\)", False),
     # Attribution 1 belongs to document one in the good copy; the bad copy claims it for document two.
     ("UPDATE attribution SET document_id = 2, cue = '[[0,3]]', content = '[]' WHERE id = 1",
      "names attributions of two different documents", False),
@@ -565,3 +565,19 @@ def test_merge_failures_name_the_right_place(make_project, tmp_path, monkeypatch
     with pytest.raises(StanceLabelError, match="scratch space failed \\(the disk is full") as full:
         merge(tmp_path / "m.stance", [big])
     assert ".partial" not in str(full.value) and not (tmp_path / "m.stance").exists()
+
+
+def test_split_gives_names_that_clash_as_file_names_a_file_each_and_records_the_mapping(lead, tmp_path):
+    from stancelabel.cli.main import main
+
+    path = lead.path
+    lead.close()
+    assert main(["split", str(path), "--annotators", "a b,a-b,A-B", "-o", str(tmp_path / "shares")]) == 0
+    files = sorted(p.name for p in (tmp_path / "shares").iterdir())
+    assert len(files) == 3 and len({f.casefold() for f in files}) == 3
+    with Project.open(path, readonly=True) as project:
+        recorded = json.loads(project.get_setting("split"))["files"]
+    assert sorted(recorded) == ["A-B", "a b", "a-b"] and sorted(recorded.values()) == files
+    for name, file in recorded.items():
+        with Project.open(tmp_path / "shares" / file, readonly=True) as share:
+            assert json.loads(share.get_setting("assignment"))["annotator"] == name

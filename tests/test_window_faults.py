@@ -7,6 +7,7 @@ promise is that a change is on disk before it moves on, and that nothing is drop
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 import threading
@@ -16,7 +17,7 @@ import pytest
 from helpers import fill_annotation_project, wait_saved, write
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from stancelabel.core.errors import ProjectFileError
 from stancelabel.store.project import Project
@@ -564,3 +565,67 @@ def test_label_waits_while_the_file_is_moved_away_and_is_saved_once_it_is_back(q
         assert on_disk(project.path, ids[0]).label == "denies"
     assert window.saver.error is None
     tally("window: file moved away while open", faults=1, labels_checked=1 + saved_before, lost=0)
+
+
+# -- a damaged project file ---------------------------------------------------------------------------
+
+def _damaged_attributions(path: Path) -> Path:
+    """A project whose attribution table's root page is garbage: it opens, and fails when the window reads it."""
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)) as conn:
+        root = conn.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'attribution'").fetchone()[0]
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    data[(root - 1) * page:root * page] = bytes((i * 37) % 251 for i in range(page))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_the_window_reports_a_damaged_file_stops_its_threads_and_leaves_nothing_beside_it(
+        qtbot, make_project, monkeypatch):
+    from PySide6.QtCore import QThread
+
+    from stancelabel.gui import app as gui_app
+    from stancelabel.gui.settings import Settings
+
+    project = make_project("damaged.stance")
+    fill_annotation_project(project)
+    project.close()
+    path = _damaged_attributions(project.path)
+    before = path.read_bytes()
+    boxes = []
+    monkeypatch.setattr(gui_app, "can_show_dialogs", lambda _app: True)
+    monkeypatch.setattr(QMessageBox, "critical", lambda _parent, title, text, *a, **k: boxes.append(text))
+    threads = set(QApplication.instance().findChildren(QThread))
+    gui_app.create_application()  # the names Settings are stored under
+    Settings().annotator = "ann"  # no dialog asks for a name
+
+    with pytest.raises(ProjectFileError, match="damaged"):
+        gui_app.run_gui(str(path))
+
+    assert len(boxes) == 1 and "damaged" in boxes[0]
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith("damaged")) == ["damaged.stance"]
+    assert not [t for t in QApplication.instance().findChildren(QThread) if t not in threads and t.isRunning()]
+    # the lock went with it: the file is refused again for its damage, not as "already open"
+    with pytest.raises(ProjectFileError, match="damaged"):
+        gui_app.open_main_window(path, annotator="ann")
+
+
+def test_opening_a_damaged_file_from_the_window_keeps_the_project_shown(qtbot, make_project, warnings_shown):
+    from stancelabel.gui.app import open_main_window
+
+    good, bad = make_project("good.stance"), make_project("bad.stance")
+    fill_annotation_project(good)
+    fill_annotation_project(bad)
+    good_path, bad_path = good.path, bad.path
+    good.close()
+    bad.close()
+    _damaged_attributions(bad_path)
+    window = open_main_window(good_path, annotator="ann")
+    qtbot.addWidget(window)
+
+    assert not window.open_path(str(bad_path))
+
+    assert len(warnings_shown) == 1 and "damaged" in warnings_shown[0][1]
+    assert window.project is not None and window.project.path == good_path and window.queue.rowCount() == 5
+    assert sorted(p.name for p in bad_path.parent.iterdir() if p.name.startswith("bad")) == ["bad.stance"]

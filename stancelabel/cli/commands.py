@@ -31,7 +31,7 @@ def _interrupted(summary: str, interrupted: bool) -> bool:
 def _out(text: str = "") -> None:
     """A line (or lines) of a command's report on standard output, with control characters escaped:
     names and paths come from files, and a hostile one must not reach the terminal as escape sequences."""
-    print("\n".join(for_terminal(line).replace("\\t", "\t") for line in str(text).split("\n")))
+    print("\n".join(for_terminal(line, keep="\t") for line in str(text).split("\n")))
 
 
 def _err(text: str) -> None:
@@ -174,10 +174,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             report = export(project, output, options, progress=bar.update_count)
     finally:
         bar.close()
-    say = _err if output == "-" else _out  # standard output holds the records only
+    from stancelabel.core.outputs import descriptor_of
+
+    to_stdout = output == "-" or descriptor_of(output) == 1
+    say = _err if to_stdout else _out  # standard output holds the records only
     for what, name in report.renamed:
         say(f"  {what} written as {name} (its plain name was taken or too long)")
-    where = "standard output" if output == "-" else output
+    where = "standard output" if to_stdout else output
     say(f"{report.records} record(s) from {report.documents} document(s) written to {where} ({fmt})")
     return EXIT_OK
 
@@ -186,7 +189,7 @@ def cmd_split(args: argparse.Namespace) -> int:
     from stancelabel.team.split import split
 
     with Project.open(args.project) as project:
-        report = split(project, args.annotators.split(","), args.overlap, args.seed, Path(args.output))
+        report = split(project, args.annotators.split(","), args.overlap, args.seed, args.output)
     for name, path in report.files.items():
         renamed = " (file name changed to be safe and unique)" \
             if name in report.renamed else ""

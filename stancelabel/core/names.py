@@ -117,6 +117,10 @@ def time_problem(stamp: str, latest: str | None = None) -> str | None:
     Times are compared as the stored ISO 8601 strings (``...Z``), which sort as times do.
     """
     latest = latest or latest_acceptable_time()
+    try:  # the digits in place are not enough: 2020-13-45T99:99:99Z is no time
+        datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return f"has the time {stamp}, which is not a real date and time"
     if stamp > latest:
         return (f"has the time {stamp}, more than a day after this computer's clock; was it written on a "
                 "machine whose clock is wrong?")
@@ -133,11 +137,13 @@ def _escaped(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def for_terminal(text: str) -> str:
-    """``text`` with control and format characters escaped (``\\x1b``, ``\\n``, ``\\u202e``), safe to print."""
+def for_terminal(text: str, keep: str = "") -> str:
+    """``text`` with control and format characters escaped (``\\x1b``, ``\\n``, ``\\u202e``), safe to print;
+    the characters in ``keep`` (a tab that aligns a report) stay as they are."""
     if text.isascii() and text.isprintable():
         return text
-    return "".join(_escaped(c) if unicodedata.category(c) in _ESCAPED_FOR_TERMINAL else c for c in text)
+    return "".join(_escaped(c) if unicodedata.category(c) in _ESCAPED_FOR_TERMINAL and c not in keep else c
+                   for c in text)
 
 
 def _json_escaped(char: str) -> str:

@@ -34,6 +34,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import shutil
 import stat
 import sys
@@ -47,7 +48,7 @@ from typing import IO
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.inputs import kind_of
-from stancelabel.core.projectfile import COMPANION_SUFFIXES, companions, is_project_file
+from stancelabel.core.projectfile import COMPANION_SUFFIXES, companions, is_project_file, is_sqlite_file
 from stancelabel.core.tempfiles import partial_prefix, sweep_partials
 
 STDOUT = "-"
@@ -115,6 +116,15 @@ def shorten(name: str, max_bytes: int) -> str:
     return f"{keep}-{digest}"
 
 
+def file_name_part(name: str, unsafe: re.Pattern[str], empty: str) -> str:
+    """A readable file-name form of a name (what ``unsafe`` matches becomes "-"); a name that had to change
+    gets a short hash of itself, so two names that change alike still differ."""
+    safe = unsafe.sub("-", name).strip("-.") or empty
+    if safe != name:
+        safe += "-" + hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    return safe
+
+
 class UniqueNames:
     """File names handed out once each, deterministically: compared case-insensitively (as macOS and
     Windows file systems do) and kept within the file system's limit."""
@@ -155,8 +165,10 @@ class Output:
     kind: Kind
     #: where the result lands (a symlink's target); None for standard output
     path: Path | None
-    #: None: written beside and renamed; "stdout", "fifo" or "device": written straight through
+    #: None: written beside and renamed; "stdout", "descriptor", "fifo" or "device": written straight through
     stream: str | None = None
+    #: the open descriptor written to, for "stdout" and "descriptor"
+    descriptor: int | None = None
     #: permission bits of a regular file or folder written
     mode: int = 0o644
     #: the file or folder it replaces is there now
@@ -164,6 +176,8 @@ class Output:
     #: allowed names in a folder output (exact names) and suffixes
     folder_names: frozenset[str] = field(default_factory=frozenset)
     folder_suffixes: frozenset[str] = field(default_factory=frozenset)
+    #: the file an earlier export of this kind leaves in its folder; a folder without it is not replaced
+    folder_mark: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -196,6 +210,12 @@ class Output:
 
     @contextlib.contextmanager
     def _open_stream(self, binary: bool, newline: str | None) -> Iterator[IO]:
+        if self.stream == "descriptor":
+            assert self.descriptor is not None
+            with os.fdopen(os.dup(self.descriptor), "wb" if binary else "w", **({} if binary else
+                           {"encoding": "utf-8", "newline": newline})) as handle:
+                yield handle
+            return
         if self.stream == "stdout":
             raw: IO[bytes] = sys.stdout.buffer
             sys.stdout.flush()
@@ -238,6 +258,7 @@ class Output:
             temporary.unlink()  # a project is created by SQLite, exclusively, at this name
         try:
             yield temporary
+            os.chmod(temporary, self.mode)  # SQLite and VACUUM INTO create with their own
             with open(temporary, "rb") as built:
                 os.fsync(built.fileno())
             self._clear_companions()
@@ -306,6 +327,10 @@ class Output:
             if not known or is_project_file(Path(entry.path)):
                 raise self.fail(f"holds {entry.name!r}, which this export does not write; choose an empty or new "
                                 "folder (nothing was changed)")
+        if entries and self.folder_mark and not any(e.name == self.folder_mark for e in entries):
+            # .txt and .ann files of someone's own corpus look like an export: only one of ours is replaced.
+            raise self.fail(f"holds {entries[0].name!r} but no {self.folder_mark}, so it is not an earlier export "
+                            "of StanceLabel; choose an empty or new folder (nothing was changed)")
 
     # -- shared ----------------------------------------------------------------------------------
 
@@ -331,12 +356,14 @@ class Output:
             reason = "the disk is full"
         elif error.errno == errno.ENAMETOOLONG:
             reason = "the name is too long for this file system"
-        elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            reason = f"cannot write there ({error.strerror})"
         else:
-            reason = error.strerror or str(error)
-        keep = " any earlier file there is unchanged" if self.replaces and self.stream is None else ""
-        return self.fail(f"cannot write the {self.kind.value} ({reason});{keep or ' nothing was written'}")
+            reason = (error.strerror or str(error)).lower()
+        what = {Kind.FILE: "file", Kind.FOLDER: "folder", Kind.PROJECT: "project file"}[self.kind]
+        if self.replaces and self.stream is None:
+            after = f"the earlier {what} there is unchanged"
+        else:
+            after = "nothing was written" if self.stream is None else "the output may be incomplete"
+        return self.fail(f"cannot write the {what}: {reason}; {after}")
 
 
 def _remove_with_companions(path: Path) -> None:
@@ -397,7 +424,8 @@ def _exchange(staging: Path, target: Path) -> Path | None:
 def plan_output(named: str | os.PathLike[str], kind: Kind, *, reading: Sequence[Path] = (),
                 reading_role: str = "one of the files this run reads", replace: bool = True,
                 replace_project: bool = False, streams: bool = False,
-                folder_names: Iterable[str] = (), folder_suffixes: Iterable[str] = ()) -> Output:
+                folder_names: Iterable[str] = (), folder_suffixes: Iterable[str] = (),
+                folder_mark: str | None = None) -> Output:
     """Check a target before anything is written, and say how to write it.
 
     ``reading``: the project and inputs the run reads (never written over), and ``reading_role``
@@ -405,23 +433,39 @@ def plan_output(named: str | os.PathLike[str], kind: Kind, *, reading: Sequence[
     ``replace``: an existing output of the same kind may be replaced (else it is refused).
     ``replace_project``: an existing StanceLabel project may be replaced (merge --force).
     ``streams``: ``-`` (standard output), FIFOs and character devices are written straight through.
-    ``folder_names``/``folder_suffixes``: what a folder output may already hold to be replaced.
+    ``folder_names``/``folder_suffixes``: what a folder output may already hold to be replaced;
+    ``folder_mark``: the file that shows a non-empty folder is an earlier export of this kind.
     """
     text = os.fspath(named)
     if not text:
         raise OutputError("no output named (an empty path); give a file or folder to write")
-    if text == STDOUT:
-        if not streams:
-            raise OutputError(f"-: a {kind.value} cannot be written to standard output; name a "
-                              f"{'folder' if kind is Kind.FOLDER else 'file'}")
-        return Output(named=text, kind=kind, path=None, stream="stdout")
+    descriptor = 1 if text == STDOUT else descriptor_of(text)
+    if descriptor is not None:  # -, /dev/stdout, /dev/fd/N: the file the shell opened, written where it stands
+        if not streams or kind is not Kind.FILE:
+            raise OutputError(f"{text}: a {kind.value} cannot be written to standard output or an open "
+                              f"descriptor; name a {'folder' if kind is Kind.FOLDER else 'file'}")
+        output = Output(named=text, kind=kind, path=None, stream="stdout" if descriptor == 1 else "descriptor",
+                        descriptor=descriptor)
+        try:
+            status = os.fstat(descriptor)
+        except OSError as error:
+            raise output.fail(f"cannot use this descriptor ({error.strerror})") from None
+        if any(_identity(x) == (status.st_dev, status.st_ino) for x in reading):
+            raise output.fail(f"is {reading_role} (the shell sent the output there); write to another file "
+                              "(nothing was written)")
+        return output
     output = Output(named=text, kind=kind, path=None, folder_names=frozenset(folder_names),
-                    folder_suffixes=frozenset(s.lower() for s in folder_suffixes))
-    given = Path(text)
+                    folder_suffixes=frozenset(s.lower() for s in folder_suffixes), folder_mark=folder_mark)
+    if kind is not Kind.FOLDER and text.endswith(("/", os.sep)):
+        raise output.fail("ends with a slash, which names a folder; give a file name")
     try:
-        target = Path(os.path.realpath(given, strict=False)) if given.is_symlink() else Path(os.path.abspath(given))
+        # Every link resolved as the kernel would (a/link/../b is not a/b), the last one too: a symlink's
+        # target is replaced, the link kept.
+        target = Path(os.path.realpath(text, strict=False))
     except (OSError, RuntimeError, ValueError) as error:
         raise output.fail(f"cannot use this path ({getattr(error, 'strerror', None) or error})") from None
+    if not target.name:
+        raise output.fail("is the root folder; name a file or folder below it")
     output.path = target
     try:
         status: os.stat_result | None = os.stat(target)
@@ -441,12 +485,26 @@ def plan_output(named: str | os.PathLike[str], kind: Kind, *, reading: Sequence[
             if target == Path(os.getcwd()) or Path(os.getcwd()).is_relative_to(target):
                 raise output.fail("is the current folder (or holds it); export into a folder of its own")
             output._check_folder()
-            for entry in (target.iterdir() if status is not None else ()):
-                if any(_identity(entry) == _identity(x) for x in reading if _identity(x) is not None):
-                    raise output.fail(f"holds {entry.name!r}, {reading_role}; choose another folder")
         output.mode = (stat.S_IMODE(status.st_mode) if status is not None and output.replaces
                        else new_folder_mode() if kind is Kind.FOLDER else new_file_mode())
     return output
+
+
+_DESCRIPTOR_PATHS = {"/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def descriptor_of(text: str) -> int | None:
+    """The open descriptor a path like /dev/stdout, /dev/fd/3 or /proc/self/fd/3 names, else None.
+
+    Opening such a path again would start the file over (or, through /proc, fail for a pipe); the
+    descriptor the shell gave is written where it stands instead, so ``>>`` appends as it promised.
+    """
+    if text in _DESCRIPTOR_PATHS:
+        return _DESCRIPTOR_PATHS[text]
+    for prefix in ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/"):
+        if text.startswith(prefix) and text[len(prefix):].isdigit():
+            return int(text[len(prefix):])
+    return None
 
 
 def _check_new(output: Output, target: Path, folder: Path) -> None:
@@ -459,9 +517,11 @@ def _check_new(output: Output, target: Path, folder: Path) -> None:
     if not stat.S_ISDIR(folder_status.st_mode):
         raise output.fail(f"{str(folder)!r} is not a folder")
     limit = name_max(folder)
-    if len(os.fsencode(target.name)) > limit:
+    # A project needs room for SQLite's companions beside it (NAME-journal).
+    room = limit - (len("-journal") if output.kind is Kind.PROJECT else 0)
+    if len(os.fsencode(target.name)) > room:
         raise output.fail(f"the name is too long for this file system ({len(os.fsencode(target.name))} bytes; "
-                          f"the limit is {limit})")
+                          f"the limit is {room})")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise output.fail(f"cannot write in the folder {str(folder)!r} (permission denied)")
 
@@ -518,9 +578,20 @@ def _check_companions(output: Output, target: Path, reading: Sequence[Path]) -> 
         if stat.S_ISDIR(status.st_mode):
             raise output.fail(f"{companion.name!r} beside it is a folder; SQLite would take it for the output's "
                               "own file; move it away (nothing was written)")
+        if is_sqlite_file(companion) or any(_identity(companion) == _identity(x) and _identity(x) for x in reading):
+            # Not a stray: a whole database (a project, perhaps this run's own input) under that name.
+            raise output.fail(f"{companion.name!r} beside it is a database, not a file SQLite left; SQLite would "
+                              "take it for the output's own file; move it away or choose another name "
+                              "(nothing was written)")
         if output.replaces and output.kind is Kind.PROJECT and companion.name.endswith(("-wal", "-shm")):
             raise output.fail(f"is open in StanceLabel or another program ({companion.name} is beside it); close "
                               "it, or write to a new file")
+
+
+def check_not_companion(path: Path, reading: Sequence[Path] = ()) -> None:
+    """Refuse SQLite's -wal, -shm or -journal name of a project (or of a file this run reads) as a new file
+    or folder: SQLite would take it for that project's own file."""
+    _check_not_companion(Output(named=str(path), kind=Kind.FOLDER, path=Path(path)), Path(path), reading)
 
 
 def _check_not_companion(output: Output, target: Path, reading: Sequence[Path]) -> None:

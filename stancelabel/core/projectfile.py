@@ -70,6 +70,19 @@ def companions(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in COMPANION_SUFFIXES]
 
 
+def wal_of(path: Path) -> Path:
+    """The write-ahead log SQLite keeps beside ``path``."""
+    return companions(path)[0]
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """Whether ``path`` is an SQLite database of any program (by its header); False for anything unreadable."""
+    try:
+        return read_header(path) is not None
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def no_new_companions(path: Path) -> Iterator[None]:
     """Remove, when the block fails, the -wal, -shm and -journal files it left beside ``path`` that were
@@ -77,12 +90,22 @@ def no_new_companions(path: Path) -> Iterator[None]:
 
     Call it with every connection to the file closed by the time the error leaves the block.
     """
-    present = {companion for companion in companions(path) if os.path.lexists(companion)}
+    present = existing_companions(path)
     try:
         yield
     except BaseException:
-        for companion in companions(path):
-            if companion not in present:
-                with contextlib.suppress(OSError):
-                    os.unlink(companion)
+        remove_companions_since(path, present)
         raise
+
+
+def existing_companions(path: Path) -> set[Path]:
+    """The -wal, -shm and -journal files beside ``path`` now (for ``remove_companions_since``)."""
+    return {companion for companion in companions(path) if os.path.lexists(companion)}
+
+
+def remove_companions_since(path: Path, present: set[Path]) -> None:
+    """Remove the companion files beside ``path`` that were not there when ``present`` was taken."""
+    for companion in companions(path):
+        if companion not in present:
+            with contextlib.suppress(OSError):
+                os.unlink(companion)

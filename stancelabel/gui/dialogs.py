@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.labels import check_label_schema
 from stancelabel.core.model import Label
+from stancelabel.core.names import name_problem
 from stancelabel.gui.forms import load_form
 from stancelabel.gui.markup import show_markdown
 
@@ -68,13 +69,17 @@ class AnnotatorDialog(QDialog):
         self.resize(420, 160)
 
     def _accept(self) -> None:
-        if not self.value():
+        if not self.value().strip():
             self.error.setText("Please type a name (it cannot be blank).")
+            return
+        problem = name_problem(self.value())
+        if problem:  # the rule every other door applies (core.names)
+            self.error.setText(f"This name {problem}.")
             return
         self.accept()
 
     def value(self) -> str:
-        return " ".join(self.name.currentText().split())
+        return self.name.currentText().strip()
 
 
 def ask_annotator(known: Sequence[str], current: str = "", parent: QWidget | None = None) -> str | None:

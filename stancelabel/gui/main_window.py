@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
-from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.errors import ProjectFileError, StanceLabelError
 from stancelabel.core.model import Annotation, Attribution, QueueFilter, Sentence
-from stancelabel.core.projectfile import no_new_companions
+from stancelabel.core.projectfile import existing_companions, no_new_companions, remove_companions_since
 from stancelabel.gui.dialogs import (
     GuidelinesEditor,
     SchemaEditor,
@@ -722,7 +722,11 @@ class MainWindow(QMainWindow):
     def _document(self, document_id: int) -> tuple[str, list[Sentence], str, str | None]:
         """Text, sentences, title and target of a document (the current one is cached)."""
         if self._document_cache is None or self._document_cache[0] != document_id:
-            document = self.project.document(document_id)
+            try:
+                document = self.project.document(document_id)
+            except KeyError:  # an attribution whose document is not there: only a damaged file has one
+                raise ProjectFileError(self.project.path, f"the project file is damaged (document {document_id} "
+                                       "of an attribution is missing)") from None
             self._document_cache = (document_id, document.text, self.project.sentences(document_id),
                                     document.title or document.external_id, document.target)
         return self._document_cache[1:]
@@ -1423,6 +1427,8 @@ class MainWindow(QMainWindow):
         if self.project is not None and Path(path).resolve() == self.project.path.resolve():
             return True
         lock = ProjectLock(Path(path))
+        # A file that cannot be shown is left as it was found: companions SQLite made beside it go again.
+        present = existing_companions(Path(path))
         try:
             check_project_path(Path(path))
             lock.acquire()
@@ -1435,13 +1441,14 @@ class MainWindow(QMainWindow):
         if not self.may_leave("Open the other project anyway"):
             project.close()
             lock.release()
+            remove_companions_since(Path(path), present)
             return False
         previous = self.project.path if self.project is not None else None
         try:
-            with no_new_companions(Path(path)):
-                self.set_project(project, lock=lock)  # closes it again if it fails
+            self.set_project(project, lock=lock)  # closes it again if it fails
         except StanceLabelError as error:
             lock.release()
+            remove_companions_since(Path(path), present)
             QMessageBox.warning(self, "Cannot open project", str(error))
             if previous is not None:
                 self.open_path(str(previous))  # back to the project shown before
@@ -1449,6 +1456,7 @@ class MainWindow(QMainWindow):
         except BaseException:
             project.close()
             lock.release()
+            remove_companions_since(Path(path), present)
             raise
         return True
 
@@ -1526,6 +1534,10 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(f"{count(report.records)} record(s) from {count(report.documents)} "
                                          f"document(s) exported to {path}.", 10000)
+            if report.renamed:  # names that could not be their plain file names: say which files they are
+                QMessageBox.information(self, "Exported", "Some files have names of their own (the plain name was "
+                                        "taken, or too long):\n\n" + "\n".join(f"{what}: {name}"
+                                                                                for what, name in report.renamed))
 
     def cancel_import(self) -> None:
         if self.import_job is not None:

@@ -13,7 +13,9 @@ from collections import OrderedDict
 import numpy
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import DocumentSummary, QueueItem
+from stancelabel.gui.failures import report
 from stancelabel.store.project import Project
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -48,8 +50,12 @@ class DocumentListModel(QAbstractListModel):
         if parent.isValid():
             return
         after = self._rows[-1].id if self._rows else None
-        page = self._project.document_summaries(limit=self.PAGE, annotator=self._annotator,
-                                                after_id=after if after is not None else 0)
+        try:
+            page = self._project.document_summaries(limit=self.PAGE, annotator=self._annotator,
+                                                    after_id=after if after is not None else 0)
+        except StanceLabelError as error:
+            report(error)
+            return
         if not page:
             self._total = len(self._rows)
             return
@@ -156,7 +162,11 @@ class QueueModel(QAbstractListModel):
         if page is None:
             first = page_no * self.PAGE
             wanted = list(self._ids[first:first + self.PAGE])
-            found = {x.id: x for x in self._project.queue_items(wanted, self._annotator, gold=self.gold)}
+            try:
+                found = {x.id: x for x in self._project.queue_items(wanted, self._annotator, gold=self.gold)}
+            except StanceLabelError as error:  # a damaged page met while a view paints: the window says so
+                report(error)
+                return None
             page = [found.get(i) for i in wanted]
             self._pages[page_no] = page
             while len(self._pages) > self.CACHED_PAGES:

@@ -18,6 +18,7 @@ from stancelabel.core.model import (
     Spans,
     attribution_key,
     normalize_spans,
+    normalize_target,
 )
 from stancelabel.io.textfile import check_length, decode, newline_map, read_bytes
 
@@ -38,8 +39,9 @@ class BratPair:
 
     text: Path
     annotations: tuple[tuple[Path, str | None], ...]
-    #: the document id this tool's export recorded for the text (stancelabel.json), else None
+    #: the document id and target claim this tool's export recorded for the text (stancelabel.json)
     doc_id: str | None = None
+    target: str | None = None
 
 
 @dataclass(slots=True)
@@ -69,6 +71,8 @@ def _match(ann: Path, stems: set[str]) -> tuple[str, str | None] | None:
 
 
 MANIFEST = "stancelabel.json"
+#: A file list of a million documents with long ids stays well below this.
+MAX_MANIFEST_BYTES = 256 << 20
 
 
 def read_manifest(folder: Path, warn: Warn | None = None) -> dict[str, dict[str, str | None]]:
@@ -78,6 +82,8 @@ def read_manifest(folder: Path, warn: Warn | None = None) -> dict[str, dict[str,
     if not path.is_file():
         return {}
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"larger than {MAX_MANIFEST_BYTES >> 20} MiB")
         data, _ = decode(path, read_bytes(path))
         files = json.loads(data)["files"]
         if not isinstance(files, dict):
@@ -86,9 +92,12 @@ def read_manifest(folder: Path, warn: Warn | None = None) -> dict[str, dict[str,
         for name, entry in files.items():
             if not isinstance(entry, dict):
                 raise ValueError(f"entry {name!r} is not an object")
-            kept = {k: entry.get(k) for k in ("doc_id", "text", "annotator")}
+            kept = {k: entry.get(k) for k in ("doc_id", "text", "annotator", "target")}
             if not all(v is None or isinstance(v, str) for v in kept.values()) or "/" in name or name.startswith("."):
                 raise ValueError(f"entry {name!r} is not a file name with text fields")
+            problem = next((p for v in kept.values() if isinstance(v, str) and (p := text_problem(v))), None)
+            if problem:
+                raise ValueError(f"entry {name!r} {problem}")
             out[name] = kept
         return out
     except (InputFileError, ValueError, KeyError, TypeError, RecursionError) as error:
@@ -108,6 +117,7 @@ def find_pairs(*roots: Path, warn: Warn | None = None) -> BratFolders:
     found: dict[Path, list[tuple[Path, str | None]]] = {}
     leftovers: list[Path] = []
     doc_ids: dict[Path, str] = {}
+    targets: dict[Path, str] = {}
     for root in roots:
         text_dirs, ann_dirs = _folders(root)
         texts = {p.stem: p for d in text_dirs for p in sorted(d.glob("*.txt"))}
@@ -115,9 +125,11 @@ def find_pairs(*roots: Path, warn: Warn | None = None) -> BratFolders:
         manifest = read_manifest(root, warn)
         for text in texts.values():
             found.setdefault(text, [])
-            doc_id = manifest.get(text.name, {}).get("doc_id")
-            if doc_id is not None:
-                doc_ids[text] = doc_id
+            entry = manifest.get(text.name, {})
+            if entry.get("doc_id") is not None:
+                doc_ids[text] = entry["doc_id"]
+            if entry.get("target") is not None:
+                targets[text] = entry["target"]
         for ann in sorted({p for d in ann_dirs for p in d.glob("*.ann")}):
             entry = manifest.get(ann.name, {})
             listed = entry.get("text")
@@ -140,7 +152,7 @@ def find_pairs(*roots: Path, warn: Warn | None = None) -> BratFolders:
             found[by_stem[match[0]][0]].append((ann, match[1]))
         else:
             result.orphans.append(ann)
-    result.pairs = [BratPair(text, tuple(anns), doc_ids.get(text))
+    result.pairs = [BratPair(text, tuple(anns), doc_ids.get(text), targets.get(text))
                     for text, anns in sorted(found.items(), key=lambda x: str(x[0]))]
     return result
 
@@ -343,7 +355,7 @@ def read_pair(pair: BratPair, default_annotator: str | None, warn: Warn,
     text, mapping = newline_map(raw) if "\r" in raw else (raw, None)
     external_id = pair.doc_id if pair.doc_id is not None else pair.text.stem
     document = SourceDocument(external_id=external_id, text=text, source_file=str(pair.text),
-                              title=external_id, detect=False)
+                              title=external_id, detect=False, target=normalize_target(pair.target))
     failed = 0
     for ann, annotator in pair.annotations:
         who = annotator or default_annotator

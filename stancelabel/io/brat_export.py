@@ -13,7 +13,6 @@ an interrupted export leaves the earlier one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from stancelabel.core.outputs import Output, UniqueNames, name_max
+from stancelabel.core.outputs import Output, UniqueNames, file_name_part, name_max, new_file_mode
 
 #: Characters a document id keeps in its file name (the rest become "_").
 _UNSAFE_STEM = re.compile(r"[^\w.-]+")
@@ -37,11 +36,7 @@ def _stem(doc_id: str) -> str:
 
 
 def _annotator_part(annotator: str) -> str:
-    """A readable file-name form of an annotator's name; one that had to change gets a short hash."""
-    safe = _UNSAFE_ANNOTATOR.sub("-", annotator).strip("-.") or "annotator"
-    if safe != annotator:
-        safe += "-" + hashlib.sha1(annotator.encode("utf-8")).hexdigest()[:6]
-    return safe
+    return file_name_part(annotator, _UNSAFE_ANNOTATOR, "annotator")
 
 
 def _must_escape(char: str) -> bool:
@@ -108,11 +103,12 @@ def _write(path: Path, content: str, mode: int) -> None:
 
 
 def write_brat(records: Iterator[dict[str, Any]], output: Output, report, should_stop: Callable[[], bool],
-               document_text: Callable[[str], str], label_names: list[str]) -> None:
+               document_text: Callable[[str], str], label_names: list[str],
+               document_target: Callable[[str], str | None] = lambda sha: None) -> None:
     """Write the records as a BRAT folder at the planned output, replacing an earlier export there whole."""
-    file_mode = output.mode & 0o666
+    file_mode = new_file_mode()  # new files in a new folder, whatever the old folder's mode
     try:
-        _write_folder(records, output, report, should_stop, document_text, label_names, file_mode)
+        _write_folder(records, output, report, should_stop, document_text, document_target, label_names, file_mode)
     except _Stopped:
         pass  # the staging folder is gone, the earlier export untouched
 
@@ -122,7 +118,8 @@ class _Stopped(Exception):
 
 
 def _write_folder(records: Iterator[dict[str, Any]], output: Output, report, should_stop: Callable[[], bool],
-                  document_text: Callable[[str], str], label_names: list[str], file_mode: int) -> None:
+                  document_text: Callable[[str], str], document_target: Callable[[str], str | None],
+                  label_names: list[str], file_mode: int) -> None:
     with output.staging_folder() as staging:
         names = UniqueNames(name_max(staging))
         manifest: dict[str, dict[str, Any]] = {}
@@ -138,7 +135,7 @@ def _write_folder(records: Iterator[dict[str, Any]], output: Output, report, sho
             if text_name != f"{stem}.txt":
                 report.renamed.append((f"document {doc_id}", text_name))
             _write(staging / text_name, text, file_mode)
-            manifest[text_name] = {"doc_id": doc_id, "doc_sha256": sha}
+            manifest[text_name] = {"doc_id": doc_id, "doc_sha256": sha, "target": document_target(sha)}
             by_annotator: dict[str | None, list[dict[str, Any]]] = {}
             for record in current:
                 by_annotator.setdefault(record["annotator"], []).append(record)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from stancelabel.core.errors import InputFileError
 from stancelabel.core.model import SourceDocument, normalize_target
-from stancelabel.io.textfile import check_length, decode, normalize_newlines, read_bytes
+from stancelabel.io.textfile import check_length, decode, document_text, read_bytes
 
 #: A news article fits in one cell; the csv module's default limit (128 KiB) may not.
 csv.field_size_limit(64 * 1024 * 1024)
@@ -86,7 +86,7 @@ def read_csv(path: Path, text_column: str = "text", id_column: str | None = None
         meta = {c: v for c, v in zip(columns, row) if c not in (text_column, id_column, target_column)}
         target = normalize_target(row[columns.index(target_column)]) if target_column else None
         documents.append(
-            SourceDocument(external_id=external_id, text=normalize_newlines(body), source_file=str(path),
+            SourceDocument(external_id=external_id, text=document_text(body), source_file=str(path),
                            title=meta.get("title", "") or external_id, meta=meta, target=target)
         )
     if not documents:

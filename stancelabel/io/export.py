@@ -25,7 +25,7 @@ import orjson
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import ROLES, Sentence, Spans, spans_to_text
 from stancelabel.core.inputs import special_file
-from stancelabel.core.outputs import STDOUT, Kind, Output, plan_output
+from stancelabel.core.outputs import STDOUT, Kind, Output, descriptor_of, plan_output
 from stancelabel.store.project import Project
 
 FORMATS = ("jsonl", "csv", "spacy", "brat")
@@ -69,7 +69,8 @@ class ExportReport:
 def format_for(path: str | Path) -> str:
     """The export format a file name asks for: by extension; a folder or no extension is BRAT;
     standard output (``-``), a FIFO or a device is JSONL."""
-    if str(path) == STDOUT or special_file(Path(path)) in ("a named pipe (FIFO)", "a character device"):
+    if str(path) == STDOUT or descriptor_of(str(path)) is not None or \
+            special_file(Path(path)) in ("a named pipe (FIFO)", "a character device"):
         return "jsonl"
     suffix = Path(path).suffix.lower()
     formats = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".spacy": "spacy"}
@@ -259,12 +260,12 @@ def _write_csv(records: Iterator[dict[str, Any]], out: IO[str], report: ExportRe
 
 def plan_export(project_path: Path, path: str | Path, fmt: str) -> Output:
     """Check where an export goes (see core.outputs): nothing is written when it is refused."""
-    if str(path) == STDOUT and fmt not in STREAMABLE:
+    if (str(path) == STDOUT or descriptor_of(str(path)) is not None) and fmt not in STREAMABLE:
         raise StanceLabelError(f"-: only JSONL and CSV can be written to standard output; name a "
                                f"{'folder' if fmt == 'brat' else 'file'} for the {fmt} export")
     if fmt == "brat":
         return plan_output(path, Kind.FOLDER, reading=[Path(project_path)], reading_role=_EXPORTED,
-                           folder_names=BRAT_FOLDER_NAMES,
+                           folder_names=BRAT_FOLDER_NAMES, folder_mark="stancelabel.json",
                            folder_suffixes=(".txt", ".ann"))
     return plan_output(path, Kind.FILE, reading=[Path(project_path)], reading_role=_EXPORTED,
                        streams=fmt in STREAMABLE)
@@ -303,6 +304,9 @@ def export(project: Project, path: str | Path, options: ExportOptions,
 
     def document_text(sha: str) -> str:
         return project.document(project.document_id_by_sha(sha)).text
+
+    def document_target(sha: str) -> str | None:
+        return project.document(project.document_id_by_sha(sha)).target
     try:
         if options.format == "jsonl":
             with output.open(binary=True) as out:
@@ -324,7 +328,7 @@ def export(project: Project, path: str | Path, options: ExportOptions,
         else:
             from stancelabel.io.brat_export import write_brat
 
-            write_brat(records, output, report, stop, document_text, label_names)
+            write_brat(records, output, report, stop, document_text, label_names, document_target)
             if stopped:
                 raise _Cancelled
     except _Cancelled:

@@ -137,7 +137,7 @@ def _brat_pairs(path: Path) -> list[brat.BratPair]:
     pairs = brat.find_pairs(*roots).pairs
     if path.suffix.lower() == ".txt":
         return [p for p in pairs if p.text == path]
-    return [brat.BratPair(p.text, tuple(a for a in p.annotations if a[0] == path), p.doc_id)
+    return [brat.BratPair(p.text, tuple(a for a in p.annotations if a[0] == path), p.doc_id, p.target)
             for p in pairs if any(a[0] == path for a in p.annotations)]
 
 

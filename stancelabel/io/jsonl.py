@@ -16,7 +16,7 @@ from stancelabel.core.model import (
     attribution_key,
     normalize_target,
 )
-from stancelabel.io.textfile import check_length, decode, normalize_newlines, read_bytes
+from stancelabel.io.textfile import check_length, decode, document_text, normalize_newlines, read_bytes
 
 
 def _reject_constant(name: str) -> Any:
@@ -107,7 +107,7 @@ def _read_documents(path: Path, lines: list[tuple[int, str]]) -> list[SourceDocu
         if target is not None and not isinstance(target, str):
             raise InputFileError(path, f"'target' must be a string, not {type(target).__name__}", line=number)
         documents.append(
-            SourceDocument(external_id=external_id, text=normalize_newlines(text), source_file=str(path),
+            SourceDocument(external_id=external_id, text=document_text(text), source_file=str(path),
                            title=title or external_id, meta=meta, target=normalize_target(target))
         )
     if not documents:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from stancelabel.core.errors import InputFileError
@@ -11,11 +12,16 @@ BOM = b"\xef\xbb\xbf"
 MAX_FILE_BYTES = 512 * 1024 * 1024
 #: Longest document text accepted (spaCy's own default limit for one Doc).
 MAX_DOCUMENT_CHARS = 1_000_000
+#: Longest run of characters without white space in a document (the longest URLs are a few hundred).
+MAX_WORD_CHARS = 5_000
+_LONG_RUN = re.compile(rf"\S{{{MAX_WORD_CHARS + 1},}}")
 
 
 def read_bytes(path: Path) -> bytes:
     """A file's bytes, or an InputFileError saying why it cannot be read."""
     try:
+        if not path.exists():
+            raise InputFileError(path, "no such file" + (" (a link to nothing)" if path.is_symlink() else ""))
         if not path.is_file():
             raise InputFileError(path, "not a regular file (a device, pipe or socket)")
         size = path.stat().st_size
@@ -57,6 +63,12 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def document_text(text: str) -> str:
+    """A document's text as every door stores it: newlines normalised, a leading U+FEFF (a byte order mark
+    that travelled inside a string) removed, as it is from a file, so the text is the same through BRAT."""
+    return normalize_newlines(text.lstrip("\ufeff"))
+
+
 def newline_map(text: str) -> tuple[str, list[int]]:
     """Normalise newlines and map every offset of the original text into the result.
 
@@ -74,10 +86,18 @@ def newline_map(text: str) -> tuple[str, list[int]]:
 
 
 def check_length(path: Path, text: str, line: int | None = None) -> None:
-    """Refuse a document too long to process as one."""
+    """Refuse a document too long to process as one, or holding a 'word' no reader reads (a data blob):
+    spaCy's tokenizer takes time quadratic in a token's length (300,000 characters: minutes)."""
     if len(text) > MAX_DOCUMENT_CHARS:
         raise InputFileError(path, f"text too long ({len(text):,} characters; the limit is "
                              f"{MAX_DOCUMENT_CHARS:,}): split it into several documents", line=line)
+    if len(text) > MAX_WORD_CHARS:
+        run = _LONG_RUN.search(text)
+        if run is not None:
+            longest = len(run.group())
+            where = line if line is not None else text.count("\n", 0, run.start()) + 1
+            raise InputFileError(path, f"holds {longest:,} characters without a space (the limit is "
+                                 f"{MAX_WORD_CHARS:,}): data, not text to annotate", line=where)
 
 
 def read_text(path: Path) -> str:

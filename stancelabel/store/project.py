@@ -20,8 +20,8 @@ from stancelabel import __version__
 from stancelabel.core.errors import ProjectFileError, StanceLabelError
 from stancelabel.core.inputs import special_file
 from stancelabel.core.labels import check_label_schema
-from stancelabel.core.outputs import Kind, plan_output
-from stancelabel.core.projectfile import HEADER_BYTES, companions, parse_header
+from stancelabel.core.outputs import Kind, check_not_companion, plan_output
+from stancelabel.core.projectfile import HEADER_BYTES, companions, parse_header, wal_of
 from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, text_problem, time_problem, \
     value_problem
 from stancelabel.core.model import (
@@ -138,7 +138,7 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     A project open for writing elsewhere always has its -wal file; without one
     the file is at rest and is read as immutable, which works in read-only folders.
     """
-    wal = path.with_name(path.name + "-wal")
+    wal = wal_of(path)
     mode = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, check_same_thread=False)
@@ -187,7 +187,7 @@ def _inspect(path: Path) -> tuple[int, int]:
     they are read as bytes and not even SQLite touches the file. With a WAL left
     beside it (a crash, or the file open elsewhere) SQLite reads it read-only.
     """
-    wal = path.with_name(path.name + "-wal")
+    wal = wal_of(path)
     has_wal = wal.exists() and wal.stat().st_size > 0
     try:
         with path.open("rb") as handle:
@@ -292,6 +292,10 @@ class Project:
     def _create(cls, path: Path, name: str) -> Project:
         """A new project file, written in one transaction: it is complete or it is not there."""
         try:
+            check_not_companion(path)  # X.stance-wal would be taken for X.stance's own log
+        except StanceLabelError as error:
+            raise ProjectFileError(path, str(error).removeprefix(f"{path}: ")) from None
+        try:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         except FileExistsError:
             return cls.open(path)  # created by someone else a moment ago
@@ -313,7 +317,7 @@ class Project:
         except BaseException as error:
             if conn is not None:
                 conn.close()
-            for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            for leftover in (path, *companions(path)):
                 leftover.unlink(missing_ok=True)  # ours: the file was created exclusively above
             if isinstance(error, DATABASE_ERRORS):
                 raise _explain(path, error) from None
@@ -1367,6 +1371,7 @@ class Project:
 
     def set_gold(self, attribution_id: int, adjudicator: str, label: str, note: str = "") -> None:
         """The adjudicated label of an attribution, by ``adjudicator``; in the event log as a ``gold`` event."""
+        check_text(note, "the gold label's note")
         with self.transaction() as conn:
             label_id = self._label_id(conn, label)
             adjudicator_id = self._annotator_id(conn, adjudicator)

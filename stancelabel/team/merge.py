@@ -32,6 +32,7 @@ from typing import Any
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
 from stancelabel.core.inputs import special_file
+from stancelabel.core.names import for_terminal, latest_acceptable_time, name_problem, text_problem
 from stancelabel.core.outputs import Kind, plan_output
 from stancelabel.core.tempfiles import private_folder, sweep_stale_folders
 from stancelabel.core.model import Label, Spans, normalize_spans, text_sha256
@@ -68,8 +69,13 @@ class MergeReport:
 
 
 
-def _valid_name(name: object) -> bool:
-    return isinstance(name, str) and bool(name.strip()) and name == name.strip() and name.isprintable()
+def _bad_json_text(value: str) -> bool:
+    """Whether a JSON string value holds text no export can carry (U+0000, an unpaired surrogate)."""
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError, RecursionError):
+        return True
+    return isinstance(parsed, str) and text_problem(parsed) is not None
 
 
 def _check_spans(value: object, length: int) -> bool:
@@ -97,7 +103,8 @@ def _check_event(kind: str, value: str, length: int) -> bool:
                 and all(_check_spans(parsed.get(role), length) for role in ("source", "cue", "content")))
     if kind == "gold":
         return (isinstance(parsed, dict) and isinstance(parsed.get("label"), int)
-                and not isinstance(parsed.get("label"), bool) and isinstance(parsed.get("note", ""), str))
+                and not isinstance(parsed.get("label"), bool) and isinstance(parsed.get("note", ""), str)
+                and text_problem(parsed.get("note", "")) is None)
     return False
 
 
@@ -132,6 +139,13 @@ _EVENT_PROBLEM = f"""
         SELECT e.id, CASE
             WHEN a.id IS NULL OR u.id IS NULL THEN 'names an attribution or annotator that is not in the file'
             WHEN NOT {_TIME_OK} THEN 'has no valid time (ISO 8601 UTC)'
+            WHEN strftime('%Y-%m-%dT%H:%M:%S', julianday(substr(e.at, 1, 19))) IS NOT substr(e.at, 1, 19)
+                THEN 'has the time ' || e.at || ', which is not a real date and time'
+            WHEN e.at > ?1 THEN 'is dated ' || e.at || ', more than a day after this computer''s clock (was it '
+                                || 'written on a machine whose clock is wrong?)'
+            WHEN e.kind = 'note' AND (instr(e.value, '\\u') AND sl_bad_text(e.value)
+                                      OR instr(e.previous, '\\u') AND sl_bad_text(e.previous))
+                THEN 'holds a note with U+0000 or an unpaired surrogate, which no export can carry'
             WHEN NOT {_VALUE_OK} THEN 'has a value of the wrong shape'
             WHEN e.undoes IS NOT NULL AND x.id IS NULL THEN 'undoes an event that is not in the file'
         END AS problem
@@ -251,9 +265,11 @@ def _checked(path: Path) -> UntrustedProject:
     try:
         refuse = lambda reason: _refused(source, reason)  # noqa: E731
         for (name,) in source.query("SELECT name FROM annotator"):
-            if not _valid_name(name):
-                raise refuse(f"annotator name {name!r} is empty or holds control characters")
-        problem = source.query(_EVENT_PROBLEM)
+            problem = name_problem(name)
+            if problem:
+                raise refuse(f"annotator name {for_terminal(repr(name))} {problem}")
+        source.conn.create_function("sl_bad_text", 1, _bad_json_text, deterministic=True)
+        problem = source.query(_EVENT_PROBLEM, (latest_acceptable_time(),))
         if problem:
             raise refuse(f"event {problem[0][0]} {problem[0][1]}")
         for event_id, kind, value, previous, length in source.rows(
@@ -400,11 +416,11 @@ class _Merger:
                 raise _refused(source, str(error)) from None
         else:
             ours = self.out.labels()
-            names = {label.name for label in ours}
+            names = {label.name.casefold() for label in ours}  # one label, whatever its case (as the schema rule)
             keys = {label.shortcut.upper() for label in ours}
             added = []
             for label in theirs:
-                if label.name in names:
+                if label.name.casefold() in names:
                     continue
                 key = label.shortcut.upper()
                 if key in keys or key.isdigit():
@@ -419,8 +435,8 @@ class _Merger:
                     self.out.save_labels([*ours, *added])
                 except StanceLabelError as error:
                     raise _refused(source, str(error)) from None
-        by_name = {label.name: label.id for label in self.out.labels()}
-        return {r[0]: by_name.get(r[1]) for r in rows}
+        by_name = {label.name.casefold(): label.id for label in self.out.labels()}
+        return {r[0]: by_name.get(r[1].casefold()) for r in rows}
 
     # -- one project file ---------------------------------------------------------------
 

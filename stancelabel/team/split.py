@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import random
 import re
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.names import clean_name
-from stancelabel.core.outputs import Kind, UniqueNames, name_max, plan_output
+from stancelabel.core.outputs import Kind, UniqueNames, check_not_companion, file_name_part, name_max, plan_output
 from stancelabel.core.model import ImportedAttribution, SourceDocument
 from stancelabel.store.project import Project, utc_now
 
@@ -45,20 +44,16 @@ def assign(shas: list[str], annotators: list[str], overlap: float, seed: int) ->
 def file_names(stem: str, names: list[str], max_bytes: int) -> dict[str, str]:
     """Each annotator's file name: ``STEM-NAME.stance``, unique (also where case does not count) and within
     the file system's limit; a name that had to change to be a file name gets a short hash of itself."""
-    unique = UniqueNames(max_bytes)
-    out = {}
-    for name in names:
-        safe = _UNSAFE.sub("-", name).strip("-.") or "annotator"
-        if safe != name:
-            safe += "-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:6]
-        out[name] = unique.take(f"{stem}-{safe}", ".stance", name)
-    return out
+    unique = UniqueNames(max_bytes - len("-journal"))  # room for SQLite's files beside each
+    return {name: unique.take(f"{stem}-{file_name_part(name, _UNSAFE, 'annotator')}", ".stance", name)
+            for name in names}
 
 
-def _folder(path: Path) -> Path:
+def _folder(named: str | Path) -> Path:
     """The output folder, made when missing (its parent must exist); refused in one line otherwise."""
-    if not str(path):
-        raise StanceLabelError("no output folder named; give the folder for the annotators' files")
+    if not str(named):  # checked before Path(), which takes "" for the current folder
+        raise StanceLabelError("no output folder named (an empty path); give the folder for the annotators' files")
+    path = Path(named)
     try:
         if path.is_dir():
             return path
@@ -66,6 +61,7 @@ def _folder(path: Path) -> Path:
             raise StanceLabelError(f"{path}: is not a folder; give a folder for the annotators' files")
         if not path.parent.is_dir():
             raise StanceLabelError(f"{path}: the folder {str(path.parent)!r} does not exist; create it first")
+        check_not_companion(path)
         path.mkdir()  # with the permissions the umask gives
     except OSError as error:
         reason = "the name is too long for this file system" if error.errno == errno.ENAMETOOLONG else error.strerror
@@ -73,7 +69,7 @@ def _folder(path: Path) -> Path:
     return path
 
 
-def split(project: Project, annotators: list[str], overlap: float, seed: int, folder: Path) -> SplitReport:
+def split(project: Project, annotators: list[str], overlap: float, seed: int, folder: str | Path) -> SplitReport:
     """Write one project file per annotator into ``folder``; the source project records the assignment.
 
     Every target is checked before anything is written (an existing file, a project, a name too long is
@@ -84,7 +80,7 @@ def split(project: Project, annotators: list[str], overlap: float, seed: int, fo
         raise StanceLabelError("split needs at least two different annotator names")
     if not 0 <= overlap <= 1:
         raise StanceLabelError(f"--overlap must be between 0 and 1 (got {overlap})")
-    folder = _folder(Path(folder))
+    folder = _folder(folder)
     files = file_names(project.path.stem, names, name_max(folder))
     targets = {name: plan_output(folder / files[name], Kind.PROJECT, reading=[project.path],
                                  reading_role="the project being split", replace=False) for name in names}

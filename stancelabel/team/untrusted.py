@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from stancelabel.core.errors import ProjectFileError
-from stancelabel.core.projectfile import read_header
+from stancelabel.core.projectfile import read_header, wal_of
 from stancelabel.core.tempfiles import private_folder
 from stancelabel.store import schema
 
@@ -53,6 +53,8 @@ def _refuse(path: Path, reason: str) -> ProjectFileError:
 def check_header(path: Path) -> None:
     """Refuse, from its first 100 bytes and its size, a file that cannot be a current project."""
     try:
+        if not path.exists():
+            raise _refuse(path, "no such file")
         if not path.is_file():  # before opening: a FIFO would block the read forever
             raise _refuse(path, "not a regular file")
         size = path.stat().st_size
@@ -84,7 +86,7 @@ class UntrustedProject:
         copy = self._folder / "input.stance"
         try:
             shutil.copyfile(self.path, copy)
-            wal = self.path.with_name(self.path.name + "-wal")
+            wal = wal_of(self.path)
             if wal.is_file():  # changes not yet checkpointed into the main file
                 if wal.stat().st_size > MAX_FILE_BYTES:
                     raise _refuse(self.path, f"its -wal file is larger than {MAX_FILE_BYTES >> 30} GiB")
