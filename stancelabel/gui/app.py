@@ -134,13 +134,13 @@ def run_gui(project_path: str | None = None, sample: bool = False) -> int:
             return  # the first one is being reported; the rest follow from it
         failure.append(str(error))
         print(f"error: {for_terminal(str(error))}", file=sys.stderr)
-        if can_show_dialogs(app):
-            from PySide6.QtWidgets import QMessageBox
-
-            QMessageBox.critical(None, "StanceLabel", f"{error}\n\nStanceLabel will close this project.")
         QTimer.singleShot(0, close_all)  # not from inside the call that failed (a view's paint, say)
 
     def close_all() -> None:
+        if can_show_dialogs(app):
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "StanceLabel", f"{failure[0]}\n\nStanceLabel will close this project.")
         for widget in app.topLevelWidgets():
             closing = getattr(widget, "close_after_failure", None)
             if closing is not None:
