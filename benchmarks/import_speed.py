@@ -41,9 +41,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"folder of .txt files (default {DEFAULT_DATA})")
     parser.add_argument("--n-process", default="1,2",
                         help="comma-separated process counts to compare; the first is the reference (default 1,2)")
-    parser.add_argument("--detect", choices=("tagger", "rules"), default=None,
-                        help="import with attribution detection (tagger: rules anchored on the cue and source "
-                        "tagger; rules: the rules alone); bare nlp.pipe runs the same pipeline without it")
+    parser.add_argument("--detect", choices=("fast", "accurate", "rules"), default=None,
+                        help="import with attribution detection (fast: the cue classifier and rules; accurate: "
+                        "the transformer encoder and rules; rules: the rules alone); bare nlp.pipe runs the "
+                        "same pipeline without it")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs of each measurement; the best counts")
     parser.add_argument("--tmp", type=Path, default=None,
                         help="folder for the throw-away project files (default: the system temp folder)")
@@ -62,8 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def time_bare(nlp, texts: list[str], n_process: int, batch_size: int) -> float:
     """Seconds for nlp.pipe over the texts, every doc consumed and its sentences walked.
 
-    The attribution detector and the cue and source tagger, when the pipeline
-    has them, are disabled here: the bare side is the pipeline's own processing.
+    The attribution detector, when the pipeline has it, is disabled here: the
+    bare side is the pipeline's own processing.
     """
     disabled = [name for name in nlp.pipe_names if name.startswith("stancelabel_") and name != "stancelabel_line_breaks"]
     start = time.perf_counter()
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     files = readable
     words = sum(len(t.split()) for t in texts)
 
-    nlp, info = load_pipeline(args.model, detect=args.detect is not None, detector=args.detect or "tagger")
+    nlp, info = load_pipeline(args.model, detect=args.detect is not None, detector=args.detect or "fast")
     batch_size = ImportOptions().batch_size
 
     print("StanceLabel import speed")

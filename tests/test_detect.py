@@ -35,6 +35,13 @@ def trained(trained_nlp):
 
 
 @pytest.fixture(scope="module")
+def rules(trained_nlp):
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    return load_pipeline(trained_nlp[1].name, detect=True, detector="rules")
+
+
+@pytest.fixture(scope="module")
 def blank():
     from stancelabel.nlp.pipeline import load_pipeline
 
@@ -78,8 +85,8 @@ def test_according_to(trained):
     assert (source, content) == ("the mayor", "the budget is balanced")
 
 
-def test_possessive_source_with_nominal_cue(trained):
-    found = find(trained, "Critics rejected the minister's claim that taxes will fall.")
+def test_possessive_source_with_nominal_cue(rules):
+    found = find(rules, "Critics rejected the minister's claim that taxes will fall.")
     assert by_cue(found, "claim")[:3] == ("the minister", "claim", "taxes will fall")
     assert by_cue(found, "rejected")[3] == "denies"
 
@@ -129,8 +136,9 @@ def test_nested_report_without_its_own_source_is_not_reported_twice(trained):
     assert [f[1].split()[-1] for f in found] == ["said"]
 
 
-def test_nested_report_with_its_own_source_is_kept(trained):
-    found = find(trained, "The mayor said the engineers claimed that the dam had cracked.")
+def test_nested_report_with_its_own_source_is_kept(rules):
+    # the rules report both; the fast detector follows PolNeAR, which never nests one report in another
+    found = find(rules, "The mayor said the engineers claimed that the dam had cracked.")
     assert {f[1].split()[-1] for f in found} == {"said", "claimed"}
 
 

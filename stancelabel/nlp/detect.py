@@ -4,10 +4,12 @@ Runs as the spaCy component ``stancelabel_attributions`` so that it works inside
 ``nlp.pipe`` worker processes; results are left on ``doc._.stancelabel_attributions``
 as plain tuples (they cross process boundaries with the Doc).
 
-With a trained pipeline the rules read the dependency parse and the entities,
-anchored on the cues and sources of the trained tagger (nlp/roles.py) where it
-runs; with the blank fallback pipeline they read only the lexicon, word order
-and quotation marks, and find fewer attributions less exactly.
+With a trained pipeline the rules read the dependency parse, anchored on the
+cues of the chosen detector: the cue classifier over the parse (nlp/cues.py,
+``fast``), the transformer encoder's cues and sources (nlp/encoder.py,
+``accurate``) or the cue lexicon (``rules``). With the blank fallback pipeline
+they read only the lexicon, word order and quotation marks, and find fewer
+attributions less exactly.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from stancelabel.nlp.doctext import doc_text
 from stancelabel.nlp.hints import PRONOUNS, source_hint
 from stancelabel.nlp.lexicon import CueEntry, Lexicon, load_lexicon
 from stancelabel.nlp.quotes import quote_spans
-from stancelabel.nlp.roles import tagged_roles
 from stancelabel.nlp.stance import HEDGES, suggest
 
 COMPONENT = "stancelabel_attributions"
@@ -70,17 +71,39 @@ def detected(doc: Doc) -> list[Detected]:
 
 
 class AttributionDetector:
-    """The spaCy component: lexicon and rules, chosen by what the pipeline annotated."""
+    """The spaCy component: lexicon and rules, anchored on the cues of the chosen detector.
 
-    def __init__(self, lexicon_path: str | None = None) -> None:
+    ``detector`` is ``fast`` (the cue classifier over the parse, nlp/cues.py),
+    ``accurate`` (the transformer encoder, nlp/encoder.py) or ``rules`` (the
+    lexicon and the parse alone). Without a parse only the surface rules run.
+    """
+
+    def __init__(self, lexicon_path: str | None = None, detector: str = "fast") -> None:
         self.lexicon_path = lexicon_path
         self.lexicon = load_lexicon(lexicon_path)
+        self.detector = detector
+        self.cue_model = None
+        if detector == "fast":
+            from stancelabel.nlp.cues import load_model
+
+            self.cue_model = load_model()
+        self._encoder = None
+
+    @property
+    def encoder(self):
+        if self._encoder is None:  # loaded on first use: in each worker process, not in the parent
+            from stancelabel.nlp.encoder import shared_tagger
+
+            self._encoder = shared_tagger()
+        return self._encoder
 
     def __call__(self, doc: Doc) -> Doc:
-        roles = tagged_roles(doc)
-        if roles is not None and doc.has_annotation("DEP"):
-            found = detect_with_roles(doc, self.lexicon, *roles)
-        elif doc.has_annotation("DEP"):
+        parsed = doc.has_annotation("DEP")
+        if parsed and self.detector == "accurate":
+            found = detect_with_encoder(doc, self.lexicon, self.encoder.tag(doc))
+        elif parsed and self.cue_model is not None:
+            found = detect_with_cues(doc, self.lexicon, [span for span, _ in self.cue_model.cues(doc)])
+        elif parsed:
             found = detect_parsed(doc, self.lexicon)
         else:
             found = detect_surface(doc, self.lexicon)
@@ -88,9 +111,10 @@ class AttributionDetector:
         return doc
 
 
-@Language.factory(COMPONENT, default_config={"lexicon_path": None})
-def make_attribution_detector(nlp: Language, name: str, lexicon_path: str | None) -> AttributionDetector:
-    return AttributionDetector(lexicon_path)
+@Language.factory(COMPONENT, default_config={"lexicon_path": None, "detector": "rules"})
+def make_attribution_detector(nlp: Language, name: str, lexicon_path: str | None,
+                              detector: str) -> AttributionDetector:
+    return AttributionDetector(lexicon_path, detector)
 
 
 # -- spans and small helpers --------------------------------------------------------------------
@@ -643,6 +667,16 @@ def detect_with_roles(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]
     found.sort(key=lambda d: d.cue[0][0])
     _add_hints(doc, found)
     return found
+
+
+def detect_with_cues(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]]) -> list[Detected]:
+    """Attributions anchored on the cue classifier's cues; sources and contents from the parse."""
+    return detect_with_roles(doc, lexicon, cues, [], keep_rules=False)
+
+
+def detect_with_encoder(doc: Doc, lexicon: Lexicon, tags: dict[str, list[tuple[int, int]]]) -> list[Detected]:
+    """Attributions anchored on the encoder's cues, with its sources where the parse agrees."""
+    return detect_with_roles(doc, lexicon, tags["cue"], tags["source"], keep_rules=False)
 
 
 def _strong_cue(doc: Doc, item: Detected, lemmas: frozenset[str]) -> bool:
