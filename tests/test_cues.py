@@ -28,7 +28,7 @@ def found(nlp, text: str) -> list[tuple[str, str, str]]:
 def test_plain_reports_are_found_with_source_and_content(fast):
     text = "The harbour master said the pier would reopen in May. Engineers denied that the bridge was unsafe."
     assert found(fast, text) == [("The harbour master", "said", "the pier would reopen in May"),
-                                 ("Engineers", "denied", "the bridge was unsafe")]
+                                 ("Engineers", "denied", "that the bridge was unsafe")]
 
 
 def test_cue_extent_keeps_the_reporting_expression_only(fast):

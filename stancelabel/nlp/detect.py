@@ -122,8 +122,7 @@ def make_attribution_detector(nlp: Language, name: str, lexicon_path: str | None
 
 def _trim(doc: Doc, start: int, end: int, keep_quotes: bool = False) -> tuple[int, int] | None:
     """Token range [start, end) as character offsets without edge punctuation and space."""
-    while start < end and (doc[start].is_space or (doc[start].is_punct and not (keep_quotes and doc[start].is_quote))
-                           or doc[start].lower_ == "that" and doc[start].dep_ == "mark"):
+    while start < end and (doc[start].is_space or (doc[start].is_punct and not (keep_quotes and doc[start].is_quote))):
         start += 1
     while end > start and (doc[end - 1].is_space or (doc[end - 1].is_punct and not (keep_quotes and doc[end - 1].is_quote))):
         end -= 1
@@ -211,9 +210,7 @@ def _find_source(cue: Token) -> Token | None:
     for _ in range(4):
         subject = _subject(token)
         if subject is not None:
-            if subject.lower_ in _RELATIVE and token.dep_ == "relcl":
-                return token.head
-            return subject
+            return subject  # a relative pronoun ("who said") is the source in PolNeAR, not its antecedent
         if token.dep_ in ("relcl", "acl") and token.head.pos_ in ("NOUN", "PROPN", "PRON"):
             return token.head
         if token.dep_ not in _CLIMB_DEPS or token.head is token:
@@ -239,6 +236,10 @@ def _content_tokens(cue: Token) -> tuple[list[Token], bool]:
     """The token(s) whose subtrees hold the content, and whether the content is the governing clause."""
     clauses = [c for c in cue.children if c.dep_ in _CLAUSE_DEPS]
     if clauses:
+        # "urged his supporters to monitor polling places": PolNeAR's content is the object and its infinitive
+        objects = [c for c in cue.children if c.dep_ in _OBJECT_DEPS and c.i < clauses[0].i]
+        if objects and clauses[0].dep_ == "xcomp":
+            return [*objects, *clauses], False
         return clauses, False
     if cue.dep_ in ("parataxis", "ccomp") and cue.head.pos_ in ("VERB", "AUX") and cue.head.i < cue.i:
         return [cue.head], True  # "The plan, he said, is dead." / "The plan is dead, he said."
@@ -290,7 +291,21 @@ def _content_spans(doc: Doc, cue: Token, content_tokens: list[Token], governing:
         following = [q for q in quotes if q[0] >= sent.end_char and q[0] - sent.end_char < 5]
         if following:
             spans = [following[0]]
-    return _merge(spans)
+    return _merge(_quote_edges(doc_text(doc), spans, quotes))
+
+
+def _quote_edges(text: str, spans: Iterable[tuple[int, int]], quotes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A content that starts or ends inside a quotation takes the quotation marks (and the punctuation
+    before the closing mark) when only punctuation or space lies between: '“true.”', not '“true'."""
+    out = []
+    for start, end in spans:
+        for q_start, q_end in quotes:
+            if q_start < start < q_end and not text[q_start + 1:start].strip(" ,.;:'\"“”‘’"):
+                start = q_start
+            if q_start < end < q_end and not text[end:q_end - 1].strip(" ,.;:!?'\"“”‘’"):
+                end = q_end
+        out.append((start, end))
+    return out
 
 
 def _merge(spans: Iterable[tuple[int, int]]) -> Spans:
