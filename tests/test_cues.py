@@ -99,3 +99,29 @@ def test_fast_detector_works_in_worker_processes(fast):
     text = "Officials said the road will reopen on Friday. Traders denied that the closure hurt sales."
     docs = list(fast.pipe([text, text.upper(), text], n_process=2, batch_size=1))
     assert detected(docs[0]) == detected(docs[2]) and detected(docs[0])
+
+
+#: The seed article's ten attributions (issue 16): line, a word of the cue, a word of the source ("" none).
+SEED = [(1, "claims", "North Korea"), (1, "rumours", "US"), (2, "claimed", "officials"), (3, "said", "They"),
+        (4, "denied", "Moscow"), (6, "stated", "official"), (7, "allegedly", ""), (8, "stated", "spokeswoman"),
+        (9, "", "Kirby"), (14, "pledged", "Putin")]
+
+
+@pytest.mark.parametrize("detector", ["fast", "accurate"])
+def test_seed_article_attributions_are_found_once_each(shared_data, trained_nlp, detector):
+    from stancelabel.nlp.encoder import missing
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    if detector == "accurate" and missing():
+        pytest.skip(missing())
+    if detector == "fast" and model_path() is None:
+        pytest.skip("no cue classifier shipped")
+    nlp, _ = load_pipeline(trained_nlp[1].name, detect=True, detector=detector)
+    text = (shared_data / "seed" / "article.txt").read_text("utf-8")
+    line_of = lambda at: text.count("\n", 0, at) + 1  # noqa: E731
+    found = [(line_of(d.cue[0][0]), text[d.cue[0][0]:d.cue[-1][1]], " ".join(text[s:e] for s, e in d.source))
+             for d in detected(nlp(text))]
+    for line, cue, source in SEED:
+        matching = [f for f in found if f[0] == line and cue in f[1] and source in f[2]]
+        assert len(matching) == 1, f"line {line}, cue {cue!r}, source {source!r}: {matching or found}"
+    assert len(found) == len(SEED), found

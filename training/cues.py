@@ -101,7 +101,7 @@ def evaluate(model: CueModel, cache, thresholds):
         evaluation = Evaluation()
         for doc, _name, triples in cache:
             cues = [span for span, _ in model.cues(doc, threshold)]
-            found = _drop_nested(detect_with_roles(doc, lexicon, cues, [], keep_rules=False))
+            found = _drop_nested(detect_with_roles(doc, lexicon, cues, [], keep_rules=False), nesting=False)
             score_document(evaluation, doc.text, [(d.source, d.cue, d.content) for d in found], triples)
         out[threshold] = evaluation
     return out
