@@ -243,13 +243,23 @@ class CueModel:
         scores[~candidate | p.space | p.punct] = -np.inf
         return scores
 
-    def cues(self, doc: Doc, threshold: float | None = None) -> list[tuple[tuple[int, int], float]]:
-        """Cue spans (character offsets) with their anchor's score, best first, not overlapping."""
+    def cues(self, doc: Doc, threshold: float | None = None, prior: np.ndarray | None = None,
+             weight: float = 0.5) -> list[tuple[tuple[int, int], float]]:
+        """Cue spans (character offsets) with their anchor's score, best first, not overlapping.
+
+        ``prior`` (one probability per token, the accurate detector's encoder) is mixed with
+        the anchor model's probability with ``weight`` before the threshold.
+        """
         p = Parsed(doc)
         if not p.n:
             return []
         scores = self.anchor_scores(p, doc)
         threshold = self.threshold if threshold is None else threshold
+        if prior is not None:
+            with np.errstate(over="ignore"):
+                mixed = weight * prior + (1 - weight) / (1 + np.exp(-scores))
+            mixed[p.space | p.punct] = 0.0
+            scores = np.log(np.clip(mixed, 1e-9, 1 - 1e-9) / np.clip(1 - mixed, 1e-9, 1))
         logit = np.log(threshold / (1 - threshold))
         anchors = np.flatnonzero(scores > logit)
         if not len(anchors):

@@ -83,7 +83,7 @@ class AttributionDetector:
         self.lexicon = load_lexicon(lexicon_path)
         self.detector = detector
         self.cue_model = None
-        if detector == "fast":
+        if detector in ("fast", "accurate"):
             from stancelabel.nlp.cues import load_model
 
             self.cue_model = load_model()
@@ -100,7 +100,7 @@ class AttributionDetector:
     def __call__(self, doc: Doc) -> Doc:
         parsed = doc.has_annotation("DEP")
         if parsed and self.detector == "accurate":
-            found = detect_with_encoder(doc, self.lexicon, self.encoder.tag(doc))
+            found = detect_with_encoder(doc, self.lexicon, self.encoder, self.cue_model)
         elif parsed and self.cue_model is not None:
             found = detect_with_cues(doc, self.lexicon, [span for span, _ in self.cue_model.cues(doc)])
         elif parsed:
@@ -720,15 +720,17 @@ def detect_with_roles(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]
     return found
 
 
-def detect_with_cues(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]]) -> list[Detected]:
+def detect_with_cues(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]],
+                     sources: Sequence[tuple[int, int]] = ()) -> list[Detected]:
     """Attributions anchored on a classifier's cues; sources and contents from the parse.
 
     The lexicon's noun and adverb cues ("the minister's claim that", "allegedly") that the
     rules find where the classifier found no cue are kept: the classifier sees too few of
-    them to learn them (on PolNeAR dev this adds 0.002 attribution F1).
+    them to learn them (on PolNeAR dev this adds 0.002 attribution F1). ``sources`` (the
+    encoder's) are preferred where the parse links them to the cue.
     """
     by_rules = detect_parsed(doc, lexicon, hints=False)
-    found = detect_with_roles(doc, lexicon, cues, [], keep_rules=False, by_rules=by_rules)
+    found = detect_with_roles(doc, lexicon, cues, sources, keep_rules=False, by_rules=by_rules)
     taken = [c for item in found for c in item.cue]
     for item in by_rules:
         if any(s < item.cue[0][1] and item.cue[0][0] < e for s, e in taken):
@@ -741,9 +743,29 @@ def detect_with_cues(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]]
     return found
 
 
-def detect_with_encoder(doc: Doc, lexicon: Lexicon, tags: dict[str, list[tuple[int, int]]]) -> list[Detected]:
-    """Attributions anchored on the encoder's cues, with its sources where the parse agrees."""
-    return detect_with_roles(doc, lexicon, tags["cue"], tags["source"], keep_rules=False)
+def detect_with_encoder(doc: Doc, lexicon: Lexicon, encoder, cue_model) -> list[Detected]:
+    """Attributions from the encoder (nlp/encoder.py): its cue probability mixed with the cue
+    classifier's, whose extent model then sets each cue's words; its sources where the parse agrees;
+    the rules' contents, each widened to the encoder's content span that overlaps it."""
+    probabilities, tags = encoder.read(doc)
+    if cue_model is not None:
+        cues = [span for span, _ in cue_model.cues(doc, encoder.cue_threshold, probabilities[:, 0],
+                                                      encoder.cue_weight)]
+    else:
+        cues = tags["cue"]
+    found = detect_with_cues(doc, lexicon, cues, tags["source"])
+    for item in found:
+        item.content = _snap(item.content, tags["content"])
+    return found
+
+
+def _snap(spans: Spans, model_spans: Sequence[tuple[int, int]]) -> Spans:
+    """Each span replaced by the extent of the model's spans that overlap it, if any do."""
+    out = []
+    for start, end in spans:
+        overlapping = [(s, e) for s, e in model_spans if s < end and start < e]
+        out.append((min(s for s, _ in overlapping), max(e for _, e in overlapping)) if overlapping else (start, end))
+    return _merge(out)
 
 
 def _strong_cue(doc: Doc, item: Detected, lemmas: frozenset[str]) -> bool:

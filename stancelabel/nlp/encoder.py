@@ -106,6 +106,9 @@ class EncoderTagger:
         self.max_pieces = int(self.meta["max_pieces"])
         #: added to the O logit of each role before the argmax (chosen on held-out articles)
         self.o_bias = [float(self.meta.get("o_bias", {}).get(role, 0.0)) for role in ROLES]
+        #: how the encoder's cue probability is mixed with the fast cue classifier's (nlp/cues.py)
+        self.cue_weight = float(self.meta.get("cue_weight", 0.5))
+        self.cue_threshold = float(self.meta.get("cue_threshold", 0.45))
         self.tokenizer = Tokenizer.from_file(str(path / TOKENIZER_FILE))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
@@ -143,9 +146,45 @@ class EncoderTagger:
 
     def tag(self, doc: Doc) -> dict[str, list[tuple[int, int]]]:
         """Each role's spans in the Doc, as whole spaCy tokens: (start_char, end_char)."""
-        text = doc.text
-        logits, offsets = self.logits(text, [s.start_char for s in doc.sents])
-        return decode(doc, logits, offsets, self.o_bias)
+        return self.read(doc)[1]
+
+    def read(self, doc: Doc) -> tuple[np.ndarray, dict[str, list[tuple[int, int]]]]:
+        """Each token's probability of each role, and each role's spans (as ``tag``)."""
+        logits, offsets = self.logits(doc.text, [s.start_char for s in doc.sents])
+        return token_probabilities(doc, logits, offsets), decode(doc, logits, offsets, self.o_bias)
+
+
+def token_probabilities(doc: Doc, logits: np.ndarray, offsets: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Each spaCy token's probability of being part of each role (1 - P(O)), from its first piece."""
+    import numpy as np
+
+    first, valid = _first_pieces(doc, offsets)
+    out = np.zeros((len(doc), len(ROLES)), dtype=np.float32)
+    if not len(offsets):
+        return out
+    chosen = logits[first]
+    for role in range(len(ROLES)):
+        scores = chosen[:, 3 * role:3 * role + 3]
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        out[:, role] = np.where(valid, 1.0 - scores[:, 0] / scores.sum(axis=1), 0.0)
+    return out
+
+
+def _first_pieces(doc: Doc, offsets: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The index of each token's first piece, and whether the token has one."""
+    import numpy as np
+
+    if not len(offsets):
+        return np.zeros(len(doc), dtype=np.int64), np.zeros(len(doc), dtype=bool)
+    starts = np.fromiter((s for s, _ in offsets), dtype=np.int64, count=len(offsets))
+    ends = np.fromiter((e for _, e in offsets), dtype=np.int64, count=len(offsets))
+    token_starts = np.fromiter((t.idx for t in doc), dtype=np.int64, count=len(doc))
+    token_ends = token_starts + np.fromiter((len(t.text) for t in doc), dtype=np.int64, count=len(doc))
+    first = np.searchsorted(ends, token_starts, side="right")  # the first piece ending after the token starts
+    valid = first < len(offsets)
+    first = np.minimum(first, len(offsets) - 1)
+    valid &= starts[first] < token_ends
+    return first, valid
 
 
 def token_tags(doc: Doc, logits: np.ndarray, offsets: Sequence[tuple[int, int]],
@@ -156,14 +195,7 @@ def token_tags(doc: Doc, logits: np.ndarray, offsets: Sequence[tuple[int, int]],
     tags = np.zeros((len(doc), len(ROLES)), dtype=np.int8)
     if not len(offsets):
         return tags
-    starts = np.fromiter((s for s, _ in offsets), dtype=np.int64, count=len(offsets))
-    ends = np.fromiter((e for _, e in offsets), dtype=np.int64, count=len(offsets))
-    token_starts = np.fromiter((t.idx for t in doc), dtype=np.int64, count=len(doc))
-    token_ends = token_starts + np.fromiter((len(t.text) for t in doc), dtype=np.int64, count=len(doc))
-    first = np.searchsorted(ends, token_starts, side="right")  # first piece ending after the token starts
-    valid = (first < len(offsets))
-    first = np.minimum(first, len(offsets) - 1)
-    valid &= starts[first] < token_ends
+    first, valid = _first_pieces(doc, offsets)
     for role in range(len(ROLES)):
         scores = logits[first, 3 * role:3 * role + 3].copy()
         scores[:, 0] += o_bias[role]
