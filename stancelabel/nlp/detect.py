@@ -87,15 +87,13 @@ class AttributionDetector:
             from stancelabel.nlp.cues import load_model
 
             self.cue_model = load_model()
-        self._encoder = None
 
     @property
     def encoder(self):
-        if self._encoder is None:  # loaded on first use: in each worker process, not in the parent
-            from stancelabel.nlp.encoder import shared_tagger
+        """The encoder, loaded on first use in each process (spaCy's workers each load their own)."""
+        from stancelabel.nlp.encoder import shared_tagger
 
-            self._encoder = shared_tagger()
-        return self._encoder
+        return shared_tagger()
 
     def __call__(self, doc: Doc) -> Doc:
         parsed = doc.has_annotation("DEP")

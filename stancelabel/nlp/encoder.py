@@ -14,6 +14,7 @@ pieces) serves training and tagging, so both see the same context.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
@@ -236,7 +237,12 @@ def _char_span(doc: Doc, start: int, end: int) -> tuple[int, int]:
     return doc[start].idx, last.idx + len(last.text)
 
 
-@lru_cache(maxsize=2)
 def shared_tagger(path: str | None = None) -> EncoderTagger:
-    """One tagger per process (each spaCy worker process loads its own)."""
+    """One tagger per process: a worker forked from a process that already had one makes its own
+    (an onnxruntime session is not meant to cross a fork)."""
+    return _tagger(path, os.getpid())
+
+
+@lru_cache(maxsize=4)
+def _tagger(path: str | None, pid: int) -> EncoderTagger:
     return EncoderTagger(Path(path) if path else None)
