@@ -91,7 +91,7 @@ def fit(x, y, c: float) -> tuple[np.ndarray, float]:
 
 def evaluate(model: CueModel, cache, thresholds):
     """Attribution-level scores of the whole fast detector at each threshold."""
-    from stancelabel.nlp.detect import _drop_nested, detect_with_roles
+    from stancelabel.nlp.detect import _drop_nested, detect_with_cues
     from stancelabel.nlp.lexicon import load_lexicon
     from stancelabel.nlp.scoring import Evaluation, score_document
 
@@ -101,7 +101,7 @@ def evaluate(model: CueModel, cache, thresholds):
         evaluation = Evaluation()
         for doc, _name, triples in cache:
             cues = [span for span, _ in model.cues(doc, threshold)]
-            found = _drop_nested(detect_with_roles(doc, lexicon, cues, [], keep_rules=False), nesting=False)
+            found = _drop_nested(detect_with_cues(doc, lexicon, cues), nesting=False, text=doc.text)
             score_document(evaluation, doc.text, [(d.source, d.cue, d.content) for d in found], triples)
         out[threshold] = evaluation
     return out

@@ -751,19 +751,34 @@ def detect_with_encoder(doc: Doc, lexicon: Lexicon, encoder, cue_model) -> list[
                                                       encoder.cue_weight)]
     else:
         cues = tags["cue"]
-    found = detect_with_cues(doc, lexicon, cues, tags["source"])
+    found = detect_with_cues(doc, lexicon, cues, _trim_function_words(doc, tags["source"]))
     for item in found:
         item.content = _snap(item.content, tags["content"])
     return found
 
 
 def _snap(spans: Spans, model_spans: Sequence[tuple[int, int]]) -> Spans:
-    """Each span replaced by the extent of the model's spans that overlap it, if any do."""
+    """Each span widened to cover the model's spans that overlap it."""
     out = []
     for start, end in spans:
         overlapping = [(s, e) for s, e in model_spans if s < end and start < e]
-        out.append((min(s for s, _ in overlapping), max(e for _, e in overlapping)) if overlapping else (start, end))
+        out.append((min([start, *(s for s, _ in overlapping)]), max([end, *(e for _, e in overlapping)])))
     return _merge(out)
+
+
+def _trim_function_words(doc: Doc, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Model spans without a trailing determiner, preposition or punctuation ("Moscow at the")."""
+    out = []
+    for start, end in spans:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None:
+            continue
+        last = span.end
+        while last > span.start and (doc[last - 1].pos_ in ("DET", "ADP", "PUNCT", "CCONJ") or doc[last - 1].is_space):
+            last -= 1
+        if last > span.start:
+            out.append((doc[span.start].idx, doc[last - 1].idx + len(doc[last - 1].text)))
+    return out
 
 
 def _strong_cue(doc: Doc, item: Detected, lemmas: frozenset[str]) -> bool:
