@@ -28,6 +28,8 @@ DEFAULT_DATA = REPO.parent / "shared/data/polnear-train/text"
 
 #: import words/s divided by bare nlp.pipe words/s, at the same n_process
 RATIO_GOAL = 0.90
+#: the accurate detector runs a transformer encoder besides the pipeline: its goal is lower (issue 16)
+DETECTOR_RATIO_GOALS = {"accurate": 0.30}
 #: what "clearly faster" means for the import with more processes than the first in --n-process
 SPEEDUP_GOAL = 1.25
 
@@ -222,10 +224,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print("Goals")
+    ratio_goal = DETECTOR_RATIO_GOALS.get(args.detect or "", RATIO_GOAL)
     for n in args.n_process:
         ratio = best[("bare", n)] / best[("import", n)]
-        verdict = "PASS" if ratio >= RATIO_GOAL else "MISS"
-        print(f"  import/bare at n_process {n}: {ratio:.3f} (goal >= {RATIO_GOAL:.2f})  {verdict}")
+        verdict = "PASS" if ratio >= ratio_goal else "MISS"
+        print(f"  import/bare at n_process {n}: {ratio:.3f} (goal >= {ratio_goal:.2f})  {verdict}")
     for n in args.n_process[1:]:
         speedup = best[("import", reference)] / best[("import", n)]
         verdict = "PASS" if speedup >= SPEEDUP_GOAL else "MISS"

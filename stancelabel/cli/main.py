@@ -164,7 +164,7 @@ def _detector_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", choices=("fast", "accurate", "rules", "tagger"), default="fast",
                         help="attribution detection: fast (default: a cue classifier over the parse), "
                         "accurate (a transformer encoder; needs stancelabel[accurate]; imports take about "
-                        "twice as long) or rules (the lexicon alone); tagger is an old name for fast")
+                        "1.7 times as long) or rules (the lexicon alone); tagger is an old name for fast")
 
 
 def _positive_int(value: str) -> int:

@@ -98,11 +98,11 @@ def detector_choices() -> list[DetectorChoice]:
     from stancelabel.nlp.encoder import missing
 
     return [
-        DetectorChoice("fast", "cue classifier over the parse, then rules for sources and contents", 1.05),
-        DetectorChoice("accurate", "a small transformer encoder reads each sentence for cues and sources; "
-                       "finds more attributions, more exactly, but imports take about twice as long",
-                       2.1, missing()),
-        DetectorChoice("rules", "the cue lexicon and the parse alone: least accurate", 1.04),
+        DetectorChoice("fast", "a cue classifier over the parse, then rules for sources and contents", 1.06),
+        DetectorChoice("accurate", "a small transformer encoder reads each sentence for cues and sources: "
+                       "finds more attributions, more exactly; imports take about 1.7 times as long",
+                       1.7, missing()),
+        DetectorChoice("rules", "the cue lexicon and the parse alone: least accurate", 1.06),
     ]
 
 
