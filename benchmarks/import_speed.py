@@ -28,6 +28,8 @@ DEFAULT_DATA = REPO.parent / "shared/data/polnear-train/text"
 
 #: import words/s divided by bare nlp.pipe words/s, at the same n_process
 RATIO_GOAL = 0.90
+#: the accurate detector runs a transformer encoder besides the pipeline: its goal is lower (issue 16)
+DETECTOR_RATIO_GOALS = {"accurate": 0.30}
 #: what "clearly faster" means for the import with more processes than the first in --n-process
 SPEEDUP_GOAL = 1.25
 
@@ -41,9 +43,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"folder of .txt files (default {DEFAULT_DATA})")
     parser.add_argument("--n-process", default="1,2",
                         help="comma-separated process counts to compare; the first is the reference (default 1,2)")
-    parser.add_argument("--detect", choices=("tagger", "rules"), default=None,
-                        help="import with attribution detection (tagger: rules anchored on the cue and source "
-                        "tagger; rules: the rules alone); bare nlp.pipe runs the same pipeline without it")
+    parser.add_argument("--detect", choices=("fast", "accurate", "rules"), default=None,
+                        help="import with attribution detection (fast: the cue classifier and rules; accurate: "
+                        "the transformer encoder and rules; rules: the rules alone); bare nlp.pipe runs the "
+                        "same pipeline without it")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs of each measurement; the best counts")
     parser.add_argument("--tmp", type=Path, default=None,
                         help="folder for the throw-away project files (default: the system temp folder)")
@@ -62,8 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def time_bare(nlp, texts: list[str], n_process: int, batch_size: int) -> float:
     """Seconds for nlp.pipe over the texts, every doc consumed and its sentences walked.
 
-    The attribution detector and the cue and source tagger, when the pipeline
-    has them, are disabled here: the bare side is the pipeline's own processing.
+    The attribution detector, when the pipeline has it, is disabled here: the
+    bare side is the pipeline's own processing.
     """
     disabled = [name for name in nlp.pipe_names if name.startswith("stancelabel_") and name != "stancelabel_line_breaks"]
     start = time.perf_counter()
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     files = readable
     words = sum(len(t.split()) for t in texts)
 
-    nlp, info = load_pipeline(args.model, detect=args.detect is not None, detector=args.detect or "tagger")
+    nlp, info = load_pipeline(args.model, detect=args.detect is not None, detector=args.detect or "fast")
     batch_size = ImportOptions().batch_size
 
     print("StanceLabel import speed")
@@ -221,10 +224,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print("Goals")
+    ratio_goal = DETECTOR_RATIO_GOALS.get(args.detect or "", RATIO_GOAL)
     for n in args.n_process:
         ratio = best[("bare", n)] / best[("import", n)]
-        verdict = "PASS" if ratio >= RATIO_GOAL else "MISS"
-        print(f"  import/bare at n_process {n}: {ratio:.3f} (goal >= {RATIO_GOAL:.2f})  {verdict}")
+        verdict = "PASS" if ratio >= ratio_goal else "MISS"
+        print(f"  import/bare at n_process {n}: {ratio:.3f} (goal >= {ratio_goal:.2f})  {verdict}")
     for n in args.n_process[1:]:
         speedup = best[("import", reference)] / best[("import", n)]
         verdict = "PASS" if speedup >= SPEEDUP_GOAL else "MISS"

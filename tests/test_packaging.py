@@ -26,8 +26,9 @@ assert [l.name for l in default_labels()] == ["asserts", "denies", "qualifies"]
 assert sample_documents() and "Harbourside" in sample_documents()[0].text
 from stancelabel.nlp.lexicon import load_lexicon
 assert load_lexicon().get("verb", "deny").stance == "denies"
-from stancelabel.nlp.roles import model_path
-assert model_path() is not None and str(model_path()).startswith(sys.prefix), model_path()
+from stancelabel.nlp import cues, encoder
+for model in (cues.model_path(), encoder.model_path()):  # both detectors' models ship in the wheel
+    assert model is not None and str(model).startswith(sys.prefix), model
 names = form_names()
 assert {"annotation_view", "label_panel", "schema_editor"} <= set(names), names
 for name in names:

@@ -74,23 +74,82 @@ def choose_pipeline(requested: str | None = None) -> str:
     return BLANK_ENGLISH
 
 
-DETECTORS = ("tagger", "rules")
+#: The attribution detectors, fastest first; see ``detector_choices`` for what each costs.
+DETECTORS = ("fast", "accurate", "rules")
+#: Earlier names: "tagger" was the NER cue tagger that the fast detector replaced.
+DETECTOR_ALIASES = {"tagger": "fast"}
+DEFAULT_DETECTOR = "fast"
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorChoice:
+    """One attribution detector as an import dialog offers it."""
+
+    name: str
+    description: str
+    #: import time with this detector relative to parsing alone (docs/benchmarks.md), one process
+    relative_cost: float
+    #: why it cannot run in this installation (one sentence), or None
+    unavailable: str | None = None
+
+
+def detector_choices() -> list[DetectorChoice]:
+    """The detectors with a description and cost each, and whether this installation can run them."""
+    from stancelabel.nlp.encoder import missing
+
+    return [
+        DetectorChoice("fast", "a cue classifier over the parse, then rules for sources and contents", 1.06),
+        DetectorChoice("accurate", "a small transformer encoder reads each sentence for cues and sources: "
+                       "finds more attributions, more exactly; imports take about 1.7 times as long",
+                       1.7, missing()),
+        DetectorChoice("rules", "the cue lexicon and the parse alone: least accurate", 1.06),
+    ]
+
+
+def default_detector(interactive: bool = False) -> str:
+    """The detector to use when none is named: ``accurate`` for the window's import when it is
+    installed (the slower, better choice when a person waits for labels anyway), else ``fast``."""
+    if interactive:
+        from stancelabel.nlp.encoder import missing
+
+        if missing() is None:
+            return "accurate"
+    return DEFAULT_DETECTOR
+
+
+def resolve_detector(name: str | None) -> str:
+    """A detector name as given by a user (or an alias) as one of DETECTORS; unknown or uninstalled
+    ones are a PipelineError saying what to do."""
+    chosen = DETECTOR_ALIASES.get(name or DEFAULT_DETECTOR, name or DEFAULT_DETECTOR)
+    if chosen not in DETECTORS:
+        raise PipelineError(f"unknown attribution detector {name!r} (one of {', '.join(DETECTORS)})")
+    if chosen == "accurate":
+        from stancelabel.nlp.encoder import missing
+
+        reason = missing()
+        if reason:
+            raise PipelineError(f"{reason}; or use --detector fast")
+    return chosen
 
 
 def load_pipeline(requested: str | None = None, *, detect: bool = False,
-                  detector: str = "tagger") -> tuple[Language, PipelineInfo]:
+                  detector: str = DEFAULT_DETECTOR) -> tuple[Language, PipelineInfo]:
     """Load a pipeline by name (or the default choice) ready to split sentences.
 
     With ``detect`` the attribution detector runs last, leaving its findings on
-    ``doc._.stancelabel_attributions``; ``detector="tagger"`` anchors its rules on
-    the shipped cue and source tagger where the pipeline can run it (more
-    accurate, slower), ``"rules"`` uses the rules alone.
+    ``doc._.stancelabel_attributions``: ``detector`` is one of DETECTORS (or an
+    alias): ``fast`` anchors the rules on a cue classifier over the parse,
+    ``accurate`` on a transformer encoder (needs the ``accurate`` extra),
+    ``rules`` uses the lexicon and the parse alone.
 
     ``blank:LANG`` gives a blank pipeline with a rule-based sentencizer; it is
     also what runs when no trained English pipeline is installed, with a warning.
+    With it only the surface rules run, whatever the detector.
     """
     import spacy
 
+    if detect:
+        detector = resolve_detector(detector)
     name = choose_pipeline(requested)
     if name.startswith(BLANK_PREFIX):
         lang = name[len(BLANK_PREFIX):] or "en"
@@ -101,7 +160,7 @@ def load_pipeline(requested: str | None = None, *, detect: bool = False,
         nlp.add_pipe("sentencizer")
         _add_line_breaks(nlp)
         if detect:
-            _add_detector(nlp, tagger=False)
+            _add_detector(nlp, "rules")
         warning = None
         if requested is None:
             warning = (
@@ -121,7 +180,7 @@ def load_pipeline(requested: str | None = None, *, detect: bool = False,
         nlp.add_pipe("sentencizer")
     _add_line_breaks(nlp)
     if detect:
-        _add_detector(nlp, tagger=detector == "tagger")
+        _add_detector(nlp, detector)
     return nlp, PipelineInfo(name, str(nlp.meta.get("version", "")), trained=True)
 
 
@@ -136,14 +195,10 @@ def _add_line_breaks(nlp: Language) -> None:
     nlp.add_pipe(LINE_BREAKS, last=True)
 
 
-def _add_detector(nlp: Language, *, tagger: bool) -> None:
-    """The cue and source tagger where asked and where it can run, then the detector."""
+def _add_detector(nlp: Language, detector: str) -> None:
     from stancelabel.nlp.detect import COMPONENT
-    from stancelabel.nlp.roles import add_role_tagger
 
-    if tagger:
-        add_role_tagger(nlp)
-    nlp.add_pipe(COMPONENT, last=True)
+    nlp.add_pipe(COMPONENT, last=True, config={"detector": detector})
 
 
 def sentence_offsets(doc: Doc) -> list[tuple[int, int]]:
