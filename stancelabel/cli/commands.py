@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from stancelabel.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from stancelabel.cli.progress import ImportProgressBar
-from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.names import for_terminal, json_for_terminal
 from stancelabel.store.project import Project
 
@@ -210,32 +208,21 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    from stancelabel.team.agreement import (
-        agreement, agreement_of_columns, format_agreement, format_span_agreement, span_agreement,
-    )
+    from stancelabel.team.agreement import format_agreement, format_span_agreement, project_agreement
 
     with Project.open(args.project, readonly=True) as project:
-        labels = [label.name for label in project.labels()]
-        overall = agreement_of_columns(*project.label_columns(), args.annotator or None, labels)
-        spans = span_agreement(project, args.annotator or None)
-        by_target = {}
-        if args.by_target:
-            grouped: dict = {}
-            for (target, item), ratings in project.labels_by_item(by_target=True).items():
-                grouped.setdefault(target, {})[item] = ratings
-            by_target = {target: agreement(items, args.annotator or None, labels)
-                         for target, items in sorted(grouped.items(), key=lambda x: (x[0] is None, x[0] or ""))}
+        report = project_agreement(project, args.annotator or None, by_target=args.by_target)
     if args.json:
-        out = overall.to_json()
-        out["attributions"] = spans
+        out = report.overall.to_json()
+        out["attributions"] = report.spans
         if args.by_target:
-            out["by_target"] = [{"target": target, **result.to_json()} for target, result in by_target.items()]
+            out["by_target"] = [{"target": target, **result.to_json()} for target, result in report.by_target.items()]
         _out_json(out)
         return EXIT_OK
-    _out(format_agreement(overall))
-    if spans:
-        _out(format_span_agreement(spans))
-    for target, result in by_target.items():
+    _out(format_agreement(report.overall))
+    if report.spans:
+        _out(format_span_agreement(report.spans))
+    for target, result in report.by_target.items():
         _out(format_agreement(result, title=f"target {target!r}: " if target else "no target: "))
     return EXIT_OK
 
@@ -252,39 +239,18 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
 
 
 def cmd_guidelines(args: argparse.Namespace) -> int:
-    from stancelabel.core.inputs import check_input_file, read_stdin_bytes
-    from stancelabel.core.labels import descriptions_from_guidelines
-    from stancelabel.io.textfile import decode, normalize_newlines, read_bytes
-    from stancelabel.store.project import MAX_GUIDELINES_CHARS
+    from stancelabel.io.guidelines import read_guidelines, set_guidelines
 
     if args.set_file is None:
         with Project.open(args.project, readonly=True) as project:
             text = project.guidelines()
         _out(text.removesuffix("\n"))
         return EXIT_OK
-    limit = 4 * MAX_GUIDELINES_CHARS  # bytes: UTF-8 takes at most four per character
-    if args.set_file == "-":
-        data = read_stdin_bytes(limit, "guidelines")
-        markdown, _ = decode(Path("<stdin>"), data)
-    else:
-        path = Path(args.set_file)
-        check_input_file(path, "guidelines")
-        if path.stat().st_size > limit:
-            raise StanceLabelError(f"{path}: longer than {limit:,} bytes; the guidelines were not changed")
-        markdown, _ = decode(path, read_bytes(path))
-    markdown = normalize_newlines(markdown)
-    if not markdown.strip():
-        raise StanceLabelError(f"{args.set_file}: the file is empty; the guidelines were not changed")
+    markdown = read_guidelines(args.set_file)
     with Project.open(args.project) as project:
-        labels = project.labels()
-        found = descriptions_from_guidelines(markdown, [label.name for label in labels])
-        with project.transaction():
-            project.set_guidelines(markdown)
-            if found:
-                project.save_labels([replace(label, description=found.get(label.name, label.description))
-                                     for label in labels])
+        found = set_guidelines(project, markdown)
     _out(f"guidelines set ({len(markdown):,} characters)"
-          + (f"; label descriptions taken from their sections: {', '.join(found)}" if found else ""))
+         + (f"; label descriptions taken from their sections: {', '.join(found)}" if found else ""))
     return EXIT_OK
 
 

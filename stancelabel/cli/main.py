@@ -187,6 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         args.command, args.project, args.sample = "gui", None, False
+    if args.verbose:  # what the run does, on standard error (the window keeps its own log file)
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from stancelabel.cli import commands  # after parsing: --help stays instant
     from stancelabel.core.errors import StanceLabelError
     from stancelabel.core.names import for_terminal

@@ -15,7 +15,6 @@ from typing import BinaryIO
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
 
-
 _KINDS = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
           (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 

@@ -9,6 +9,10 @@ from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import Label
 from stancelabel.core.names import for_terminal, name_problem, text_problem
 
+#: Single keys the labelling window uses itself (its action table checks it uses no other); a label may
+#: not take them, whoever edits the schema (the window's editor, `guidelines --set`, a merge).
+RESERVED_KEYS = frozenset("JKNFESCTXUPG?[]")
+
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 

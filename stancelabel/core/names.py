@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stancelabel.core.errors import StanceLabelError
@@ -107,7 +107,7 @@ def value_problem(value: Any, depth: int = 0) -> str | None:
 
 def latest_acceptable_time(now: datetime | None = None) -> str:
     """The latest event time accepted from a file, in the stored format (ISO 8601 UTC): now plus a day."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return (now + FUTURE_SLACK).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

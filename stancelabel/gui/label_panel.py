@@ -3,7 +3,6 @@ the source hint, the unsure flag, the note, and whether the label is saved."""
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
@@ -11,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 from stancelabel.core.model import Annotation, Attribution, Label
 from stancelabel.gui.forms import load_form
 from stancelabel.gui.markup import escape
+from stancelabel.team.adjudicate import settle
 
 
 def _tint(colour: str, alpha: float) -> str:
@@ -132,14 +132,6 @@ class LabelPanel(QWidget):
         self.ui.details_label.setText(details)
 
 
-def majority(labels: list[str]) -> str | None:
-    """The label more than half of the annotators gave, if one did."""
-    from collections import Counter
-
-    counts = Counter(labels).most_common(1)
-    return counts[0][0] if counts and counts[0][1] * 2 > len(labels) else None
-
-
 def review_html(annotations, gold: tuple[str, str, str] | None, colours: dict[str, str]) -> str:
     """Every annotator's label, note and flag, and the gold label if there is one (review mode)."""
     rows = []
@@ -151,10 +143,10 @@ def review_html(annotations, gold: tuple[str, str, str] | None, colours: dict[st
         note = f"<br><small>“{escape(annotation.note)}”</small>" if annotation.note else ""
         rows.append(f"<span style='color:{colour}'>■</span> <b>{escape(annotation.annotator)}</b>: "
                     f"{escape(annotation.label or '(no label)')}{flag}{note}")
-    given = [a.label for a in annotations if a.label]
-    top = majority(given)
+    given = {a.annotator: a.label for a in annotations if a.label}
+    top = settle(given, "majority")  # the rule adjudicate --auto majority applies
     head = f"<b>Review</b> · {len(given)} label(s)" + (f" · majority: <b>{escape(top)}</b> (Enter)" if top else
-                                                        " · no majority")
+                                                        " · no majority of two or more")
     if gold:
         head += f"<br>Gold: <b>{escape(gold[0])}</b> by {escape(gold[1])}"
     return head + "<br>" + "<br>".join(rows)

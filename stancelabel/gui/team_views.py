@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from stancelabel.gui.jobs import Job
 from stancelabel.gui.markup import escape
 from stancelabel.store.project import Project
-from stancelabel.team.agreement import Agreement, agreement, span_agreement
+from stancelabel.team.agreement import Agreement, project_agreement
 
 
 def _show(value: float | None) -> str:
@@ -40,8 +40,9 @@ class AgreementView(QDialog):
         self._show_items = show_items
         self.labels = [label.name for label in project.labels()]
         self.colours = {label.name: label.colour for label in project.labels()}
-        self.items = project.labels_by_item()
-        self.result: Agreement = agreement(self.items, labels=self.labels)
+        self.items = project.labels_by_item()  # for the items behind a cell of a matrix
+        self.report = project_agreement(project)  # the figures `stancelabel agreement` prints
+        self.result: Agreement = self.report.overall
         layout = QVBoxLayout(self)
         self.figures = QLabel()
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -63,7 +64,7 @@ class AgreementView(QDialog):
         layout.addWidget(self.bars)
         self.spans = QLabel()
         self.spans.setWordWrap(True)
-        rows = span_agreement(project)
+        rows = self.report.spans
         if rows:
             self.spans.setText("<b>Attributions themselves</b> (overlap F1, as evaluate scores them): " + "; ".join(
                 f"{escape(r['a'])} / {escape(r['b'])} {r['attribution_f1']:.3f}" for r in rows))

@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
-from stancelabel.core.names import clean_name, text_problem
 from stancelabel.core.model import (
     ImportedAttribution,
     LabelRecord,
@@ -20,6 +19,7 @@ from stancelabel.core.model import (
     normalize_spans,
     normalize_target,
 )
+from stancelabel.core.names import clean_name, text_problem
 from stancelabel.io.textfile import check_length, decode, newline_map, read_bytes
 
 ROLES = ("source", "cue", "content")

@@ -21,10 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from stancelabel.core.outputs import Output, UniqueNames, file_name_part, name_max, new_file_mode
+from stancelabel.core.filenames import UNSAFE_FILE_CHARS, UniqueNames, file_name_part, name_max
+from stancelabel.core.outputs import Output, new_file_mode
 
-#: Characters a document id keeps in its file name (the rest become "_").
-_UNSAFE_STEM = re.compile(r"[^\w.-]+")
 #: Characters an annotator name keeps in a file name: no "_", which separates NAME from ANNOTATOR.
 _UNSAFE_ANNOTATOR = re.compile(r"[^\w.-]+|_+")
 _ROLE_TYPES = (("source", "Source"), ("cue", "Cue"), ("content", "Content"))
@@ -32,7 +31,7 @@ MANIFEST = "stancelabel.json"
 
 
 def _stem(doc_id: str) -> str:
-    return _UNSAFE_STEM.sub("_", doc_id).strip("._") or "document"
+    return UNSAFE_FILE_CHARS.sub("_", doc_id).strip("._") or "document"
 
 
 def _annotator_part(annotator: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import logging
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,10 +24,12 @@ from typing import IO, Any
 import orjson
 
 from stancelabel.core.errors import StanceLabelError
-from stancelabel.core.model import ROLES, Sentence, Spans, spans_to_text
 from stancelabel.core.inputs import special_file
+from stancelabel.core.model import ROLES, Sentence, Spans, spans_to_text
 from stancelabel.core.outputs import STDOUT, Kind, Output, descriptor_of, plan_output
 from stancelabel.store.project import Project
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("jsonl", "csv", "spacy", "brat")
 #: Formats that can be written straight to standard output, a FIFO or a device.
@@ -338,6 +341,8 @@ def export(project: Project, path: str | Path, options: ExportOptions,
         if isinstance(error, BrokenPipeError) and output.stream is not None:
             raise
         raise output.explain(error) from None
+    log.info("export of %s to %s (%s): %d record(s)%s", project.path, path, options.format, report.records,
+             " (cancelled)" if report.interrupted else "")
     return report
 
 

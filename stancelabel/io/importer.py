@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from stancelabel.store.project import Project
 
 if TYPE_CHECKING:
     from spacy.language import Language
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("auto", "txt", "jsonl", "csv", "brat")
 _SUFFIX_FORMAT = {".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
@@ -358,6 +361,7 @@ def import_sources(
     if not pending:
         return report
     import_id = project.begin_import(names, options.format, pipeline.name, pipeline.version)
+    log.info("import into %s: %d document(s) to parse with %s", project.path, len(pending), pipeline.name)
     total = len(pending)
     try:
         # closing the pipe (also on Ctrl+C) tells spaCy's worker processes to stop
@@ -395,6 +399,8 @@ def import_sources(
         try:
             # counted from the file: an interrupt may land between a commit and the counter
             report.documents_added = project.finish_import(import_id)
+            log.info("import into %s: %d document(s) stored%s, %d error(s)", project.path, report.documents_added,
+                     " (interrupted)" if report.interrupted else "", len(report.errors))
         except StanceLabelError:
             pass  # the run's own failure (disk full, lock) is the one to report
     return report

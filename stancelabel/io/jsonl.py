@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from stancelabel.core.errors import InputFileError, StanceLabelError
-from stancelabel.core.names import clean_name, value_problem
 from stancelabel.core.model import (
     ImportedAttribution,
     LabelRecord,
@@ -16,6 +15,7 @@ from stancelabel.core.model import (
     attribution_key,
     normalize_target,
 )
+from stancelabel.core.names import clean_name, value_problem
 from stancelabel.io.textfile import check_length, decode, document_text, normalize_newlines, read_bytes
 
 

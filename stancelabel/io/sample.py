@@ -10,7 +10,6 @@ from stancelabel.io.importer import ImportOptions, ImportReport, import_sources
 from stancelabel.nlp.pipeline import PipelineInfo, load_pipeline
 from stancelabel.store.project import Project
 
-
 #: The claim each sample article's stances are about.
 SAMPLE_TARGETS = {"harbourside-water": "Harbourside's drinking water contains unsafe levels of lead"}
 

@@ -263,6 +263,33 @@ def _figures(matrix: numpy.ndarray, chosen: list[str], categories: list[str]) ->
     )
 
 
+@dataclass
+class AgreementReport:
+    """Everything `stancelabel agreement` and the window's agreement view show of one project."""
+
+    overall: Agreement
+    #: attribution-level agreement on the spans, per pair of annotators (see span_agreement)
+    spans: list[dict[str, Any]]
+    #: per target claim (None: documents without one), when asked for
+    by_target: dict[str | None, Agreement]
+
+
+def project_agreement(project, annotators: Sequence[str] | None = None, by_target: bool = False,
+                      spans: bool = True) -> AgreementReport:
+    """The one entry point to a project's agreement, for the command line and the window alike: the
+    figures over the label columns (NumPy), span agreement, and per target on request."""
+    labels = [label.name for label in project.labels()]
+    overall = agreement_of_columns(*project.label_columns(), annotators or None, labels)
+    per_target: dict[str | None, Agreement] = {}
+    if by_target:
+        grouped: dict[str | None, dict] = {}
+        for (target, item), ratings in project.labels_by_item(by_target=True).items():
+            grouped.setdefault(target, {})[item] = ratings
+        per_target = {target: agreement(items, annotators or None, labels)
+                      for target, items in sorted(grouped.items(), key=lambda x: (x[0] is None, x[0] or ""))}
+    return AgreementReport(overall, span_agreement(project, annotators or None) if spans else [], per_target)
+
+
 def format_agreement(result: Agreement, title: str = "") -> str:
     """The figures as a short text report."""
     def show(value: float | None) -> str:

@@ -6,18 +6,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import random
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stancelabel.core.errors import StanceLabelError
-from stancelabel.core.names import clean_name
-from stancelabel.core.outputs import Kind, UniqueNames, check_not_companion, file_name_part, name_max, plan_output
+from stancelabel.core.filenames import UNSAFE_FILE_CHARS, UniqueNames, file_name_part, name_max
 from stancelabel.core.model import ImportedAttribution, SourceDocument
+from stancelabel.core.names import clean_name
+from stancelabel.core.outputs import Kind, check_not_companion, plan_output
 from stancelabel.store.project import Project, utc_now
 
-_UNSAFE = re.compile(r"[^\w.-]+")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,7 +46,7 @@ def file_names(stem: str, names: list[str], max_bytes: int) -> dict[str, str]:
     """Each annotator's file name: ``STEM-NAME.stance``, unique (also where case does not count) and within
     the file system's limit; a name that had to change to be a file name gets a short hash of itself."""
     unique = UniqueNames(max_bytes - len("-journal"))  # room for SQLite's files beside each
-    return {name: unique.take(f"{stem}-{file_name_part(name, _UNSAFE, 'annotator')}", ".stance", name)
+    return {name: unique.take(f"{stem}-{file_name_part(name, UNSAFE_FILE_CHARS, 'annotator')}", ".stance", name)
             for name in names}
 
 
@@ -97,6 +98,7 @@ def split(project: Project, annotators: list[str], overlap: float, seed: int, fo
             plain = f"{project.path.stem}-{name}.stance"
             if files[name] != plain:
                 report.renamed[name] = files[name]
+    log.info("split %s among %s into %s", project.path, ", ".join(names), folder)
     project.set_setting("split", json.dumps({
         "annotators": names, "overlap": overlap, "seed": seed, "created_at": utc_now(),
         "shared": shared, "documents": {name: share[name] for name in names}, "files": files}))
