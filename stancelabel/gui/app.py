@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 
+from stancelabel import __version__
 from stancelabel.core.errors import StanceLabelError
-from stancelabel.core.names import for_terminal
 
 APP_NAME = "StanceLabel"
 SAMPLE_FILE = "sample.stance"
@@ -108,8 +109,13 @@ def open_main_window(project_path: str | Path | None, sample: bool = False, anno
 
 def run_gui(project_path: str | None = None, sample: bool = False) -> int:
     """Run the GUI until its last window closes; returns the exit code."""
+    from stancelabel.gui import logs
+    from stancelabel.gui.crash import Handler, can_show_dialogs
+
     check_display()
     app = create_application()
+    where = logs.setup()
+    logging.getLogger(__name__).info("StanceLabel %s starting (log: %s)", __version__, where)
     try:
         window = open_main_window(project_path, sample)  # noqa: F841 (kept alive until exec returns)
     except StanceLabelError as error:
@@ -119,41 +125,10 @@ def run_gui(project_path: str | None = None, sample: bool = False) -> int:
 
             QMessageBox.critical(None, "StanceLabel", str(error))
         raise
-    from PySide6.QtCore import QTimer
-
-    failure: list[str] = []
-    previous_hook = sys.excepthook
-
-    def on_uncaught(kind, error, trace) -> None:
-        """A known error met while the window runs (a damaged page read while scrolling): said in one line and
-        a message box, then the window closes and the exit status is 1. Anything else is a bug: the usual hook."""
-        if not isinstance(error, StanceLabelError):
-            previous_hook(kind, error, trace)
-            return
-        if failure:
-            return  # the first one is being reported; the rest follow from it
-        failure.append(str(error))
-        print(f"error: {for_terminal(str(error))}", file=sys.stderr)
-        QTimer.singleShot(0, close_all)  # not from inside the call that failed (a view's paint, say)
-
-    def close_all() -> None:
-        if can_show_dialogs(app):
-            from PySide6.QtWidgets import QMessageBox
-
-            QMessageBox.critical(None, "StanceLabel", f"{failure[0]}\n\nStanceLabel will close this project.")
-        for widget in app.topLevelWidgets():
-            closing = getattr(widget, "close_after_failure", None)
-            if closing is not None:
-                closing()
-        app.exit(1)
-
-    sys.excepthook = on_uncaught
+    handler = Handler(app)
+    handler.install()
     try:
-        return 1 if app.exec() != 0 or failure else 0
+        code = app.exec()
     finally:
-        sys.excepthook = previous_hook
-
-
-def can_show_dialogs(app) -> bool:
-    """Whether someone can see (and close) a message box: not on Qt's offscreen or minimal platforms."""
-    return app.platformName() not in ("offscreen", "minimal")
+        handler.uninstall()
+    return 1 if code != 0 or handler.failure else 0

@@ -12,8 +12,10 @@ is kept and nothing is dropped silently.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,10 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QElapsedTimer, QObject, QThread, QTimer, Signal, Slot
 
 from stancelabel.core.errors import ProjectFileError, StanceLabelError
+from stancelabel.gui.failures import report
 from stancelabel.store.project import MOVED_WHILE_OPEN, Project
+
+log = logging.getLogger(__name__)
 
 Operation = Callable[[Project], Any]
 #: How long a write waits for another program's lock before it reports and retries.
@@ -45,6 +50,7 @@ class _Worker(QObject):
 
     done = Signal(int, object)
     failed = Signal(int, str, bool)
+    crashed = Signal(int, object)
 
     def __init__(self, path: Path, busy_timeout_ms: int) -> None:
         super().__init__()
@@ -63,10 +69,12 @@ class _Worker(QObject):
             result = operation(self._project)
         except ProjectFileError as error:  # locked, full, read-only, I/O: worth retrying; damage is not
             self.failed.emit(ticket, str(error), error.retriable)
-        except (StanceLabelError, KeyError) as error:  # refused: retrying would not help
+        except StanceLabelError as error:  # refused: retrying would not help
             self.failed.emit(ticket, str(error), False)
-        except Exception as error:  # noqa: BLE001 (the queue must go on: report, never stall)
-            self.failed.emit(ticket, f"unexpected error: {type(error).__name__}: {error}", False)
+        except Exception as error:
+            log.exception("a change failed on the saving thread")
+            self.crashed.emit(ticket, error)
+            self.failed.emit(ticket, f"not saved: StanceLabel met a bug ({type(error).__name__}: {error})", False)
         else:
             self.done.emit(ticket, result)
 
@@ -88,8 +96,13 @@ class Saver(QObject):
     _close = Signal()
 
     def __init__(self, path: Path, parent: QObject | None = None,
-                 busy_timeout_ms: int = WORKER_BUSY_TIMEOUT_MS, retry_interval_ms: int = RETRY_INTERVAL_MS) -> None:
+                 busy_timeout_ms: int = WORKER_BUSY_TIMEOUT_MS, retry_interval_ms: int = RETRY_INTERVAL_MS,
+                 around: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
+        """``around``: a context each commit's report runs in (the window's render batch, so a change
+        coming back is drawn once)."""
         super().__init__(parent)
+        self._around = around
+        self._crashed: set[int] = set()
         self.path = Path(path)
         self._tickets = itertools.count(1)
         self._pending: deque[_Pending] = deque()
@@ -104,6 +117,7 @@ class Saver(QObject):
         self._close.connect(self._worker.close)
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
+        self._worker.crashed.connect(self._on_crashed)
         self._retry = QTimer(self)
         self._retry.setSingleShot(True)
         self._retry.setInterval(retry_interval_ms)
@@ -150,7 +164,16 @@ class Saver(QObject):
         self._submit.emit(head.ticket, head.operation)
 
     @Slot(int, object)
+    def _on_crashed(self, ticket: int, error: BaseException) -> None:
+        self._crashed.add(ticket)  # its refusal is not shown again in a box: the crash dialog says it
+        report(error)  # a bug on the saving thread reaches the crash dialog, on the GUI thread
+
+    @Slot(int, object)
     def _on_done(self, ticket: int, result: object) -> None:
+        with self._around():
+            self._done(ticket, result)
+
+    def _done(self, ticket: int, result: object) -> None:
         self._in_flight = False
         head = self._pending.popleft()
         assert head.ticket == ticket
@@ -163,6 +186,10 @@ class Saver(QObject):
 
     @Slot(int, str, bool)
     def _on_failed(self, ticket: int, message: str, retriable: bool) -> None:
+        with self._around():
+            self._failed(ticket, message, retriable)
+
+    def _failed(self, ticket: int, message: str, retriable: bool) -> None:
         self._in_flight = False
         if self._pending and self._pending[0].discarded:
             self._pending.popleft()
@@ -171,6 +198,8 @@ class Saver(QObject):
             self._send()
             return
         if retriable:
+            if self.error != message:
+                log.warning("not saved yet, retrying: %s", message)
             self.error = message
             self.state_changed.emit()
             self._retry.start()
@@ -179,7 +208,10 @@ class Saver(QObject):
         self.state_changed.emit()
         if head.on_refused is not None:
             head.on_refused(message)
-        self.refused.emit(message)
+        if ticket in self._crashed:
+            self._crashed.discard(ticket)
+        else:
+            self.refused.emit(message)
         self._send()
 
     # -- shutting down --------------------------------------------------------------------
