@@ -59,24 +59,24 @@ def main() -> int:
             settle(window)
         window.go_to_row(3)
         window.panel.note_edit.setText("Quote or paraphrase? Check with the lead.")
-        window.save_note()
+        window.labelling.save_note()
         settle(window)
-        window.toggle_flag()
+        window.labelling.toggle_flag()
         settle(window)
         window.view.side_tabs.setCurrentIndex(0)
         save(window, "screenshot-light.png")
 
-        window.set_theme("dark")
+        window.display.set_theme("dark")
         window.guidelines_dock.show()
         window.resize(SIZE[0] + 300, SIZE[1])
         settle(window)
         save(window, "screenshot-dark.png")
         window.guidelines_dock.hide()
         window.resize(*SIZE)
-        window.set_theme("light")
+        window.display.set_theme("light")
 
         window.go_to_row(4)
-        text = window._document(window.current.document_id)[0]
+        text = window.display.document(window.current.document_id)[0]
         source = window.current.source[0]
         start = text.rfind(" ", 0, source[0] - 1) + 1  # select one word more than the detector found
         window.pane.select_document_span(start, source[1])
@@ -85,14 +85,14 @@ def main() -> int:
         QCoreApplication.processEvents()
         save(window, "screenshot-span-editing.png")
 
-        editor = window.edit_schema()
+        editor = window.dialogs.edit_schema()
         editor.ui.table.selectRow(1)
         editor.resize(780, 360)
         QCoreApplication.processEvents()
         save(editor, "screenshot-schema-editor.png")
         editor.reject()
 
-        shortcuts = window.show_shortcuts()
+        shortcuts = window.dialogs.show_shortcuts()
         shortcuts.resize(620, 760)
         QCoreApplication.processEvents()
         save(shortcuts, "screenshot-shortcuts.png")
@@ -109,17 +109,17 @@ def main() -> int:
                 label = suggestion if rng.random() < 0.75 else rng.choice(names)
                 window.project.set_label(attribution_id, annotator, label)
         window.project.set_note(window.project.queue_ids("Alice")[5], "Chiara", "Reyes hedges: 'may'")
-        view = window.show_agreement()
+        view = window.reviewing.show_agreement()
         view.resize(720, 720)
         QCoreApplication.processEvents()
         save(view, "screenshot-agreement.png")
         view.close()
-        window.toggle_review()
+        window.reviewing.toggle_review()
         window.go_to_row(1)
         window.statusBar().clearMessage()
         settle(window)
         save(window, "screenshot-review.png")
-        window.toggle_review()
+        window.reviewing.toggle_review()
         window.close()
     return 0
 

@@ -211,7 +211,7 @@ def test_keyboard_selection_sets_cue_and_split_content(qtbot, setup):
     project, ids, window = setup
     window.go_to_row(2)  # '"We tested every school," she insisted.'
     press(qtbot, window, Key.Key_E)
-    assert window._edit_mode
+    assert window.spans.edit_mode
     start = ARTICLE_ONE.index("insisted")
     window.pane.select_document_span(start, start)  # caret before the cue
     for _ in range(len("insisted")):
@@ -276,7 +276,7 @@ def test_labels_stay_blind_between_annotators_and_switching_shows_ones_own(qtbot
     assert not any(button.isChecked() for button in window.panel.buttons.values())
     assert window.panel.note_edit.text() == ""
     assert window.queue.index(0).data().startswith("·")
-    from stancelabel.gui import main_window
+    from stancelabel.gui.main_window import window as main_window
 
     monkeypatch.setattr(main_window, "ask_annotator", lambda known, current, parent: "bob")
     press(qtbot, window, Key.Key_U, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
@@ -299,7 +299,7 @@ def test_file_menu_offers_recent_projects_once(qtbot, setup):
 def test_shortcut_overview_lists_every_key_and_label_guideline(qtbot, setup):
     project, ids, window = setup
     press(qtbot, window, Key.Key_Question, Qt.KeyboardModifier.ShiftModifier)
-    dialog = window._shortcuts_dialog
+    dialog = window.dialogs._shortcuts_dialog
     qtbot.addWidget(dialog)
     text = dialog.browser.toPlainText()
     for expected in ("asserts", "rejects the content", "Undo", "Ctrl+Z", "Not an attribution", "Whole paragraph",
@@ -316,7 +316,7 @@ def test_view_settings_persist(qtbot, make_project, make_window, tmp_path):
     size = window.settings.font_size
     press(qtbot, window, Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
     press(qtbot, window, Key.Key_BracketRight)
-    window.set_theme("dark")
+    window.display.set_theme("dark")
     window.resize(780, 700)  # within the offscreen screen (800 x 800), where geometry is restored as it was
     window.view.splitter.setSizes([150, 400, 200])
     sizes = window.view.splitter.sizes()
@@ -365,7 +365,7 @@ def test_roles_are_marked_without_colour_too(qtbot, setup):
 def test_schema_editor_renames_recolours_and_refuses_clashes(qtbot, setup):
     project, ids, window = setup
     press(qtbot, window, Key.Key_A)
-    editor = window.edit_schema()
+    editor = window.dialogs.edit_schema()
     qtbot.addWidget(editor)
     table = editor.ui.table
     table.item(1, 1).setText("A")  # denies on A: clash with asserts
@@ -466,7 +466,7 @@ def test_the_seed_article_session(qtbot, shared_data, tmp_path, make_window):
     label_everything_by_keyboard(qtbot, window)
     window.go_to_row(0)
     first = window.current
-    text = window._document(first.document_id)[0]
+    text = window.display.document(first.document_id)[0]
     wrong = first.source[0]
     window.pane.select_document_span(wrong[0], wrong[0] + 1)  # one letter: widened to its word
     press(qtbot, window, Key.Key_S)
@@ -498,7 +498,7 @@ def test_a_note_is_kept_when_the_mouse_leaves_the_field(qtbot, setup):
 def test_a_note_goes_to_the_item_it_was_typed_for(qtbot, setup, monkeypatch):
     project, ids, window = setup
     window.label("asserts")  # its commit arrives while the note is being typed
-    window.edit_note()
+    window.labelling.edit_note()
     qtbot.keyClicks(window.panel.note_edit, "about the first")
     wait_saved(qtbot, window)
     press(qtbot, window, Key.Key_Return, widget=window.panel.note_edit)
@@ -534,8 +534,8 @@ def test_the_document_list_works_from_the_keyboard(qtbot, setup):
 
 def test_pressing_f_twice_before_the_save_lands_unflags(qtbot, setup):
     project, ids, window = setup
-    window.toggle_flag()
-    window.toggle_flag()
+    window.labelling.toggle_flag()
+    window.labelling.toggle_flag()
     wait_saved(qtbot, window)
     assert not on_disk(project, ids[0]).flagged
     assert not window.panel.ui.flag_box.isChecked()
@@ -544,7 +544,7 @@ def test_pressing_f_twice_before_the_save_lands_unflags(qtbot, setup):
 def test_enter_after_renaming_the_suggested_label(qtbot, setup):
     project, ids, window = setup
     labels = project.labels()
-    window._save_schema([replace(labels[1], name="rejects"), labels[0], labels[2]])
+    window.dialogs._save_schema([replace(labels[1], name="rejects"), labels[0], labels[2]])
     wait_saved(qtbot, window)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
@@ -577,8 +577,8 @@ def test_switching_projects_asks_before_dropping_unsaved_changes(qtbot, setup, m
     other_path = other.path
     other.close()
     window.saver.shutdown()
-    window.saver = saver.Saver(project.path, window, busy_timeout_ms=50, retry_interval_ms=50)
-    window.saver.state_changed.connect(window._update_save_state)
+    window.labelling.saver = saver.Saver(project.path, window, busy_timeout_ms=50, retry_interval_ms=50)
+    window.saver.state_changed.connect(window.labelling.update_save_state)
     blocker = sqlite3.connect(project.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     window.label("asserts")
@@ -616,7 +616,7 @@ def test_crlf_in_a_document_keeps_marks_and_selections_in_place(qtbot, make_proj
 
 def test_a_typed_colour_shows_in_the_schema_editor(qtbot, setup):
     project, ids, window = setup
-    editor = window.edit_schema()
+    editor = window.dialogs.edit_schema()
     qtbot.addWidget(editor)
     editor.ui.table.item(0, 2).setText("#123456")
     assert editor.ui.table.item(0, 2).data(Qt.ItemDataRole.DecorationRole).name() == "#123456"
@@ -624,7 +624,7 @@ def test_a_typed_colour_shows_in_the_schema_editor(qtbot, setup):
 
 
 def test_a_text_filter_over_a_big_project_runs_off_the_gui_thread(qtbot, setup, monkeypatch):
-    from stancelabel.gui import main_window
+    from stancelabel.gui.main_window import queuing as main_window
 
     project, ids, window = setup
     monkeypatch.setattr(main_window, "ASYNC_FILTER_ABOVE", 0)  # every project counts as big here
@@ -632,6 +632,20 @@ def test_a_text_filter_over_a_big_project_runs_off_the_gui_thread(qtbot, setup, 
     qtbot.keyClick(window.view.search_edit, Key.Key_Return)
     assert "Filtering" in window.statusBar().currentMessage()
     press(qtbot, window, Key.Key_A)  # labelling goes on meanwhile
-    qtbot.waitUntil(lambda: window._filter_job is not None and not window._filter_job.running, timeout=10_000)
+    qtbot.waitUntil(lambda: window.queuing.filter_job is not None and not window.queuing.filter_job.running, timeout=10_000)
     assert list(window.queue.ids()) == [ids[4]]
     assert on_disk(project, ids[0]).label == "asserts"
+
+
+def test_a_label_key_draws_the_panel_once_with_one_read_of_the_annotators_state(qtbot, setup, monkeypatch):
+    project, ids, window = setup
+    reads = []
+    real = window.project.annotation
+    monkeypatch.setattr(window.project, "annotation", lambda *a: reads.append(a) or real(*a))
+    for key, kind in ((Key.Key_D, "label"), (Key.Key_F, "flag"), (Key.Key_J, "move")):
+        before, reads[:] = window.display.panel_draws, []
+        press(qtbot, window, key)
+        qtbot.wait(100)  # past the moment after which a slow commit shows as "being saved"
+        assert window.display.panel_draws - before == 1, kind
+        assert len(reads) <= (2 if kind == "flag" else 1), kind  # a flag reads what it toggles
+    assert on_disk(project, ids[0]).label == "denies" and on_disk(project, ids[1]).flagged

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import write
+
 from stancelabel.cli.main import main
 from stancelabel.store.project import Project
 

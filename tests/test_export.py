@@ -304,7 +304,7 @@ def test_brat_export_reads_back_to_the_same_attributions_and_labels(labelled, ma
 def test_export_from_the_window_with_filters_progress_and_cancel(qtbot, labelled, make_window, tmp_path):
     project, _ = labelled
     window = make_window(project)
-    dialog = window.export_labels()
+    dialog = window.files.export_labels()
     qtbot.addWidget(dialog)
     dialog.ui.format_combo.setCurrentIndex(dialog.ui.format_combo.findData("csv"))
     assert dialog.ui.path_edit.text().endswith("labelled-labels.csv")
@@ -313,12 +313,12 @@ def test_export_from_the_window_with_filters_progress_and_cancel(qtbot, labelled
         item = dialog.ui.annotators_list.item(i)
         item.setCheckState(Qt.CheckState.Checked if item.text() == "bob" else Qt.CheckState.Unchecked)
     dialog.ui.button_box.button(dialog.ui.button_box.StandardButton.Save).click()
-    qtbot.waitUntil(lambda: window.export_job is not None and not window.export_job.running, timeout=10_000)
+    qtbot.waitUntil(lambda: window.files.export_job is not None and not window.files.export_job.running, timeout=10_000)
     rows = list(csv.DictReader((tmp_path / "from-window.csv").open(encoding="utf-8", newline="")))
     assert {r["annotator"] for r in rows} == {"bob"} and len(rows) == 2
     assert "2 record(s)" in window.statusBar().currentMessage()
     (tmp_path / "kept.jsonl").write_text("earlier\n")
-    job = window.start_export(tmp_path / "kept.jsonl", ExportOptions())
+    job = window.files.start_export(tmp_path / "kept.jsonl", ExportOptions())
     job.cancel()
     qtbot.waitUntil(lambda: not job.running, timeout=10_000)
     report, error = job.result
@@ -332,7 +332,7 @@ def test_export_from_the_window_with_filters_progress_and_cancel(qtbot, labelled
 def test_the_export_dialog_refuses_an_empty_choice(qtbot, labelled, make_window):
     project, _ = labelled
     window = make_window(project)
-    dialog = window.export_labels()
+    dialog = window.files.export_labels()
     qtbot.addWidget(dialog)
     for i in range(dialog.ui.labels_list.count()):
         dialog.ui.labels_list.item(i).setCheckState(Qt.CheckState.Unchecked)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from helpers import run_import, write
+
 from stancelabel.io.importer import ImportReport
 from stancelabel.store.project import Project
 

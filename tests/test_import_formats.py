@@ -6,12 +6,11 @@ import csv
 import io
 import json
 import shutil
-from pathlib import Path
 
 import pytest
+from helpers import run_import, write
 
 from stancelabel.core.model import Document
-from helpers import run_import, write
 from stancelabel.io.importer import ImportReport
 from stancelabel.store.project import Project
 

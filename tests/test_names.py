@@ -212,7 +212,6 @@ def test_texts_and_numbers_no_export_can_carry_are_refused_at_import(line, probl
 
 
 def test_a_label_dated_in_the_future_is_refused_at_import_and_merge(make_project, blank_nlp, tmp_path):
-    import sqlite3
 
     project = make_project("lead.stance")
     first = write(tmp_path / "a.jsonl", json.dumps({"text": "Officials said it works.", "label": "asserts",
@@ -269,7 +268,6 @@ def _two_annotators(project: Project) -> list[int]:
 
 @pytest.mark.parametrize("stamp", ["2020-13-45T99:99:99Z", "2023-02-29T10:00:00Z", "2023-01-01T24:00:00Z"])
 def test_a_time_that_is_no_real_date_is_refused_at_import_and_merge(stamp, make_project, blank_nlp, tmp_path):
-    import sqlite3
 
     project = make_project("lead.stance")
     first = write(tmp_path / "a.jsonl", json.dumps({"text": "Officials said it works.", "label": "asserts",

@@ -11,8 +11,8 @@ import contextlib
 import os
 import sqlite3
 import stat
-import sys
 import subprocess
+import sys
 import threading
 from pathlib import Path
 

@@ -5,7 +5,6 @@ STANCELABEL_FUZZ_EXAMPLES (make reliability raises it)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import tempfile
@@ -32,8 +31,8 @@ NASTY = [b"\xef\xbb\xbf", "\u2028".encode(), b'"\\ud800"', b"NaN", b'"text": "x"
          b"x" * 300_000, "\U0001F4DD\u0301\u202e".encode(), b"\x1b[31m", b"=cmd|' /C calc'!A0"]
 
 VALID = {
-    "txt": "The council denied that the water contains lead. Mayor Priya Nair said the pipes were new.\n"
-           "Residents claimed the tests came too late.\n".encode(),
+    "txt": b"The council denied that the water contains lead. Mayor Priya Nair said the pipes were new.\n"
+           b"Residents claimed the tests came too late.\n",
     "jsonl": b'{"id": "a", "text": "Anna said it rained.", "meta": {"source": "x"}}\n'
              b'{"id": "b", "text": "Bob denied it.", "label": "denies", "annotator": "bob"}\n'
              b'{"text": "Carol wondered aloud.", "target": "rain"}\n',

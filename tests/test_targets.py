@@ -172,7 +172,7 @@ def test_the_window_shows_the_target_and_that_it_changed(qtbot, make_project, ma
     wait_saved(qtbot, window)
     window.go_to_row(0)
     qtbot.keyClick(window.pane, Qt.Key.Key_G)
-    dialog = window._target_dialog
+    dialog = window.dialogs._target_dialog
     assert dialog.text.currentText() == TARGET
     assert dialog.text.completer().model().rowCount() == 1  # completion from the project's targets
     dialog.text.setCurrentText("Only some schools are affected")
@@ -194,7 +194,7 @@ def test_guidelines_open_beside_the_text_and_can_be_edited(qtbot, make_project, 
     qtbot.keyClick(window.pane, Qt.Key.Key_F1)
     assert window.guidelines_dock.isVisible()
     assert "Not an attribution" in window.guidelines_view.toPlainText()
-    editor = window.edit_guidelines()
+    editor = window.dialogs.edit_guidelines()
     qtbot.addWidget(editor)
     editor.source.setPlainText("# Short rules\n\n## qualifies\n\nHedged, limited or conditional.\n")
     assert "Short rules" in editor.preview.toPlainText()

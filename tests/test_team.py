@@ -248,9 +248,8 @@ def test_merging_six_real_annotators_equals_importing_them_together(shared_data,
 
 
 def test_review_mode_shows_everyones_labels_and_sets_gold(qtbot, make_project, make_window):
-    from PySide6.QtCore import Qt
-
     from helpers import wait_saved
+    from PySide6.QtCore import Qt
 
     project = make_project()
     ids = fill_annotation_project(project)
@@ -277,7 +276,7 @@ def test_review_mode_shows_everyones_labels_and_sets_gold(qtbot, make_project, m
     wait_saved(qtbot, window)
     assert project.gold_of(ids[1])[0] == "qualifies"
     window.go_to_row(1)
-    window.edit_note()
+    window.labelling.edit_note()
     qtbot.keyClicks(window.panel.note_edit, "bob flagged it; qualifies fits")
     qtbot.keyClick(window.panel.note_edit, Qt.Key.Key_Return)
     wait_saved(qtbot, window)
@@ -295,8 +294,6 @@ def test_review_mode_shows_everyones_labels_and_sets_gold(qtbot, make_project, m
 def test_agreement_view_split_and_merge_from_the_window(qtbot, make_project, make_window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-    from helpers import wait_saved
-
     project = make_project()
     ids = fill_annotation_project(project)
     for item, labels in {ids[0]: ("denies", "denies"), ids[1]: ("asserts", "qualifies"),
@@ -304,7 +301,7 @@ def test_agreement_view_split_and_merge_from_the_window(qtbot, make_project, mak
         for annotator, label in zip(("ann", "bob"), labels):
             project.set_label(item, annotator, label)
     window = make_window(project, annotator="lead")
-    view = window.show_agreement()
+    view = window.reviewing.show_agreement()
     qtbot.addWidget(view)
     assert "<b>4</b> item(s)" in view.figures.text() and "Krippendorff" in view.figures.text()
     labels = view.result.labels
@@ -321,14 +318,14 @@ def test_agreement_view_split_and_merge_from_the_window(qtbot, make_project, mak
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "copies"))
     shown = []
     monkeypatch.setattr(QMessageBox, "information", lambda _p, title, text: shown.append(text))
-    window.split_project()
-    wait_saved(qtbot, window)
+    split = window.files.split_project()
+    qtbot.waitUntil(lambda: not split.running, timeout=20_000)
     assert (tmp_path / "copies" / "test-alice.stance").exists() and "go to everyone" in shown[0]
 
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda _p, title, text: asked.append(text) or
                         QMessageBox.StandardButton.No)
-    job = window.start_merge(tmp_path / "merged.stance", [tmp_path / "copies" / "test-alice.stance",
+    job = window.files.start_merge(tmp_path / "merged.stance", [tmp_path / "copies" / "test-alice.stance",
                                                           tmp_path / "copies" / "test-bob.stance"])
     qtbot.waitUntil(lambda: not job.running, timeout=10_000)
     assert asked and "merged 2 input(s)" in asked[0] and (tmp_path / "merged.stance").exists()

@@ -36,10 +36,10 @@ def quick_saver(monkeypatch):
     ``Saver``'s defaults are bound when its ``__init__`` is defined, so patching the module's
     constants would not reach it: the window's own reference to the class is replaced instead.
     """
-    from stancelabel.gui import main_window
+    from stancelabel.gui.main_window import labelling
     from stancelabel.gui.saver import Saver
 
-    monkeypatch.setattr(main_window, "Saver",
+    monkeypatch.setattr(labelling, "Saver",
                         functools.partial(Saver, busy_timeout_ms=100, retry_interval_ms=100))
 
 
@@ -320,17 +320,17 @@ def test_cancelled_import_keeps_what_was_done_and_a_second_run_finishes_it(qtbot
         return real_import_paths(*args, progress=held, **kwargs)
 
     monkeypatch.setattr(importing, "import_paths", held_import_paths)
-    job = window.start_import([folder])
+    job = window.files.start_import([folder])
     assert job is not None and job.running
     assert window.import_cancel.isVisible()
     try:
         qtbot.waitUntil(lambda: window.import_bar.value() >= 1, timeout=10_000)  # "Imported 1 / 40"
-        window.cancel_import()
+        window.files.cancel_import()
     finally:
         pressed.set()
     wait_import_done(qtbot, window, job)
 
-    report, _pipeline, error = job.result
+    (report, _pipeline), error = job.result
     assert error == ""
     assert report.interrupted
     stored = documents_on_disk(project.path)
@@ -342,10 +342,10 @@ def test_cancelled_import_keeps_what_was_done_and_a_second_run_finishes_it(qtbot
     assert window.import_cancel.isEnabled()  # ready for the next import
 
     monkeypatch.setattr(importing, "import_paths", real_import_paths)
-    job = window.start_import([folder])
+    job = window.files.start_import([folder])
     wait_import_done(qtbot, window, job)
 
-    report, _pipeline, error = job.result
+    (report, _pipeline), error = job.result
     assert error == "" and not report.interrupted
     assert report.documents_present == stored  # the earlier ones were skipped
     assert report.documents_added == 40 - stored
@@ -364,7 +364,7 @@ def test_import_of_an_unreadable_file_is_reported_and_changes_nothing(qtbot, tmp
     bad = write(tmp_path / "in" / name, content)
     events_before = project.event_count()
 
-    job = window.start_import([bad])
+    job = window.files.start_import([bad])
     wait_import_done(qtbot, window, job)
 
     assert len(warnings_shown) == 1
@@ -378,11 +378,11 @@ def test_import_of_an_unreadable_file_is_reported_and_changes_nothing(qtbot, tmp
 
 
 def test_import_job_reports_its_end_on_the_gui_thread_after_its_thread_stopped(qtbot, make_project, tmp_path):
-    from stancelabel.gui.importing import ImportJob
+    from stancelabel.gui.importing import import_job
 
     project = make_project()
     project.set_setting("pipeline", "blank:en")
-    job = ImportJob(project.path, [write(tmp_path / "a.txt", "Anna said the bridge is safe.\n")])
+    job = import_job(project.path, [write(tmp_path / "a.txt", "Anna said the bridge is safe.\n")])
     seen: list[tuple[bool, bool]] = []
     gui_thread = threading.get_ident()
     job.finished.connect(lambda *_: seen.append((threading.get_ident() == gui_thread, job.thread.isFinished())),
@@ -433,11 +433,11 @@ def test_dropped_files_are_imported(qtbot, tmp_path, import_window):
                        Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
 
-    job = window.import_job
+    job = window.files.import_job
     assert job is not None
-    assert job.worker.paths == [first, second]
     wait_import_done(qtbot, window, job)
-    assert job.result[2] == ""
+    (report, _pipeline), error = job.result
+    assert error == "" and report.documents_added == 2
     assert documents_on_disk(project.path) == 2
     assert window.documents.rowCount() == 2
 
@@ -448,7 +448,7 @@ def test_a_drop_of_remote_urls_starts_nothing(qtbot, import_window):
     event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
-    assert window.import_job is None
+    assert window.files.import_job is None
 
 
 # -- 6. the item models keep Qt's rules -----------------------------------------------------------
@@ -593,7 +593,9 @@ def test_the_window_reports_a_damaged_file_stops_its_threads_and_leaves_nothing_
     path = _damaged_attributions(project.path)
     before = path.read_bytes()
     boxes = []
-    monkeypatch.setattr(gui_app, "can_show_dialogs", lambda _app: True)
+    from stancelabel.gui import crash
+
+    monkeypatch.setattr(crash, "can_show_dialogs", lambda _app: True)
     monkeypatch.setattr(QMessageBox, "critical", lambda _parent, title, text, *a, **k: boxes.append(text))
     threads = set(QApplication.instance().findChildren(QThread))
     gui_app.create_application()  # the names Settings are stored under

@@ -1,114 +1,85 @@
-"""Importing from the GUI: the same import code as the CLI, on a worker thread.
+"""Importing from the GUI: the same import code as the CLI, on a worker thread (gui.jobs.Job).
 
 Each document is committed as soon as spaCy has processed it, and the window
 refreshes its lists as they arrive, so labelling can start with the first
 document while the rest are still being processed. Cancel stops after the
 current document; running the same import again continues where it stopped.
+The import dialog says which files go in and lets the annotator choose the
+attribution detector, with what each costs.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QButtonGroup, QDialog, QDialogButtonBox, QLabel, QRadioButton, QVBoxLayout, QWidget
 
-from stancelabel.core.errors import StanceLabelError
+from stancelabel.gui.jobs import Job
+from stancelabel.gui.markup import escape
 from stancelabel.io.importer import ImportOptions, ImportReport, Progress, import_paths, project_pipeline
 from stancelabel.store.project import Project
 
 
-class ImportWorker(QObject):
-    """Runs one import on its own thread with its own connection to the project."""
+def import_job(project_path: Path, paths: list[Path], options: ImportOptions | None = None,
+               detector: str | None = None, parent: QObject | None = None) -> Job:
+    """The import on its own thread with its own connection. Progress: (documents stored, to store);
+    result: (ImportReport, the pipeline as a few words)."""
+    from stancelabel.nlp.pipeline import default_detector
 
-    progress = Signal(int, int)  # documents stored, documents to store
-    succeeded = Signal(object, str)  # ImportReport, pipeline description
-    failed = Signal(str)
+    options = options or ImportOptions()
+    detector = detector or default_detector(interactive=True)
 
-    def __init__(self, project_path: Path, paths: list[Path], options: ImportOptions) -> None:
-        super().__init__()
-        self.project_path = Path(project_path)
-        self.paths = [Path(p) for p in paths]
-        self.options = options
-        self._stop = threading.Event()
+    def work(progress, should_stop) -> tuple[ImportReport, str]:
+        with Project.open(project_path) as project:
+            nlp, info = project_pipeline(project, None, detect=options.detect, detector=detector)
+            described = f"{info.name} {info.version}" + (" (fallback)" if info.warning else "")
+            if should_stop():
+                return ImportReport(interrupted=True), described
 
-    def cancel(self) -> None:
-        self._stop.set()
+            def stored(done: Progress) -> None:
+                progress((done.done, done.total))
 
-    @property
-    def cancelled(self) -> bool:
-        return self._stop.is_set()
+            return import_paths(project, [Path(p) for p in paths], options, nlp, info, progress=stored,
+                                should_stop=should_stop), described
 
-    @Slot()
-    def run(self) -> None:
-        try:
-            with Project.open(self.project_path) as project:
-                nlp, info = project_pipeline(project, None, detect=self.options.detect)
-                if self._stop.is_set():
-                    self.succeeded.emit(ImportReport(interrupted=True), info.name)
-                    return
-                report = import_paths(project, self.paths, self.options, nlp, info,
-                                      progress=self._on_progress, should_stop=self._stop.is_set)
-        except StanceLabelError as error:
-            self.failed.emit(str(error))
-            return
-        except Exception as error:  # noqa: BLE001 (a worker must report, never die silently)
-            self.failed.emit(f"the import failed unexpectedly: {type(error).__name__}: {error}")
-            return
-        described = f"{info.name} {info.version}" + (" (fallback)" if info.warning else "")
-        self.succeeded.emit(report, described)
-
-    def _on_progress(self, progress: Progress) -> None:
-        self.progress.emit(progress.done, progress.total)
+    return Job("import", work, parent)
 
 
-class ImportJob(QObject):
-    """An ImportWorker with its thread; ``finished`` fires once, after the thread stopped."""
+class ImportDialog(QDialog):
+    """What is imported, and with which attribution detector (each with its cost)."""
 
-    progress = Signal(int, int)
-    finished = Signal(object, str, str)  # report (or None), pipeline, error message
+    def __init__(self, paths: list[Path], parent: QWidget | None = None) -> None:
+        from stancelabel.nlp.pipeline import default_detector, detector_choices
 
-    def __init__(self, project_path: Path, paths: list[Path], options: ImportOptions | None = None,
-                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.worker = ImportWorker(project_path, paths, options or ImportOptions())
-        self.thread = QThread()
-        self.thread.setObjectName("stancelabel-import")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.progress.connect(self.progress)
-        # Bound slots of this object (which lives on the GUI thread), not lambdas: Qt then delivers
-        # the worker's signals here through the event loop, after the worker's slot has returned.
-        self.worker.succeeded.connect(self._on_succeeded)
-        self.worker.failed.connect(self._on_failed)
-        self.result: tuple[ImportReport | None, str, str] | None = None
+        self.setWindowTitle("Import")
+        layout = QVBoxLayout(self)
+        shown = ", ".join(escape(p.name) for p in paths[:4]) + (f" and {len(paths) - 4} more" if len(paths) > 4 else "")
+        layout.addWidget(QLabel(f"<b>Import</b> {shown}"))
+        layout.addWidget(QLabel("Find attributions (source, cue, content) with:"))
+        self.group = QButtonGroup(self)
+        chosen = default_detector(interactive=True)
+        for choice in detector_choices():
+            button = QRadioButton(f"{choice.name}  (about {choice.relative_cost:.1f}× the time of reading the text "
+                                  "alone)")
+            button.setObjectName(f"detector_{choice.name}")
+            button.setEnabled(choice.unavailable is None)
+            button.setChecked(choice.name == chosen)
+            button.setProperty("detector", choice.name)
+            self.group.addButton(button)
+            layout.addWidget(button)
+            about = QLabel(escape(choice.description) + (f"<br><i>Not installed here: {escape(choice.unavailable)}</i>"
+                                                         if choice.unavailable else ""))
+            about.setWordWrap(True)
+            about.setStyleSheet("color: palette(placeholder-text); margin: 0 0 6px 24px;")
+            layout.addWidget(about)
+        self.resize(520, self.sizeHint().height())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
 
-    def start(self) -> None:
-        self.thread.start()
-
-    def cancel(self) -> None:
-        self.worker.cancel()
-
-    @Slot(object, str)
-    def _on_succeeded(self, report: ImportReport, pipeline: str) -> None:
-        self._end(report, pipeline, "")
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._end(None, "", message)
-
-    def _end(self, report: ImportReport | None, pipeline: str, error: str) -> None:
-        self.thread.quit()
-        self.thread.wait()
-        self.result = (report, pipeline, error)
-        self.finished.emit(report, pipeline, error)
-
-    @property
-    def running(self) -> bool:
-        return self.result is None
-
-    def wait(self, timeout_ms: int = 30_000) -> None:
-        """Cancel and wait for the thread (closing the window)."""
-        self.cancel()
-        self.thread.quit()
-        self.thread.wait(timeout_ms)
+    def detector(self) -> str:
+        button = self.group.checkedButton()
+        return button.property("detector") if button is not None else "fast"

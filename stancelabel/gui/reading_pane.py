@@ -207,7 +207,7 @@ class ReadingPane(QTextEdit):
 
     # -- the source's frame -------------------------------------------------------------------
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if not self._frames:
             return

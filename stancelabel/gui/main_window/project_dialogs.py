@@ -1,0 +1,99 @@
+"""The project's own settings and the window's overviews: guidelines, the document's target, the label
+schema, the keyboard shortcuts and About."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QMessageBox
+
+from stancelabel.core.labels import RESERVED_KEYS
+from stancelabel.gui import logs
+from stancelabel.gui.dialogs import GuidelinesEditor, SchemaEditor, ShortcutsDialog, TargetDialog
+from stancelabel.gui.main_window import actions
+from stancelabel.gui.markup import escape, show_markdown
+
+if TYPE_CHECKING:
+    from stancelabel.gui.main_window.window import MainWindow
+
+
+class ProjectDialogs:
+    def __init__(self, window: MainWindow) -> None:
+        self.w = window
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        groups = list(actions.shortcut_groups(self.w, set(self.w.label_actions)))
+        dialog = ShortcutsDialog(groups, self.w.labels, self.w)
+        dialog.setModal(False)
+        dialog.show()
+        self._shortcuts_dialog = dialog
+        return dialog
+
+    def toggle_guidelines(self) -> None:
+        self.w.guidelines_dock.setVisible(not self.w.guidelines_dock.isVisible())
+
+    def edit_guidelines(self) -> GuidelinesEditor:
+        editor = GuidelinesEditor(self.w.project.guidelines(), self.w)
+        editor.accepted.connect(lambda: self._save_guidelines(editor.value()))
+        editor.open()
+        self._guidelines_editor = editor
+        return editor
+
+    def _save_guidelines(self, markdown: str) -> None:
+        from stancelabel.io.guidelines import set_guidelines
+
+        def done(found: list[str]) -> None:
+            show_markdown(self.w.guidelines_view, markdown)
+            self.w.load_labels()
+            self.w.display.show_current()
+            self.w.statusBar().showMessage("Guidelines saved" + (f"; label descriptions from their sections: "
+                                                                 f"{', '.join(found)}" if found else "") + ".", 6000)
+
+        self.w.labelling.submit("guidelines", lambda p: set_guidelines(p, markdown), None, done)
+
+    def edit_target(self) -> TargetDialog | None:
+        current = self.w.queuing.current
+        if current is None:
+            return None
+        document_id = current.document_id
+        known = [text for text, _ in self.w.project.targets()]
+        dialog = TargetDialog(known, self.w.display.document(document_id)[3], self.w)
+        dialog.accepted.connect(lambda: self._save_target(document_id, dialog.value()))
+        dialog.open()
+        self._target_dialog = dialog
+        return dialog
+
+    def _save_target(self, document_id: int, target: str | None) -> None:
+        def done(_result) -> None:
+            self.w.display.forget_document()
+            self.w.display.show_current()
+            self.w.statusBar().showMessage(f"Target of this document: {target}." if target else
+                                           "This document has no target now.", 6000)
+
+        self.w.labelling.submit("target", lambda p: p.set_document_target(document_id, target), None, done)
+
+    def show_about(self) -> None:
+        from stancelabel import __version__
+
+        QMessageBox.about(self.w, "About StanceLabel",
+                          f"<b>StanceLabel {__version__}</b><p>Stance labelling of attributions in news text: "
+                          "who says what, through which cue, and do they assert, deny or qualify it.</p>"
+                          f"<p>Project file: {escape(str(self.w.project.path))}</p>"
+                          f"<p>Log file (attach it to a bug report): {escape(str(logs.log_path()))}</p>")
+
+    def edit_schema(self) -> SchemaEditor:
+        editor = SchemaEditor(self.w.project.labels(), self.w.project.label_usage(), set(RESERVED_KEYS), self.w)
+        editor.accepted.connect(lambda: self._save_schema(editor.result_labels))
+        editor.open()
+        self._schema_editor = editor
+        return editor
+
+    def _save_schema(self, labels) -> None:
+        def done(_result) -> None:
+            self.w.load_labels()
+            self.w.queuing.queue.refresh_all()
+            self.w.queuing.reload_current()  # suggestions follow renamed labels
+            self.w.display.show_current()
+            self.w.statusBar().showMessage("Label schema saved.", 4000)
+
+        self.w.labelling.submit("label schema", lambda p: p.save_labels(labels, RESERVED_KEYS), None, done)

@@ -1,0 +1,87 @@
+"""Small widgets of the window: the key filter that lets fields keep their keys, the document row."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from stancelabel.gui.models import ProgressRole
+
+NNBSP = "\u202f"
+
+
+def count(n: int) -> str:
+    """5210 as "5 210": digits grouped by a narrow space, as the status bar shows counts."""
+    return f"{n:,}".replace(",", NNBSP)
+
+
+_COMMAND_MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                      | Qt.KeyboardModifier.MetaModifier)
+
+
+class KeepKeys(QObject):
+    """Lets a widget keep keys the window would take as shortcuts (typing in a field, choosing in a list).
+
+    ``keys``: those keys; None: every key pressed without Ctrl, Alt or Meta.
+    """
+
+    def __init__(self, keys: set[int] | None, on_key=None, active=lambda: True, on_focus_in=None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self._keys, self._on_key, self._active, self._on_focus_in = keys, on_key, active, on_focus_in
+
+    def eventFilter(self, watched, event) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.ShortcutOverride and self._active():
+            plain = not (event.modifiers() & _COMMAND_MODIFIERS)
+            if (event.key() in self._keys) if self._keys is not None else plain:
+                event.accept()
+                return True
+        elif kind == QEvent.Type.KeyPress and self._on_key is not None and self._active():
+            return bool(self._on_key(event))
+        elif kind == QEvent.Type.FocusIn and self._on_focus_in is not None:
+            self._on_focus_in()
+        return False
+
+
+class DocumentDelegate(QStyledItemDelegate):
+    """A document row: its title, and a thin bar of the annotator's progress."""
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(200, option.fontMetrics.height() * 2 + 14)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        done, total = index.data(ProgressRole) or (0, 0)
+        rect = option.rect.adjusted(8, 5, -8, -5)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        text_colour = option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        painter.save()
+        painter.setPen(text_colour)
+        line = option.fontMetrics.height()
+        title = option.fontMetrics.elidedText(index.data() or "", Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(QRect(rect.left(), rect.top(), rect.width(), line), Qt.AlignmentFlag.AlignLeft, title)
+        counts = f"{count(done)} / {count(total)}"
+        counts_width = option.fontMetrics.horizontalAdvance(counts) + 8
+        bar = QRect(rect.left(), rect.top() + line + 5, max(rect.width() - counts_width, 10), 5)
+        painter.setPen(Qt.PenStyle.NoPen)
+        groove = QColor(text_colour)
+        groove.setAlpha(45)
+        painter.setBrush(groove)
+        painter.drawRoundedRect(bar, 2, 2)
+        if total:
+            filled = QRect(bar.left(), bar.top(), max(int(bar.width() * done / total), 2 if done else 0), bar.height())
+            painter.setBrush(QColor("#2e7d32") if done == total else option.palette.color(QPalette.ColorRole.Highlight))
+            painter.drawRoundedRect(filled, 2, 2)
+        painter.setPen(text_colour)
+        small = QFont(option.font)
+        small.setPointSizeF(max(option.font.pointSizeF() * 0.85, 7))
+        painter.setFont(small)
+        painter.drawText(QRect(bar.right() + 6, bar.top() - line // 2, counts_width, line),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, counts)
+        painter.restore()
