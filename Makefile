@@ -35,8 +35,9 @@ reliability: $(STAMP)
 		$(BIN)/python -m pytest -q $(RELIABILITY_TESTS)
 	$(BIN)/python scripts/reliability_report.py .reliability.log
 
-## lint: the import-layer contracts
+## lint: ruff (style, bugs, imports) and the import-layer contracts
 lint: $(STAMP)
+	$(BIN)/ruff check stancelabel tests scripts benchmarks training
 	$(BIN)/lint-imports
 
 ## benchmark: import speed against bare spaCy (needs ../shared/data)

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 for attribution_id in list(project.queue_ids("bench"))[: 2 * args.prelabel: 2]:
                     project.set_label(attribution_id, "bench", "asserts")
         baseline = bare_commits(folder, args.presses)
-        app = create_application()
+        app = create_application()  # noqa: F841 (kept alive for the whole run)
         settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
 
         start = time.perf_counter()

@@ -68,7 +68,8 @@ def time_bare(nlp, texts: list[str], n_process: int, batch_size: int) -> float:
     The attribution detector, when the pipeline has it, is disabled here: the
     bare side is the pipeline's own processing.
     """
-    disabled = [name for name in nlp.pipe_names if name.startswith("stancelabel_") and name != "stancelabel_line_breaks"]
+    disabled = [name for name in nlp.pipe_names
+                if name.startswith("stancelabel_") and name != "stancelabel_line_breaks"]
     start = time.perf_counter()
     with nlp.select_pipes(disable=disabled):
         for doc in nlp.pipe(texts, n_process=n_process, batch_size=batch_size):

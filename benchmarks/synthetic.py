@@ -163,10 +163,9 @@ def make_synthetic_project(path: Path, attributions: int = 1_000_000, per_docume
     with Project.open(path, create=True, name=name) as project:
         import_id = project.begin_import([f"synthetic:attributions={attributions},per_document={per_document},"
                                           f"seed={seed}"], "synthetic", "synthetic", "0")
-        index = 0
-        while index < documents:
+        for first in range(0, documents, DOCUMENTS_PER_TRANSACTION):
             with project.transaction():
-                for index in range(index, min(index + DOCUMENTS_PER_TRANSACTION, documents)):
+                for index in range(first, min(first + DOCUMENTS_PER_TRANSACTION, documents)):
                     count = min(per_document, attributions - index * per_document)
                     while True:
                         text, sentences, found = _document(rng, count)
@@ -181,7 +180,6 @@ def make_synthetic_project(path: Path, attributions: int = 1_000_000, per_docume
                                                     attributions=[(item, "auto") for item in found])
                     if added != count:
                         raise RuntimeError(f"{external_id}: the store added {added} of {count} attributions")
-                index += 1
         project.finish_import(import_id)
     return path
 

@@ -30,7 +30,7 @@ def main() -> int:
     from stancelabel.io.sample import ensure_sample_project
     from stancelabel.store.project import Project
 
-    app = create_application()
+    app = create_application()  # noqa: F841 (kept alive for the whole run)
     QGuiApplication.setFont(QGuiApplication.font())
 
     def settle(window) -> None:

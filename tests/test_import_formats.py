@@ -725,7 +725,8 @@ def test_cli_imports_good_files_with_exit_0_and_a_summary(tmp_path, capsys):
     feed = write(tmp_path / "feed.jsonl", '{"id": "f1", "text": "A feed item. It has two sentences."}\n')
     table = write(tmp_path / "table.csv", "ref,body\nr1,A row of the table.\n")
 
-    code, out, err = run_cli(capsys, "import", str(project_path), str(text), str(feed), "--model", "blank:en", "--no-detect")
+    code, out, err = run_cli(capsys, "import", str(project_path), str(text), str(feed),
+                             "--model", "blank:en", "--no-detect")
     assert (code, err) == (0, "")
     assert "2 document(s) imported (5 sentences, 0 attributions) with blank:en" in out
 

@@ -271,7 +271,8 @@ def test_renaming_a_label_renames_the_suggestions_that_name_it(project):
     project.add_document(SourceDocument("c", "Ola denied it.", "c.txt"), [(0, 14)], attributions=[
         (ImportedAttribution(((0, 3),), ((4, 10),), ((11, 13),), suggestion="denies"), "auto")])
     denies = next(x for x in project.labels() if x.name == "denies")
-    project.save_labels([x if x.id != denies.id else Label("rejects", "R", x.colour, id=x.id) for x in project.labels()])
+    renamed = Label("rejects", "R", denies.colour, id=denies.id)
+    project.save_labels([x if x.id != denies.id else renamed for x in project.labels()])
     assert [project.attribution(i).suggestion for i in ids(project)][-1] == "rejects"
     assert project.attribution(first).suggestion is None
 

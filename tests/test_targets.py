@@ -45,7 +45,8 @@ def test_jsonl_target_of_the_wrong_type_names_the_line(make_project, blank_nlp, 
 
 
 def test_csv_target_column(make_project, blank_nlp, tmp_path):
-    path = write(tmp_path / "rows.csv", f'id,text,claim\na,Anna said the water is safe.,"{TARGET}"\nb,Ben denied it.,\n')
+    rows = f'id,text,claim\na,Anna said the water is safe.,"{TARGET}"\nb,Ben denied it.,\n'
+    path = write(tmp_path / "rows.csv", rows)
     project = make_project()
     run_import(project, [path], blank_nlp, target_column="claim")
     assert targets_by_id(project) == {"a": TARGET, "b": None}

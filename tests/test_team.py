@@ -58,7 +58,7 @@ def test_split_label_merge_agree_adjudicate_export(lead, tmp_path):
             assert len(ids) == assignment["documents"] >= 5
             assert copy.guidelines() and copy.document(copy.document_ids()[0]).target == "The plan works"
             keys = {copy.attribution(i).key: i for i in ids}
-            for n, (key, attribution_id) in enumerate(sorted(keys.items())):
+            for n, (_key, attribution_id) in enumerate(sorted(keys.items())):
                 label = "denies" if (name == "carol" and n % 2) else "asserts"
                 copy.set_label(attribution_id, name, label)
             shared = set(keys) if shared is None else shared & set(keys)

@@ -38,8 +38,7 @@ sys.path.insert(0, str(HERE))
 
 from corpus import load  # noqa: E402
 
-from stancelabel.nlp.encoder import (  # noqa: E402
-    CLS, META_FILE, MODEL_FILE, PAD, ROLES, SEP, TOKENIZER_FILE, windows)
+from stancelabel.nlp.encoder import CLS, META_FILE, MODEL_FILE, PAD, ROLES, SEP, TOKENIZER_FILE, windows  # noqa: E402
 
 IGNORE = -100
 
@@ -75,7 +74,7 @@ def pruned_tokenizer(base: Path, texts: list[str], out: Path):
     for special in data.get("added_tokens", []):
         special["id"] = order.index(special["id"])
     post = data.get("post_processor") or {}
-    for name, special in (post.get("special_tokens") or {}).items():
+    for special in (post.get("special_tokens") or {}).values():
         special["ids"] = [order.index(i) for i in special["ids"]]
     out.mkdir(parents=True, exist_ok=True)
     (out / TOKENIZER_FILE).write_text(json.dumps(data, ensure_ascii=False), "utf-8")
@@ -159,7 +158,7 @@ def build_model(base: Path, order: list[int]):
 
 
 def loss_of(logits, tags, weights):
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 
     total = 0.0
     for r, weight in enumerate(weights):
@@ -261,7 +260,8 @@ def export(args, config: dict) -> None:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
 
     ids = torch.ones((2, 16), dtype=torch.long)
-    torch.onnx.export(Logits(model), (ids, torch.ones_like(ids)), str(full), input_names=["input_ids", "attention_mask"],
+    torch.onnx.export(Logits(model), (ids, torch.ones_like(ids)), str(full),
+                      input_names=["input_ids", "attention_mask"],
                       output_names=["logits"], opset_version=17, dynamo=False,
                       dynamic_axes={"input_ids": {0: "batch", 1: "pieces"}, "attention_mask": {0: "batch", 1: "pieces"},
                                     "logits": {0: "batch", 1: "pieces"}})

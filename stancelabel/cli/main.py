@@ -157,8 +157,8 @@ class _Commands:
         return self._subparsers.add_parser(name, parents=[self._common], **kwargs)
 
 
-COMMAND_NAMES = ("import", "export", "detect", "evaluate", "stats", "split", "merge", "agreement", "adjudicate", "guidelines",
-                 "gui")
+COMMAND_NAMES = ("import", "export", "detect", "evaluate", "stats", "split", "merge", "agreement", "adjudicate",
+                 "guidelines", "gui")
 
 
 def _detector_option(parser: argparse.ArgumentParser) -> None:

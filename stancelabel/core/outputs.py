@@ -268,7 +268,8 @@ class Output:
             known = entry.name in self.folder_names or Path(entry.name).suffix.lower() in self.folder_suffixes
             if not regular:
                 try:
-                    what = "a symbolic link" if entry.is_symlink() else kind_of(entry.stat(follow_symlinks=False).st_mode)
+                    what = ("a symbolic link" if entry.is_symlink()
+                            else kind_of(entry.stat(follow_symlinks=False).st_mode))
                 except OSError:
                     what = "not a regular file"
                 raise self.fail(f"holds {entry.name!r} ({what}), which this export does not write; choose an "

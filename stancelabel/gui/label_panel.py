@@ -105,7 +105,8 @@ class LabelPanel(QWidget):
         else:
             self.ui.suggestion_label.setText("<small>No suggestion for this one.</small>")
         if attribution.source_hint:
-            self.ui.hint_label.setText(f"Source hint: the pronoun may stand for <b>{escape(attribution.source_hint)}</b>")
+            hint = escape(attribution.source_hint)
+            self.ui.hint_label.setText(f"Source hint: the pronoun may stand for <b>{hint}</b>")
         else:
             self.ui.hint_label.setText("")
         self.ui.flag_box.setChecked(pending_flag if pending_flag is not None

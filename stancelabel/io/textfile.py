@@ -26,7 +26,8 @@ def read_bytes(path: Path) -> bytes:
             raise InputFileError(path, "not a regular file (a device, pipe or socket)")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise InputFileError(path, f"file too large ({size // 2**20} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB)")
+            limit = MAX_FILE_BYTES // 2**20
+            raise InputFileError(path, f"file too large ({size // 2**20} MiB; the limit is {limit} MiB)")
         return path.read_bytes()
     except IsADirectoryError:
         raise InputFileError(path, "is a folder, not a file") from None

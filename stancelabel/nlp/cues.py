@@ -81,7 +81,8 @@ class Parsed:
         # inside a quotation (by the marks' character offsets), and beside a quotation mark
         inside = np.zeros(n, dtype=bool)
         for q_start, q_end in quote_spans(doc_text(doc)):
-            inside[np.searchsorted(starts, q_start, side="right"):np.searchsorted(starts, q_end - 1, side="left")] = True
+            first = np.searchsorted(starts, q_start, side="right")
+            inside[first:np.searchsorted(starts, q_end - 1, side="left")] = True
         sentence_has_quote = np.bincount(sentence[quote_mark], minlength=int(sentence.max()) + 1 if n else 0) > 0
         self.inside = inside
         self.quote_in_sentence = sentence_has_quote[sentence] if n else inside

@@ -40,7 +40,7 @@ _RELATIVE = {"who", "which", "that", "whom", "whose"}
 _NOUN_CONTEXT = {"statement", "interview", "letter", "tweet", "post", "release", "speech", "email", "memo",
                  "op-ed", "editorial", "report", "briefing", "conference", "call", "message", "video"}
 _SURFACE_SKIP = {"also", "then", "later", "previously", "repeatedly", "publicly", "has", "have", "had", "was",
-                 "were", "is", "are", "been", "be", "will", "would", "had", "once", "again", "recently", "not",
+                 "were", "is", "are", "been", "be", "will", "would", "once", "again", "recently", "not",
                  "n't", "never", "did", "does", "do", "reportedly", "allegedly", "still", "even"}
 _DETERMINERS = {"the", "a", "an", "this", "these", "those", "that", "its", "their", "his", "her", "our", "my",
                 "your", "such", "no", "any", "every", "each"}
@@ -123,7 +123,8 @@ def _trim(doc: Doc, start: int, end: int, keep_quotes: bool = False) -> tuple[in
     """Token range [start, end) as character offsets without edge punctuation and space."""
     while start < end and (doc[start].is_space or (doc[start].is_punct and not (keep_quotes and doc[start].is_quote))):
         start += 1
-    while end > start and (doc[end - 1].is_space or (doc[end - 1].is_punct and not (keep_quotes and doc[end - 1].is_quote))):
+    while end > start and (doc[end - 1].is_space
+                           or (doc[end - 1].is_punct and not (keep_quotes and doc[end - 1].is_quote))):
         end -= 1
     if end <= start:
         return None

@@ -41,7 +41,7 @@ def _package_meta(name: str) -> dict[str, Any] | None:
 
     try:
         package = spacy.util.get_package_path(name)
-    except Exception:  # not importable as a package: a broken install
+    except Exception:  # noqa: BLE001 (a broken install can raise anything)
         return None
     for candidate in [package / "meta.json", *sorted(package.glob("*/meta.json"))]:
         if candidate.is_file():
@@ -155,7 +155,7 @@ def load_pipeline(requested: str | None = None, *, detect: bool = False,
         lang = name[len(BLANK_PREFIX):] or "en"
         try:
             nlp = spacy.blank(lang)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (spaCy's language registry raises many kinds)
             raise PipelineError(f"cannot create a blank spaCy pipeline for language {lang!r}: {error}") from None
         nlp.add_pipe("sentencizer")
         _add_line_breaks(nlp)

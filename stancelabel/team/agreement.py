@@ -335,6 +335,7 @@ def span_agreement(project, annotators: Sequence[str] | None = None) -> list[dic
 def format_span_agreement(rows: list[dict[str, Any]]) -> str:
     lines = ["attributions (as stancelabel evaluate scores them; overlap F1):"]
     for row in rows:
-        lines.append(f"  {row['a']} / {row['b']}: {row['documents']} document(s), attribution {row['attribution_f1']:.3f}, "
-                     f"source {row['source_f1']:.3f}, cue {row['cue_f1']:.3f}, content {row['content_f1']:.3f}")
+        lines.append(f"  {row['a']} / {row['b']}: {row['documents']} document(s), "
+                     f"attribution {row['attribution_f1']:.3f}, source {row['source_f1']:.3f}, "
+                     f"cue {row['cue_f1']:.3f}, content {row['content_f1']:.3f}")
     return "\n".join(lines)

@@ -103,7 +103,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
 #: Menus in order, their actions in order (None: a separator).
 MENUS: dict[str, tuple[str | None, ...]] = {
     "&File": ("new", "open", None, "import_files", "import_folder", "export", None, "quit"),
-    "&Edit": ("undo", "redo", None, "find", "speaker", "filters", None, "target", None, "schema", "dialogs.edit_guidelines"),
+    "&Edit": ("undo", "redo", None, "find", "speaker", "filters", None, "target", None, "schema",
+              "dialogs.edit_guidelines"),
     "&Go": ("next", "previous", "skip", "next_unlabelled", None, "first", "last", None, "documents"),
     "&Label": ("accept", "clear", None, "note", "flag", "reject"),
     "&Attribution": ("edit_mode", None, "set_source", "set_cue", "set_content", "add_content", None,

@@ -378,7 +378,8 @@ class MainWindow(QMainWindow):
         self.open_path(path, create=True)
 
     def open_project(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "StanceLabel projects (*.stance);;All files (*)")
+        kinds = "StanceLabel projects (*.stance);;All files (*)"
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", kinds)
         if path:
             self.open_path(path)
 
