@@ -11,7 +11,7 @@ from stancelabel.core.names import for_terminal, name_problem, text_problem
 
 #: Single keys the labelling window uses itself (its action table checks it uses no other); a label may
 #: not take them, whoever edits the schema (the window's editor, `guidelines --set`, a merge).
-RESERVED_KEYS = frozenset("JKNFESCTXUPG?[]")
+RESERVED_KEYS = frozenset("JKNFESCTXUPG?[]/")
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

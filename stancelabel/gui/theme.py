@@ -74,11 +74,23 @@ def is_dark(theme: str) -> bool:
     return theme == "dark" or (theme == "system" and system_prefers_dark())
 
 
+#: Where the keyboard is must always be visible: the reading pane (frameless, the window's home) and the
+#: lists get a highlight-coloured border while they have focus; fields and buttons have Fusion's own.
+FOCUS_STYLE = """
+QTextEdit#reading_pane { border: 2px solid transparent; border-radius: 3px; }
+QTextEdit#reading_pane:focus { border: 2px solid palette(highlight); }
+QAbstractItemView { border: 1px solid palette(mid); }
+QAbstractItemView:focus { border: 1px solid palette(highlight); }
+"""
+
+
 def apply_theme(theme: str) -> RoleColours:
     """Switch the whole application to a theme; returns the role colours that go with it."""
     app = QApplication.instance()
     dark = is_dark(theme)
     app.setStyle("Fusion")
     app.setPalette(_palette(dark))
+    app.setStyleSheet("")  # palette(...) in a style sheet is read when it is set: set it again
+    app.setStyleSheet(FOCUS_STYLE)
     return DARK_ROLES if dark else LIGHT_ROLES
 

@@ -34,6 +34,8 @@ class ActionSpec:
     keys: tuple[str | QKeySequence.StandardKey, ...] = ()
     tip: str = ""
     checkable: bool = False
+    #: the keys work in the reading pane only (Tab must still move between fields elsewhere)
+    pane_only: bool = False
 
 
 A = ActionSpec
@@ -59,6 +61,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("next", "&Next", "queuing.next_item", ("J", "Down", "Right"), "Next attribution"),
     A("previous", "&Previous", "queuing.previous_item", ("K", "Up", "Left"), "Previous attribution"),
     A("skip", "&Skip", "queuing.next_item", ("Space",), "Leave this one for now and go on"),
+    A("next_here", "Next in this s&entence", lambda w: w.queuing.step_in_sentence(1), ("Tab",),
+      "The next attribution of the same sentence (a click on one goes there too)", pane_only=True),
+    A("previous_here", "Previous in this sen&tence", lambda w: w.queuing.step_in_sentence(-1), ("Shift+Tab",),
+      pane_only=True),
     A("next_unlabelled", "Next &unlabelled", "queuing.next_unlabelled", ("U",),
       "The next attribution you have not labelled"),
     A("first", "&First", lambda w: w.queuing.go_to_row(0), ("Home",)),
@@ -70,7 +76,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("reject", "Not an &attribution", "labelling.reject_attribution", ("X",),
       "It leaves the queue and stays in the file as a negative example"),
     A("edit_mode", "&Select text with the keyboard", "spans.enter_edit_mode", ("E",),
-      "Move a caret in the text with the arrows, select with Shift; Esc leaves"),
+      "Move a caret in the text with the arrows (Ctrl: by word), select with Shift; Esc leaves"),
+    A("jump", "&Jump to a word…", "spans.start_jump", ("/",),
+      "Type a word's first letters to select it (Tab: the next match, Enter: take it)"),
     A("set_source", "Selection is the s&ource", lambda w: w.spans.set_role("source"), ("S",)),
     A("set_cue", "Selection is the &cue", lambda w: w.spans.set_role("cue"), ("C",)),
     A("set_content", "Selection is the con&tent", lambda w: w.spans.set_role("content"), ("T",)),
@@ -83,6 +91,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("more_context", "&More context", lambda w: w.display.change_context(1), ("]",), "One more sentence on each side"),
     A("less_context", "&Less context", lambda w: w.display.change_context(-1), ("[",)),
     A("paragraph", "Whole &paragraph", "display.toggle_paragraph", ("P",), "Show the whole paragraph", checkable=True),
+    A("show_rejected", "Show &rejected attributions", "display.toggle_rejected", (),
+      "Draw the sentence's rejected attributions too, struck through", checkable=True),
     A("switch_annotator", "S&witch annotator…", "switch_annotator", ("Ctrl+Shift+U",)),
     A("agreement", "&Agreement…", "reviewing.show_agreement", ("Ctrl+Shift+G",),
       "How far the annotators agree: the figures, a confusion matrix per pair, each one's labels"),
@@ -105,11 +115,12 @@ MENUS: dict[str, tuple[str | None, ...]] = {
     "&File": ("new", "open", None, "import_files", "import_folder", "export", None, "quit"),
     "&Edit": ("undo", "redo", None, "find", "speaker", "filters", None, "target", None, "schema",
               "dialogs.edit_guidelines"),
-    "&Go": ("next", "previous", "skip", "next_unlabelled", None, "first", "last", None, "documents"),
+    "&Go": ("next", "previous", "skip", "next_unlabelled", None, "next_here", "previous_here", None, "first", "last",
+            None, "documents"),
     "&Label": ("accept", "clear", None, "note", "flag", "reject"),
-    "&Attribution": ("edit_mode", None, "set_source", "set_cue", "set_content", "add_content", None,
+    "&Attribution": ("edit_mode", "jump", None, "set_source", "set_cue", "set_content", "add_content", None,
                      "new_attribution"),
-    "&View": ("bigger", "smaller", None, "more_context", "less_context", "paragraph"),
+    "&View": ("bigger", "smaller", None, "more_context", "less_context", "paragraph", "show_rejected"),
     "A&nnotator": ("switch_annotator",),
     "&Team": ("agreement", "review", None, "split", "merge"),
     "&Help": ("guidelines", "shortcuts", None, "about"),
@@ -139,7 +150,7 @@ def handler_of(window: MainWindow, handler: str | Callable[[MainWindow], Any]) -
 
 
 def make_action(window: MainWindow, name: str, text: str, slot: Callable[[], Any], keys=(), tip: str = "",
-                checkable: bool = False) -> QAction:
+                checkable: bool = False, pane_only: bool = False) -> QAction:
     """One action, added to the window; its slot runs inside one render batch."""
     action = QAction(text, window)
     action.setObjectName(name)
@@ -155,7 +166,11 @@ def make_action(window: MainWindow, name: str, text: str, slot: Callable[[], Any
             slot()
 
     action.triggered.connect(triggered)
-    window.addAction(action)
+    if pane_only:
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        window.pane.addAction(action)
+    else:
+        window.addAction(action)
     window.actions[name] = action
     return action
 
@@ -164,7 +179,8 @@ def build(window: MainWindow) -> None:
     """The window's actions, menus and toolbar, from the table."""
     window.actions = {}
     for spec in ACTIONS:
-        make_action(window, spec.name, spec.text, _late(window, spec.handler), spec.keys, spec.tip, spec.checkable)
+        make_action(window, spec.name, spec.text, _late(window, spec.handler), spec.keys, spec.tip, spec.checkable,
+                    spec.pane_only)
     window.theme_group = QActionGroup(window)
     for theme in THEMES:
         action = make_action(window, f"theme_{theme}", theme.capitalize(), lambda t=theme: window.display.set_theme(t),

@@ -17,10 +17,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont
 
 from stancelabel.core.errors import ProjectFileError
-from stancelabel.core.model import Annotation, Sentence
+from stancelabel.core.model import Annotation, Attribution, Sentence
 from stancelabel.gui.label_panel import review_html
 from stancelabel.gui.main_window.widgets import count
 from stancelabel.gui.markup import escape
+from stancelabel.gui.reading_pane import Mark
 from stancelabel.gui.settings import FONT_SIZES
 from stancelabel.gui.theme import apply_theme
 
@@ -39,6 +40,11 @@ class Display:
         self._pane = self._panel = False
         self._document: tuple[int, str, list[Sentence], str, str | None] | None = None
         self.paragraph = False  # the whole paragraph shown, not a few sentences around
+        self.show_rejected = False  # rejected attributions of the sentence drawn (struck through)
+        #: where the caret goes at the next drawing (the end of the span just edited), once
+        self.caret: int | None = None
+        #: the attributions of the current sentence, in reading order (Tab moves through them)
+        self.sentence_attributions: list[Attribution] = []
         #: how many times the label panel was drawn (one per key press: tests count it)
         self.panel_draws = 0
         self._soon = QTimer(window)
@@ -128,9 +134,25 @@ class Display:
             return
         text, sentences, title, target = self.document(attribution.document_id)
         self._draw_target(target)
-        w.pane.show_attribution(text, sentences, attribution, w.settings.context_size, self.paragraph)
+        caret, self.caret = self.caret, None
+        w.pane.show_attribution(text, sentences, attribution, w.settings.context_size, self.paragraph,
+                                self._marks(attribution), caret)
         w.view.location_label.setText(self.location_text())
         self._draw_panel()
+
+    def _marks(self, attribution: Attribution) -> list[Mark]:
+        """Every attribution of the current one's sentence, with the annotator's (or gold) labels."""
+        w = self.w
+        same = [a for a in w.project.attributions(attribution.document_id)
+                if a.id == attribution.id or (a.sentence_index == attribution.sentence_index
+                                              and (a.status == "active" or self.show_rejected))]
+        same.sort(key=lambda a: (a.cue[0] if a.cue else (a.source + a.content + ((0, 0),))[0], a.id))
+        self.sentence_attributions = same
+        labels = {item.id: item.label for item in
+                  w.project.queue_items([a.id for a in same], w.annotator, gold=w.reviewing.active)}
+        colours = {label.name: label.colour for label in w.labels}
+        return [Mark(a.id, a.source, a.cue, a.content, labels.get(a.id), colours.get(labels.get(a.id) or ""),
+                     a.id == attribution.id, a.status == "rejected") for a in same]
 
     def _draw_target(self, target: str | None) -> None:
         label, muted = self.w.view.target_label, self.w.roles.muted.name()
@@ -148,7 +170,10 @@ class Display:
         attribution = queuing.current
         _, sentences, title, _ = self.document(attribution.document_id)
         sentence = (attribution.sentence_index or 0) + 1
-        return (f"<b>{escape(title)}</b> &nbsp;·&nbsp; sentence {sentence} of {len(sentences)} &nbsp;·&nbsp; "
+        here = [a.id for a in self.sentence_attributions]
+        several = (f" &nbsp;·&nbsp; attribution {here.index(attribution.id) + 1} of {len(here)} here (Tab)"
+                   if len(here) > 1 and attribution.id in here else "")
+        return (f"<b>{escape(title)}</b> &nbsp;·&nbsp; sentence {sentence} of {len(sentences)}{several} &nbsp;·&nbsp; "
                 f"item {count((queuing.current_row or 0) + 1)} of {count(queuing.queue.rowCount())} "
                 f"<span style='color:{self.w.roles.muted.name()}'>&nbsp;·&nbsp; "
                 f"{_ORIGIN.get(attribution.origin, '')}</span>")
@@ -184,6 +209,10 @@ class Display:
                    + (f" · by {escape(', '.join(authors))}" if authors else "")
                    + f" · key {attribution.key[:10]}</small>")
         pending = w.labelling.pending.get(attribution.id)
+        shown = pending.label if pending is not None and pending.label is not None else \
+            (annotation.label if annotation else None)
+        colours = {label.name: label.colour for label in w.labels}
+        w.pane.set_chip(attribution.id, shown or None, colours.get(shown or ""))
         panel.show_state(attribution, annotation, pending_label=pending.label if pending else None,
                          pending_note=pending.note if pending else None,
                          pending_flag=pending.flag if pending else None, unsaved=unsaved, details=details,
@@ -223,6 +252,11 @@ class Display:
     def toggle_paragraph(self) -> None:
         self.paragraph = not self.paragraph
         self.apply_view_settings()
+        self.show_current()
+
+    def toggle_rejected(self) -> None:
+        self.show_rejected = not self.show_rejected
+        self.w.actions["show_rejected"].setChecked(self.show_rejected)
         self.show_current()
 
     def set_theme(self, theme: str) -> None:

@@ -176,12 +176,30 @@ class Queuing:
         except KeyError:
             self.current = None
         index = self.queue.index(row)
-        selection = w.view.queue_list.selectionModel()
-        selection.blockSignals(True)
+        # Not with the selection model's signals blocked: the view would not repaint the row it leaves,
+        # and several rows would stay highlighted. _on_queue_current ignores the row already current.
         w.view.queue_list.setCurrentIndex(index)
-        selection.blockSignals(False)
         w.view.queue_list.scrollTo(index)
         w.display.show_current()
+
+    def go_to_attribution(self, attribution_id: int) -> None:
+        """Show this attribution (a click on it in the text, Tab), if the queue holds it."""
+        row = self.queue.row_of(attribution_id)
+        if row is None:
+            self.w.statusBar().showMessage("That attribution is not in the queue as filtered (Show: All "
+                                           "attributions holds every active one).", 6000)
+            return
+        self.go_to_row(row)
+
+    def step_in_sentence(self, step: int) -> None:
+        """Tab and Shift+Tab: the next or previous attribution of the same sentence, round."""
+        here = self.w.display.sentence_attributions
+        if self.current is None or len(here) < 2:
+            self.w.statusBar().showMessage("This is the only attribution in the sentence.", 4000)
+            return
+        ids = [a.id for a in here]
+        at = ids.index(self.current.id) if self.current.id in ids else 0
+        self.go_to_attribution(ids[(at + step) % len(ids)])
 
     def _on_queue_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and current.row() != self.current_row:

@@ -1,8 +1,16 @@
-"""Fixing spans: select words (mouse, or E and Shift+arrows) and make them the source, cue or content,
-or the cue of a new attribution."""
+"""Fixing spans: select words (mouse, or E and Shift+arrows, or / and a word's first letters) and make
+them the source, cue or content, or the cue of a new attribution.
+
+The caret keeps its place: after S, C or T it stays where the span just set ends, and keyboard
+selection stays on, so the next span starts from there. In keyboard selection Ctrl+arrows move by
+word, Shift extends, and Shift+Home / Shift+End extend the selection to the sentence's start or end.
+Typing after / selects the first word of the sentence, from the caret on, that starts with the
+letters typed; the jump ends by itself when only one word matches.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -10,32 +18,134 @@ from PySide6.QtCore import Qt
 if TYPE_CHECKING:
     from stancelabel.gui.main_window.window import MainWindow
 
+_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
+_HINT = ("Selecting text: arrows move (Ctrl: by word), Shift selects, Shift+Home/End to the sentence's edge, "
+         "/ jumps to a word; S, C, T set a role; Esc leaves.")
+
 
 class SpanEditing:
     def __init__(self, window: MainWindow) -> None:
         self.w = window
         self.edit_mode = False
+        self.jumping = False
+        self._typed = ""
+        self._before: tuple[int, int] | None = None  # the selection before the jump (Esc restores it)
+
+    # -- keyboard selection ------------------------------------------------------------------
 
     def enter_edit_mode(self) -> None:
         if self.w.queuing.current is None:
             return
         self.edit_mode = True
         self.w.pane.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.w.statusBar().showMessage("Selecting text: arrows move, Shift+arrows select; S, C, T set a role; "
-                                       "Esc leaves.")
+        self.w.statusBar().showMessage(_HINT)
+
+    def leave_edit_mode(self) -> None:
+        self.edit_mode = self.jumping = False
+        self.w.statusBar().clearMessage()
 
     def pane_key(self, event) -> bool:
-        if event.key() == Qt.Key.Key_Escape:
-            self.edit_mode = False
-            self.w.statusBar().clearMessage()
+        key, shift = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if key == Qt.Key.Key_Escape:
+            self.leave_edit_mode()
+            return True
+        if key in (Qt.Key.Key_Home, Qt.Key.Key_End):
+            self._to_sentence_edge(key == Qt.Key.Key_End, shift)
             return True
         return False
 
-    def _selection(self) -> tuple[int, int] | None:
-        span = self.w.pane.selected_span()
+    def _sentence(self) -> tuple[int, int] | None:
+        shown = self.w.pane.shown
+        return None if shown is None else (shown.sentence_start, shown.sentence_end)
+
+    def _to_sentence_edge(self, end: bool, extend: bool) -> None:
+        """Home / End: the caret to the sentence's start or end; with Shift the selection grows to it,
+        keeping its other end (so a word jumped to grows into the phrase that starts or ends with it)."""
+        sentence = self._sentence()
+        if sentence is None:
+            return
+        anchor, caret = self.w.pane.selection_offsets()
+        low, high = min(anchor, caret), max(anchor, caret)
+        if end:
+            self.w.pane.select_words(low if extend else sentence[1], sentence[1])
+        else:
+            self.w.pane.select_words(high if extend else sentence[0], sentence[0])
+
+    # -- jumping to a word by its first letters ------------------------------------------------
+
+    def start_jump(self) -> None:
+        if self.w.queuing.current is None or self.w.pane.shown is None:
+            return
+        self.enter_edit_mode()
+        self.jumping, self._typed = True, ""
+        self._before = self.w.pane.selection_offsets()
+        self.w.statusBar().showMessage("Jump to a word: type its first letters (Tab: next match, Enter: take it, "
+                                       "Esc: back).")
+
+    def jump_key(self, event) -> bool:
+        key, text = event.key(), event.text()
+        if key == Qt.Key.Key_Escape:
+            self.jumping = False
+            if self._before is not None:
+                self.w.pane.select_words(*self._before)
+            self.w.statusBar().showMessage(_HINT)
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.jumping = False
+            self.w.statusBar().showMessage(_HINT)
+            return True
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            self._jump(skip=1)
+            return True
+        if key == Qt.Key.Key_Backspace:
+            self._typed = self._typed[:-1]
+            self._jump()
+            return True
+        if text and text.isprintable() and not text.isspace():
+            self._typed += text
+            self._jump()
+            return True
+        return True  # anything else is ignored while jumping, not taken by a shortcut
+
+    def matches(self, prefix: str) -> list[tuple[int, int]]:
+        """The words of the current sentence that start with ``prefix`` (case-insensitive), in order
+        from the caret on, round to the sentence's start."""
+        sentence = self._sentence()
+        if sentence is None or not prefix:
+            return []
+        text = self.w.pane.text
+        words = [(m.start() + sentence[0], m.end() + sentence[0])
+                 for m in _WORD.finditer(text[sentence[0]:sentence[1]])
+                 if m.group().casefold().startswith(prefix.casefold())]
+        origin = self._before[1] if self._before is not None else sentence[0]
+        return [w for w in words if w[0] >= origin] + [w for w in words if w[0] < origin]
+
+    def _jump(self, skip: int = 0) -> None:
+        found = self.matches(self._typed)
+        if not found:
+            self.w.statusBar().showMessage(f"No word of this sentence starts with “{self._typed}” "
+                                           "(Backspace, or Esc).")
+            return
+        if skip:
+            _, caret = self.w.pane.selection_offsets()
+            later = [i for i, (start, end) in enumerate(found) if end == caret]
+            found = found[(later[0] + 1) % len(found):] + found[:(later[0] + 1) % len(found)] if later else found
+        start, end = found[0]
+        self.w.pane.select_words(start, end)
+        if len(found) == 1 and not skip:
+            self.jumping = False  # only one word starts so: the jump is done, the next key is a command
+            self.w.statusBar().showMessage(f"“{self.w.pane.text[start:end]}” selected. {_HINT}")
+        else:
+            self.w.statusBar().showMessage(f"{len(found)} words start with “{self._typed}”: type more, Tab for "
+                                           "the next, Enter to take this one.")
+
+    # -- setting roles ---------------------------------------------------------------------------
+
+    def _selection(self, role: str = "") -> tuple[int, int] | None:
+        span = self.w.pane.selected_span(keep_quotes=role == "content")
         if span is None:
-            self.w.statusBar().showMessage("Select the words first: with the mouse, or press E and use "
-                                           "Shift+arrows.", 6000)
+            self.w.statusBar().showMessage("Select the words first: with the mouse, or press / and type a word's "
+                                           "first letters, or E and Shift+arrows.", 6000)
         return span
 
     def set_role(self, role: str, add: bool = False) -> None:
@@ -43,14 +153,15 @@ class SpanEditing:
         w, current = self.w, self.w.queuing.current
         if current is None:
             return
-        span = self._selection()
+        span = self._selection(role)
         if span is None:
             return
         attribution_id, me = current.id, w.annotator
         spans = (*getattr(current, role), span) if add else (span,)
-        self.edit_mode = False
+        self.jumping = False
 
         def done(_result) -> None:
+            w.display.caret = span[1]  # the next span starts where this one ended
             w.labelling.changed(attribution_id)
             w.statusBar().showMessage(f"The {role} is now “{self._text_of(spans)}”.", 5000)
 
@@ -67,11 +178,11 @@ class SpanEditing:
         w, queuing = self.w, self.w.queuing
         if queuing.current is None:
             return
-        span = self._selection()
+        span = self._selection("cue")
         if span is None:
             return
         document_id, me = queuing.current.document_id, w.annotator
-        self.edit_mode = False
+        self.jumping = False
 
         def done(new_id: int) -> None:
             row = queuing.queue.row_of(new_id)
@@ -81,7 +192,10 @@ class SpanEditing:
             w.labelling.recount()
             queuing.documents.refresh_document(document_id)
             queuing.current_row = None
+            w.display.caret = span[1]
             queuing.go_to_row(row)
-            w.statusBar().showMessage("New attribution: now select its source (S) and content (T).", 8000)
+            self.edit_mode = True
+            w.statusBar().showMessage("New attribution: now select its source (S) and content (T); / jumps to a "
+                                      "word.", 8000)
 
         w.labelling.submit("new attribution", lambda p: p.add_attribution(document_id, me, cue=(span,)), None, done)

@@ -85,3 +85,4 @@ class DocumentDelegate(QStyledItemDelegate):
         painter.drawText(QRect(bar.right() + 6, bar.top() - line // 2, counts_width, line),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, counts)
         painter.restore()
+

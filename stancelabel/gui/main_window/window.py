@@ -111,6 +111,10 @@ class MainWindow(QMainWindow):
         self.refresh_timer.setInterval(700)
         self.refresh_timer.timeout.connect(self.files.refresh_after_import)
         self.set_project(project, pipeline_note, lock=lock)
+        # The reading pane is home: label keys, F1 and ? work from the first moment (the first widget
+        # in the tab order would be the "Show" filter, which keeps plain keys for choosing in it).
+        self.setFocusProxy(self.pane)
+        self.pane.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- what tests and other windows ask of it -------------------------------------------------
 
@@ -216,6 +220,10 @@ class MainWindow(QMainWindow):
         v.document_list.installEventFilter(KeepKeys(None, q.document_list_key, parent=v.document_list))
         self.pane.installEventFilter(KeepKeys(_CARET_KEYS, self.spans.pane_key, active=lambda: self.spans.edit_mode,
                                               parent=self.pane))
+        # installed last, asked first: while a word is being typed to jump to, the pane keeps every plain key
+        self.pane.installEventFilter(KeepKeys(None, self.spans.jump_key, active=lambda: self.spans.jumping,
+                                              parent=self.pane))
+        self.pane.attribution_clicked.connect(self._batched(self.queuing.go_to_attribution))
         self.panel.label_clicked.connect(self.label)
         self.panel.flag_clicked.connect(self._batched(labelling.toggle_flag))
 
