@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from stancelabel.core import spans as codec
 from stancelabel.core.model import ImportedAttribution, Spans
 from stancelabel.nlp.doctext import doc_text
 from stancelabel.nlp.hints import PRONOUNS, source_hint
@@ -40,7 +41,7 @@ _RELATIVE = {"who", "which", "that", "whom", "whose"}
 _NOUN_CONTEXT = {"statement", "interview", "letter", "tweet", "post", "release", "speech", "email", "memo",
                  "op-ed", "editorial", "report", "briefing", "conference", "call", "message", "video"}
 _SURFACE_SKIP = {"also", "then", "later", "previously", "repeatedly", "publicly", "has", "have", "had", "was",
-                 "were", "is", "are", "been", "be", "will", "would", "had", "once", "again", "recently", "not",
+                 "were", "is", "are", "been", "be", "will", "would", "once", "again", "recently", "not",
                  "n't", "never", "did", "does", "do", "reportedly", "allegedly", "still", "even"}
 _DETERMINERS = {"the", "a", "an", "this", "these", "those", "that", "its", "their", "his", "her", "our", "my",
                 "your", "such", "no", "any", "every", "each"}
@@ -55,13 +56,13 @@ Detected = ImportedAttribution
 
 def _as_tuple(item: Detected) -> tuple:
     """Plain lists and strings, which travel with the Doc between processes."""
-    return ([list(s) for s in item.source], [list(s) for s in item.cue], [list(s) for s in item.content],
+    return (codec.to_lists(item.source), codec.to_lists(item.cue), codec.to_lists(item.content),
             item.source_hint, item.suggestion)
 
 
 def _from_tuple(raw: Sequence) -> Detected:
     source, cue, content, hint, suggestion = raw
-    spans = [tuple((int(s), int(e)) for s, e in role) for role in (source, cue, content)]
+    spans = [codec.from_lists(role) for role in (source, cue, content)]
     return Detected(*spans, source_hint=hint, suggestion=suggestion)
 
 
@@ -123,7 +124,8 @@ def _trim(doc: Doc, start: int, end: int, keep_quotes: bool = False) -> tuple[in
     """Token range [start, end) as character offsets without edge punctuation and space."""
     while start < end and (doc[start].is_space or (doc[start].is_punct and not (keep_quotes and doc[start].is_quote))):
         start += 1
-    while end > start and (doc[end - 1].is_space or (doc[end - 1].is_punct and not (keep_quotes and doc[end - 1].is_quote))):
+    while end > start and (doc[end - 1].is_space
+                           or (doc[end - 1].is_punct and not (keep_quotes and doc[end - 1].is_quote))):
         end -= 1
     if end <= start:
         return None
