@@ -102,3 +102,10 @@ def from_untrusted_json(value: str, length: int) -> Spans | None:
 def first_start(value: str) -> int:
     """The start of the first span in stored (compact, non-empty) JSON text, without parsing the rest."""
     return int(value[2:value.index(",")])
+
+
+def sql_first_span_text(column: str, text: str = "d.text") -> str:
+    """SQL for the text of the first span in a column of stored spans (NULL when there is none):
+    what the queue shows and searches, read by SQLite without a row coming back to Python."""
+    return (f"substr({text}, json_extract({column}, '$[0][0]') + 1, "
+            f"json_extract({column}, '$[0][1]') - json_extract({column}, '$[0][0]'))")
