@@ -63,7 +63,7 @@ def bare(project: Project, out_path: Path, limit: int | None) -> int:
     n = 0
     with open(out_path, "wb") as out:
         for row in project.label_rows():
-            out.write(JSON_DUMPS(row))
+            out.write(JSON_DUMPS(tuple(row)))  # a LabelRow is a named tuple, which orjson leaves to its caller
             out.write(b"\n")
             n += 1
             if limit is not None and n >= limit:

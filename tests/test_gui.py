@@ -85,7 +85,7 @@ def test_file_open_shows_the_other_project_in_the_same_window(qtbot, make_projec
     assert window.isVisible() and window in QApplication.topLevelWidgets()
     assert window.documents.rowCount() == 5
     assert window.windowTitle().startswith("second")
-    assert first._conn is None  # the first project was closed
+    assert first.connection is None  # the first project was closed
 
 
 def test_file_open_of_a_foreign_file_keeps_the_current_project(qtbot, tmp_path, make_project, make_window,

@@ -33,13 +33,13 @@ def saved(path, ids) -> list:
 def test_a_full_disk_refuses_the_change_clearly_and_keeps_what_was_saved(labelled):
     project, ids = labelled
     before = saved(project.path, ids)
-    pages = project._query("PRAGMA page_count")[0][0]
-    project._conn.execute(f"PRAGMA max_page_count = {pages}")
+    pages = project.connection.execute("PRAGMA page_count").fetchone()[0]
+    project.connection.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(ProjectFileError, match="disk is full") as failure:
         project.set_note(ids[1], "ann", "x" * 200_000)
     assert str(project.path) in str(failure.value) and failure.value.retriable
     assert saved(project.path, ids) == before
-    project._conn.execute("PRAGMA max_page_count = 1000000")
+    project.connection.execute("PRAGMA max_page_count = 1000000")
     project.set_note(ids[1], "ann", "x" * 200_000)  # the same change, once there is room
     assert len(saved(project.path, ids)) == 2
     tally("disk full", faults=1, labels_checked=2, lost=0)
@@ -60,10 +60,10 @@ def test_a_read_only_file_refuses_the_change_clearly_and_keeps_what_was_saved(la
             os.chmod(tmp_path, 0o755)
             os.chmod(project.path, 0o644)
     else:  # root writes through permissions: SQLite's own read-only mode gives the same error
-        project._conn.execute("PRAGMA query_only = ON")
+        project.connection.execute("PRAGMA query_only = ON")
         with pytest.raises(ProjectFileError, match="read-only") as failure:
             project.set_label(ids[1], "ann", "denies")
-        project._conn.execute("PRAGMA query_only = OFF")
+        project.connection.execute("PRAGMA query_only = OFF")
     assert str(project.path) in str(failure.value)
     assert saved(project.path, ids) == before
     tally("read-only file or folder", faults=1, labels_checked=1, lost=0)

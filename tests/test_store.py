@@ -43,8 +43,8 @@ def test_new_project_has_pragmas_strict_tables_and_default_labels(make_project):
     conn.close()
     assert [label.name for label in project.labels()] == ["asserts", "denies", "qualifies"]
     assert all(label.colour.startswith("#") and label.description for label in project.labels())
-    assert project._query("PRAGMA synchronous")[0][0] == 2  # FULL
-    assert project._query("PRAGMA foreign_keys")[0][0] == 1
+    assert project.connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert project.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
 def test_strict_tables_refuse_wrong_types(make_project):
@@ -144,7 +144,7 @@ def test_older_file_is_backed_up_then_migrated(make_project, monkeypatch):
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, _add_reviewed_column])
     with Project.open(path) as upgraded:
         assert upgraded.schema_version == len(schema.MIGRATIONS)
-        assert upgraded._query("SELECT reviewed FROM document") == [(0,)]
+        assert upgraded.connection.execute("SELECT reviewed FROM document").fetchall() == [(0,)]
         backup = upgraded.backup_path
     assert backup is not None and backup.exists() and backup.parent == path.parent
     old = sqlite3.connect(backup)
@@ -170,7 +170,7 @@ def test_failed_migration_changes_nothing(make_project, monkeypatch):
     monkeypatch.undo()
     with Project.open(path) as again:
         assert again.schema_version == version
-        columns = [row[1] for row in again._query("PRAGMA table_info(document)")]
+        columns = [row[1] for row in again.connection.execute("PRAGMA table_info(document)")]
         assert "half_done" not in columns
         assert again.document_count() == 1
 
@@ -216,8 +216,8 @@ def test_disk_full_gives_clear_error_and_keeps_saved_labels(make_project):
     project = make_project()
     first, second = add_sample(project)
     project.set_label(first, "alice", "asserts")
-    pages = project._query("PRAGMA page_count")[0][0]
-    project._conn.execute(f"PRAGMA max_page_count = {pages}")
+    pages = project.connection.execute("PRAGMA page_count").fetchone()[0]
+    project.connection.execute(f"PRAGMA max_page_count = {pages}")
     big = SourceDocument(external_id="big", text="word " * 200_000, source_file="big.txt")
     with pytest.raises(ProjectFileError, match="disk is full"):
         project.add_document(big, [(0, 999_999)])
@@ -229,11 +229,11 @@ def test_disk_full_gives_clear_error_and_keeps_saved_labels(make_project):
 def test_locked_file_gives_clear_error(make_project, monkeypatch):
     project = make_project()
     first, _ = add_sample(project)
-    monkeypatch.setattr("stancelabel.store.project.BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("stancelabel.store.connection.BUSY_TIMEOUT_MS", 50)
     other = sqlite3.connect(project.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        project._conn.execute("PRAGMA busy_timeout = 50")
+        project.connection.execute("PRAGMA busy_timeout = 50")
         with pytest.raises(ProjectFileError, match="locked by another program"):
             project.set_label(first, "alice", "asserts")
     finally:
@@ -282,7 +282,7 @@ def test_creation_is_all_or_nothing(tmp_path, monkeypatch):
     def fail(*_args):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(Project, "_initial_rows", staticmethod(fail))
+    monkeypatch.setattr("stancelabel.store.connection.initial_rows", fail)
     with pytest.raises(RuntimeError):
         Project.open(path, create=True)
     assert list(tmp_path.iterdir()) == []

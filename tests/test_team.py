@@ -364,7 +364,8 @@ def test_merged_events_remember_the_file_and_project_they_came_from(make_project
     merge(tmp_path / "m.stance", [tmp_path / "one.stance", tmp_path / "two.stance"])
     merge(tmp_path / "m2.stance", [tmp_path / "m.stance"])  # merging the merge keeps the first origin
     with Project.open(tmp_path / "m2.stance", readonly=True) as m2:
-        origins = {file for file, _project in m2.event_sources().values()}
+        origins = {file for (file,) in m2.connection.execute(
+            "SELECT m.file FROM event e JOIN merge_source m ON m.id = e.source_id")}
     assert origins == {str(tmp_path / "one.stance"), str(tmp_path / "two.stance")}
 
 
@@ -529,7 +530,7 @@ def test_events_sharing_a_time_in_one_file_all_survive_a_merge_in_any_order(make
 def test_merge_failures_name_the_right_place(make_project, tmp_path, monkeypatch):
     import gc
 
-    from stancelabel.team import merge as merging
+    from stancelabel.team.merge import staging
 
     ids = two_copies(make_project, tmp_path)
     with Project.open(tmp_path / "one.stance") as one:
@@ -547,14 +548,14 @@ def test_merge_failures_name_the_right_place(make_project, tmp_path, monkeypatch
         merge(tmp_path / "missing" / "m.stance", [tmp_path / "one.stance"])
     assert gc.isenabled()
     # The scratch space running full: named, not the temporary output.
-    original = merging._Staging.__init__
+    original = staging.Staging.__init__
 
     def small(self):
         original(self)
         pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
         self.conn.execute(f"PRAGMA max_page_count = {pages}")  # not one page more
 
-    monkeypatch.setattr(merging._Staging, "__init__", small)
+    monkeypatch.setattr(staging.Staging, "__init__", small)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from synthetic import make_synthetic_project
 

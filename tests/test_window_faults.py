@@ -208,15 +208,15 @@ def test_note_on_a_full_disk_stays_in_view_and_is_saved_once_there_is_room(qtbot
 
 def _limit_worker_file_size(qtbot, window) -> None:
     """Cap the worker connection's file at its current size: the next write needing a page fails as full."""
-    window.saver.submit("limit", lambda p: p._conn.execute(
-        f"PRAGMA max_page_count = {p._conn.execute('PRAGMA page_count').fetchone()[0]}").fetchone())
+    window.saver.submit("limit", lambda p: p.connection.execute(
+        f"PRAGMA max_page_count = {p.connection.execute('PRAGMA page_count').fetchone()[0]}").fetchone())
     wait_saved(qtbot, window)
 
 
 def _lift_limit(qtbot, window) -> None:
     """Room again. The queue is blocked behind the failing change, so the limit is lifted on the worker's
     connection directly (this project's sqlite3 connections allow use from another thread)."""
-    window.saver._worker._project._conn.execute("PRAGMA max_page_count = 1000000")
+    window.saver._worker._project.connection.execute("PRAGMA max_page_count = 1000000")
     wait_saved(qtbot, window)
 
 
@@ -530,7 +530,7 @@ def test_closing_with_an_unsaved_change_and_discard_closes(qtbot, labelled_windo
     assert len(warnings_shown) == 1
     assert not window.isVisible()
     assert window.project is None and window.saver is None  # closed, its worker stopped
-    assert project._conn is None
+    assert project.connection is None
     lock.release()
     assert on_disk(project.path, ids[0]) is None  # discarded, as the user chose
 

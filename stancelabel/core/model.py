@@ -6,10 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-#: A half-open ``[start, end)`` range of document character offsets.
-Span = tuple[int, int]
-#: One role of an attribution: a list of spans, so discontinuous text fits.
-Spans = tuple[Span, ...]
+# The span types and helpers live with the span codec; named here too, where the model's types are.
+from stancelabel.core.spans import Span, Spans, normalize_spans, spans_to_text  # noqa: F401
 
 ROLES = ("source", "cue", "content")
 
@@ -25,27 +23,6 @@ def normalize_target(text: str | None) -> str | None:
 def text_sha256(text: str) -> str:
     """The identity of a document across project files: SHA-256 of its UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def normalize_spans(spans: Any) -> Spans:
-    """Spans as sorted ``(start, end)`` int pairs: empty ones dropped, overlapping or touching ones merged.
-
-    So the same stretch of text always gives the same spans, and the same key.
-    """
-    out: list[tuple[int, int]] = []
-    for start, end in sorted((int(s), int(e)) for s, e in spans):
-        if end <= start:
-            continue
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return tuple(out)
-
-
-def spans_to_text(spans: Spans) -> str:
-    """The compact ``start-end;start-end`` form used in keys and CSV cells."""
-    return ";".join(f"{s}-{e}" for s, e in spans)
 
 
 def attribution_key(doc_sha256: str, source: Spans, cue: Spans, content: Spans) -> str:

@@ -23,9 +23,10 @@ from typing import IO, Any
 
 import orjson
 
+from stancelabel.core import spans as codec
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.inputs import special_file
-from stancelabel.core.model import ROLES, Sentence, Spans, spans_to_text
+from stancelabel.core.model import ROLES, Sentence, Spans
 from stancelabel.core.outputs import STDOUT, Kind, Output, descriptor_of, plan_output
 from stancelabel.store.project import Project
 
@@ -85,18 +86,6 @@ def format_for(path: str | Path) -> str:
 
 
 # -- records ---------------------------------------------------------------------------------
-
-def _spans(value: str) -> Spans:
-    """``[[1,2],[5,9]]`` as the store writes it, parsed without the JSON machinery (it is on the hot path)."""
-    if value == "[]":
-        return ()
-    inner = value[2:-2]
-    if "]" not in inner:  # one span, the usual case
-        start, end = inner.split(",")
-        return ((int(start), int(end)),)
-    numbers = value.replace("[", "").replace("]", "").split(",")
-    return tuple((int(numbers[i]), int(numbers[i + 1])) for i in range(0, len(numbers), 2))
-
 
 def _hash32(text: str) -> int:
     """A stable signed 32-bit hash, as Prodigy's ``_input_hash`` and ``_task_hash`` are (CRC-32 of UTF-8)."""
@@ -165,49 +154,49 @@ def iter_records(project: Project, options: ExportOptions,
     for row in rows:
         if should_stop():
             return
-        (attribution_id, key, document_id, sentence_index, source, cue, content, origin, hint, suggestion, status,
-         attribution_created, annotator, label, note, flagged, created_at, updated_at, target) = row
-        if document is None or document.id != document_id:
-            document = _Document(project, document_id)
-        spans = {"source": _spans(source), "cue": _spans(cue), "content": _spans(content)}
+        if document is None or document.id != row.document_id:
+            document = _Document(project, row.document_id)
+        spans = {"source": codec.from_json(row.source), "cue": codec.from_json(row.cue),
+                 "content": codec.from_json(row.content)}
         everything = spans["source"] + spans["cue"] + spans["content"]
-        text_start, text_end = document.covering(sentence_index, everything)
+        text_start, text_end = document.covering(row.sentence_index, everything)
         text = document.text[text_start:text_end]
         prodigy_spans = [
             {"start": s - text_start, "end": e - text_start, "label": SPAN_LABELS[role], "text": document.text[s:e]}
             for role in ROLES for s, e in spans[role]
         ]
-        answer = "reject" if status == "rejected" else ("accept" if label else "ignore")
+        label, annotator, target, key = row.label, row.annotator, row.target, row.key
+        answer = "reject" if row.status == "rejected" else ("accept" if label else "ignore")
         yield {
             "doc_id": document.external_id,
             "doc_sha256": document.sha256,
-            "sentence": document.sentence_record(sentence_index),
-            "source": [list(x) for x in spans["source"]],
-            "cue": [list(x) for x in spans["cue"]],
-            "content": [list(x) for x in spans["content"]],
+            "sentence": document.sentence_record(row.sentence_index),
+            "source": codec.to_lists(spans["source"]),
+            "cue": codec.to_lists(spans["cue"]),
+            "content": codec.to_lists(spans["content"]),
             "source_text": document.text_of(spans["source"]),
             "cue_text": document.text_of(spans["cue"]),
             "content_text": document.text_of(spans["content"]),
-            "source_hint": hint,
-            "suggestion": suggestion,
+            "source_hint": row.source_hint,
+            "suggestion": row.suggestion,
             "target": target,
             "label": label,
             "annotator": annotator,
-            "note": note,
-            "flagged": bool(flagged),
-            "origin": origin,
-            "status": status,
+            "note": row.note,
+            "flagged": bool(row.flagged),
+            "origin": row.origin,
+            "status": row.status,
             "key": key,
-            "created_at": created_at,
-            "updated_at": updated_at,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
             "text": text,
             "spans": prodigy_spans,
             "answer": answer,
             "meta": {"doc_id": document.external_id, "key": key, "text_start": text_start, "target": target},
             "_input_hash": _hash32(text),
-            "_task_hash": _hash32(f"{text}\x1f{source}{cue}{content}\x1f{label or ''}"),
+            "_task_hash": _hash32(f"{text}\x1f{row.source}{row.cue}{row.content}\x1f{label or ''}"),
             "_annotator_id": annotator,
-            "_timestamp": _timestamp(updated_at),
+            "_timestamp": _timestamp(row.updated_at),
         }
 
 
@@ -229,8 +218,8 @@ def csv_row(record: dict[str, Any], raw: bool) -> list[str]:
         **record,
         "sentence_index": sentence.get("index", ""), "sentence_start": sentence.get("start", ""),
         "sentence_end": sentence.get("end", ""), "sentence_text": sentence.get("text", ""),
-        "source": spans_to_text(record["source"]), "cue": spans_to_text(record["cue"]),
-        "content": spans_to_text(record["content"]),
+        "source": codec.spans_to_text(record["source"]), "cue": codec.spans_to_text(record["cue"]),
+        "content": codec.spans_to_text(record["content"]),
         "flagged": "true" if record["flagged"] else "false",
     }
     out = []

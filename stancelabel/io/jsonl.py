@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from stancelabel.core import spans as codec
 from stancelabel.core.errors import InputFileError, StanceLabelError
 from stancelabel.core.model import (
     ImportedAttribution,
@@ -160,12 +161,9 @@ def _label_whole_texts(path: Path, lines: list[tuple[int, str]], documents: list
 
 def _spans(path: Path, number: int, record: dict[str, Any], role: str) -> tuple[tuple[int, int], ...]:
     value = record.get(role, [])
-    if not isinstance(value, list) or not all(
-        isinstance(x, list) and len(x) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in x)
-        and 0 <= x[0] <= x[1] for x in value
-    ):
+    if not codec.is_offset_list(value):
         raise InputFileError(path, f"'{role}' must be a list of [start, end] offsets", line=number)
-    return tuple((s, e) for s, e in value)
+    return codec.from_lists(value)
 
 
 def _optional_str(path: Path, number: int, record: dict[str, Any], name: str) -> str | None:

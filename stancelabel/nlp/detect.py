@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from stancelabel.core import spans as codec
 from stancelabel.core.model import ImportedAttribution, Spans
 from stancelabel.nlp.doctext import doc_text
 from stancelabel.nlp.hints import PRONOUNS, source_hint
@@ -55,13 +56,13 @@ Detected = ImportedAttribution
 
 def _as_tuple(item: Detected) -> tuple:
     """Plain lists and strings, which travel with the Doc between processes."""
-    return ([list(s) for s in item.source], [list(s) for s in item.cue], [list(s) for s in item.content],
+    return (codec.to_lists(item.source), codec.to_lists(item.cue), codec.to_lists(item.content),
             item.source_hint, item.suggestion)
 
 
 def _from_tuple(raw: Sequence) -> Detected:
     source, cue, content, hint, suggestion = raw
-    spans = [tuple((int(s), int(e)) for s, e in role) for role in (source, cue, content)]
+    spans = [codec.from_lists(role) for role in (source, cue, content)]
     return Detected(*spans, source_hint=hint, suggestion=suggestion)
 
 
