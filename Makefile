@@ -26,7 +26,7 @@ $(RUN_STAMP): pyproject.toml
 
 $(TEST_STAMP): $(RUN_STAMP)
 	@echo "Adding the test tools (pytest, pytest-qt, hypothesis, import-linter, and scikit-learn, statsmodels" \
-		"and krippendorff to check the agreement figures): about 300 MB more in $(VENV) ..."
+		"and krippendorff to check the agreement figures): about 400 MB more in $(VENV) ..."
 	$(BIN)/python -m pip install -e ".[model,accurate,dev]"
 	@touch $@
 
