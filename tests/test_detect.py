@@ -121,13 +121,18 @@ def test_negated_cue_suggests_qualifies(trained):
     assert by_cue(find(trained, "The council did not deny that the report was accurate."), "deny")[3] == "qualifies"
 
 
-def test_negated_content_of_an_asserting_cue_suggests_denies(trained):
-    assert by_cue(find(trained, "The company says it has never paid a bribe."), "says")[3] == "denies"
+def test_negated_content_of_an_asserting_cue_is_asserted(trained):
+    # the stored suggestion is the one without a target: the stance toward the content (test_stance.py)
+    assert by_cue(find(trained, "The company says it has never paid a bribe."), "says")[3] == "asserts"
 
 
-def test_hedged_content_suggests_qualifies(trained):
+def test_hedged_content_of_an_asserting_cue_is_asserted(trained):
     found = find(trained, "The inspector said the repairs had not yet been finished.")
-    assert by_cue(found, "said")[3] == "qualifies"
+    assert by_cue(found, "said")[3] == "asserts"
+
+
+def test_negated_asserting_cue_suggests_denies(trained):
+    assert by_cue(find(trained, "The council did not say that the report was accurate."), "say")[3] == "denies"
 
 
 def test_cue_hint_for_qualifying_verbs(trained):

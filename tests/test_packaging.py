@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -50,10 +52,13 @@ def test_wheel_installs_with_forms_and_resources(tmp_path):
     dist = tmp_path / "dist"
     source = clean_copy(tmp_path / "source")
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-w", str(dist)],
+        [sys.executable, "-m", "pip", "wheel", "-v", str(source), "--no-deps", "--no-build-isolation", "-w", str(dist)],
         capture_output=True, text=True, timeout=600,
     )
     assert build.returncode == 0, build.stdout + build.stderr
+    # setuptools' banners ("Package would be ignored", the licence table) are configuration to fix
+    assert "would be ignored" not in build.stdout + build.stderr
+    assert "SetuptoolsDeprecationWarning" not in build.stdout + build.stderr
     (wheel,) = dist.glob("stancelabel-*.whl")
 
     venv = tmp_path / "fresh"
@@ -86,3 +91,27 @@ def test_import_layers_are_kept():
                             cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_every_package_and_resource_file_is_in_the_package_configuration():
+    """Packages are listed in pyproject.toml (ui/ and resources/ are renamed): a new one must be added there,
+    or `pip install .` leaves it out (the editable install would not show it)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed, data = set(config["packages"]), config["package-data"]
+    folders = {"stancelabel": ROOT / "stancelabel", "stancelabel.ui": ROOT / "ui",
+               "stancelabel.resources": ROOT / "resources"}
+    found: dict[str, Path] = {}
+    for package, folder in folders.items():
+        for path in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
+            if "__pycache__" in path.parts:
+                continue
+            if package == "stancelabel" and not (path / "__init__.py").exists():
+                continue
+            found[".".join([package, *path.relative_to(folder).parts])] = path
+    assert sorted(set(found) - listed) == [], "add these to [tool.setuptools] packages in pyproject.toml"
+    data_packages = {name: path for name, path in found.items() if name.startswith(("stancelabel.ui",
+                                                                                     "stancelabel.resources"))}
+    unshipped = [str(f.relative_to(ROOT)) for package, folder in data_packages.items()
+                 for f in folder.iterdir() if f.is_file() and f.suffix != ".py"
+                 and not any(fnmatch(f.name, pattern) for pattern in data.get(package, []))]
+    assert unshipped == [], "add patterns for these to [tool.setuptools.package-data] in pyproject.toml"

@@ -92,7 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     _detector_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = commands.add_parser("stats", help="counts of documents, sentences, attributions and labels")
+    p = commands.add_parser("stats", help="counts of documents, sentences, attributions and labels",
+                            description="Count the documents, sentences, attributions and labels of PROJECT, "
+                            "by origin, annotator and label, with each import's spaCy pipeline. Only reads: "
+                            "works on files in read-only folders and writes nothing.")
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -141,7 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--set", metavar="FILE", dest="set_file", help="a UTF-8 Markdown file, or - for standard input")
 
-    p = commands.add_parser("gui", help="open the annotation window")
+    p = commands.add_parser("gui", help="open the annotation window",
+                            description="Open the annotation window on PROJECT. Without one, on the most "
+                            "recent project; with --sample, or when there is none, on the bundled sample project "
+                            "(made on first use in the per-user data folder the README names). Also started by "
+                            "`stancelabel` alone, `stancelabel FILE.stance` and `stancelabel-gui`.")
     p.add_argument("project", metavar="PROJECT", nargs="?", help="project file to open")
     p.add_argument("--sample", action="store_true", help="open the bundled sample project")
     return parser

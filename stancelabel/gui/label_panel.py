@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 from stancelabel.core.model import Annotation, Attribution, Label
 from stancelabel.gui.forms import load_form
 from stancelabel.gui.markup import escape
+from stancelabel.nlp.stance import Suggestion
 from stancelabel.team.adjudicate import settle
 
 
@@ -79,8 +80,12 @@ class LabelPanel(QWidget):
                    pending_label: str | None = None, pending_note: str | None = None,
                    pending_flag: bool | None = None,
                    unsaved: str | None = None, details: str = "",
-                   document_target: str | None = None) -> None:
-        """Mark the annotator's label (or the one being saved), the suggestion and the note."""
+                   document_target: str | None = None, suggestion: Suggestion | None = None) -> None:
+        """Mark the annotator's label (or the one being saved), the suggestion and why, and the note.
+
+        ``suggestion`` is the one for the question on screen (nlp.stance.shown); without it the
+        stored one is shown, without a reason.
+        """
         if attribution is None:
             for button in self.buttons.values():
                 button.setChecked(False)
@@ -93,15 +98,17 @@ class LabelPanel(QWidget):
             self.ui.details_label.setText("")
             return
         mine = pending_label if pending_label is not None else (annotation.label if annotation else None)
+        if suggestion is None and attribution.suggestion:
+            suggestion = Suggestion(attribution.suggestion, "")
         for name, button in self.buttons.items():
             button.setEnabled(True)
             button.setChecked(name == mine)
-            suffix = "   ★ suggested" if name == attribution.suggestion else ""
+            suffix = "   ★ suggested" if suggestion and name == suggestion.label else ""
             base = button.text().split("   ★")[0]
             button.setText(base + suffix)
-        if attribution.suggestion:
-            self.ui.suggestion_label.setText(
-                f"Suggested: <b>{escape(attribution.suggestion)}</b> &nbsp;<small>(Enter accepts)</small>")
+        if suggestion:
+            self.ui.suggestion_label.setText(f"Suggested: <b>{escape(suggestion.label)}</b>{reason_html(suggestion)}"
+                                             " &nbsp;<small>(Enter accepts)</small>")
         else:
             self.ui.suggestion_label.setText("<small>No suggestion for this one.</small>")
         if attribution.source_hint:
@@ -131,6 +138,15 @@ class LabelPanel(QWidget):
         else:
             self.ui.save_state.setText("<span style='color:palette(placeholder-text)'>Not labelled yet</span>")
         self.ui.details_label.setText(details)
+
+
+def reason_html(suggestion: Suggestion) -> str:
+    """Why a label is suggested, after the label itself: " · not + <i>say</i>" for "not + *say*: denies"."""
+    why = suggestion.reason.rsplit(":", 1)[0] if suggestion.reason else ""
+    if not why:
+        return ""
+    parts = escape(why).split("*")
+    return " · " + "".join(f"<i>{part}</i>" if i % 2 else part for i, part in enumerate(parts))
 
 
 def review_html(annotations, gold: tuple[str, str, str] | None, colours: dict[str, str]) -> str:

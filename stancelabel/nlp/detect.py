@@ -25,7 +25,7 @@ from stancelabel.nlp.doctext import doc_text
 from stancelabel.nlp.hints import PRONOUNS, source_hint
 from stancelabel.nlp.lexicon import CueEntry, Lexicon, load_lexicon
 from stancelabel.nlp.quotes import quote_spans
-from stancelabel.nlp.stance import HEDGES, suggest
+from stancelabel.nlp.stance import HEDGES, Suggestion, suggest
 
 COMPONENT = "stancelabel_attributions"
 EXTENSION = "stancelabel_attributions"
@@ -64,6 +64,11 @@ def _from_tuple(raw: Sequence) -> Detected:
     source, cue, content, hint, suggestion = raw
     spans = [codec.from_lists(role) for role in (source, cue, content)]
     return Detected(*spans, source_hint=hint, suggestion=suggestion)
+
+
+def _label(suggestion: Suggestion | None) -> str | None:
+    """What the store keeps of a suggestion: the label without a target (nlp/stance.py says why)."""
+    return suggestion.label if suggestion else None
 
 
 def detected(doc: Doc) -> list[Detected]:
@@ -122,7 +127,8 @@ def make_attribution_detector(nlp: Language, name: str, lexicon_path: str | None
 
 def _trim(doc: Doc, start: int, end: int, keep_quotes: bool = False) -> tuple[int, int] | None:
     """Token range [start, end) as character offsets without edge punctuation and space."""
-    while start < end and (doc[start].is_space or (doc[start].is_punct and not (keep_quotes and doc[start].is_quote))):
+    while start < end and (doc[start].is_space or
+                           (doc[start].is_punct and not (keep_quotes and doc[start].is_quote))):
         start += 1
     while end > start and (doc[end - 1].is_space
                            or (doc[end - 1].is_punct and not (keep_quotes and doc[end - 1].is_quote))):
@@ -155,8 +161,9 @@ def _inside(quotes: list[tuple[int, int]], at: int) -> bool:
     return any(s < at < e for s, e in quotes)
 
 
-def _negated(token: Token) -> bool:
-    return any(child.dep_ == "neg" or child.lower_ in ("never",) for child in token.children)
+def _negated(token: Token) -> str | None:
+    """The word that negates a cue ("not", "n't", "never"), if any."""
+    return next((child.text for child in token.children if child.dep_ == "neg" or child.lower_ in ("never",)), None)
 
 
 def _trim_end(text: str, start: int, end: int) -> int:
@@ -363,8 +370,9 @@ def _cue_span(cue: Token) -> tuple[int, int]:
     return cue.idx, last.idx + len(last.text)
 
 
-def _hedged(cue: Token) -> bool:
-    return any(c.lower_ in HEDGES for c in cue.children if c.dep_ in ("aux", "advmod"))
+def _hedged(cue: Token) -> str | None:
+    """The word that hedges a cue ("may have said", "reportedly told"), if any."""
+    return next((c.text for c in cue.children if c.lower_ in HEDGES and c.dep_ in ("aux", "advmod")), None)
 
 
 def detect_parsed(doc: Doc, lexicon: Lexicon, *, hints: bool = True) -> list[Detected]:
@@ -434,7 +442,8 @@ def _verb_cue(doc: Doc, token: Token, sent: Span, lexicon: Lexicon, quotes: list
         source = ()
     return Detected(source=source, cue=(_cue_span(token),), content=content,
                     source_hint=source_hint(doc, source) if source else None,
-                    suggestion=suggest(doc, entry, _negated(token), content, _hedged(token)))
+                    suggestion=_label(suggest(doc, entry, _negated(token), content, _hedged(token),
+                                              (_cue_span(token),))))
 
 
 def _noun_cue(doc: Doc, token: Token, lexicon: Lexicon, quotes: list[tuple[int, int]], sent: Span) -> Detected | None:
@@ -466,7 +475,8 @@ def _noun_cue(doc: Doc, token: Token, lexicon: Lexicon, quotes: list[tuple[int, 
     source: Spans = (source_span,) if source_span else ()
     return Detected(source=source, cue=((token.idx, token.idx + len(token.text)),), content=content,
                     source_hint=source_hint(doc, source) if source else None,
-                    suggestion=suggest(doc, entry, _negated(token), content, False))
+                    suggestion=_label(suggest(doc, entry, _negated(token), content, None,
+                                                 ((token.idx, token.idx + len(token.text)),))))
 
 
 def _adverb_cue(doc: Doc, token: Token, lexicon: Lexicon) -> Detected | None:
@@ -509,7 +519,8 @@ def _according_to(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> li
         taken.update(range(first.i, source_end))
         out.append(Detected(source=(source_span,), cue=((first.idx, last.idx + len(last.text)),),
                             content=content, source_hint=source_hint(doc, (source_span,)),
-                            suggestion=suggest(doc, entry, False, content, False)))
+                            suggestion=_label(suggest(doc, entry, None, content, None,
+                                                         ((first.idx, last.idx + len(last.text)),)))))
     return out
 
 
@@ -603,7 +614,8 @@ def _surface_cue(doc: Doc, sent: Span, cue: Token, entry: CueEntry, quotes: list
         source, content_span = passive
         return Detected(source=(source,), cue=((cue.idx, cue.idx + len(cue.text)),), content=(content_span,),
                         source_hint=source_hint(doc, (source,)),
-                        suggestion=suggest(doc, entry, False, (content_span,), False))
+                        suggestion=_label(suggest(doc, entry, None, (content_span,), None,
+                                                 ((cue.idx, cue.idx + len(cue.text)),))))
     source = _surface_source(sent, cue)
     sentence_quotes = [q for q in quotes if sent.start_char <= q[0] < sent.end_char]
     content: list[tuple[int, int]] = []
@@ -631,10 +643,12 @@ def _surface_cue(doc: Doc, sent: Span, cue: Token, entry: CueEntry, quotes: list
     source_spans: Spans = (source,) if source else ()
     if source_spans and any(s < source[1] and source[0] < e for s, e in merged):
         source_spans = ()
-    negated = any(doc[i].lower_ in ("not", "n't", "never") for i in range(max(sent.start, cue.i - 2), cue.i))
+    negated = next((doc[i].text for i in range(max(sent.start, cue.i - 2), cue.i)
+                    if doc[i].lower_ in ("not", "n't", "never")), None)
     return Detected(source=source_spans, cue=((cue.idx, cue.idx + len(cue.text)),), content=merged,
                     source_hint=source_hint(doc, source_spans) if source_spans else None,
-                    suggestion=suggest(doc, entry, negated, merged, False))
+                    suggestion=_label(suggest(doc, entry, negated, merged, None,
+                                              ((cue.idx, cue.idx + len(cue.text)),))))
 
 
 def _according_to_surface(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> list[Detected]:
@@ -649,7 +663,9 @@ def _according_to_surface(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int
         if source and content:
             taken.update(range(first.i, j))
             out.append(Detected(source=(source,), cue=((first.idx, last.idx + len(last.text)),),
-                                content=content, suggestion=suggest(doc, entry, False, content, False)))
+                                content=content,
+                                suggestion=_label(suggest(doc, entry, None, content, None,
+                                                          ((first.idx, last.idx + len(last.text)),)))))
     return out
 
 
@@ -707,7 +723,8 @@ def detect_with_roles(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]
         source = _pick_source(doc, cue, span, rule_source, source_spans, content)
         entry = _verb_entry(cue, lexicon) or lexicon.get("noun", cue.lemma_) or lexicon.get("phrase", span.text)
         found.append(Detected(source=source, cue=((span.start_char, span.end_char),), content=content,
-                              suggestion=suggest(doc, entry, _negated(cue), content, _hedged(cue))))
+                              suggestion=_label(suggest(doc, entry, _negated(cue), content, _hedged(cue),
+                                                                ((span.start_char, span.end_char),)))))
     if keep_rules:
         tagged = [(s, e) for s, e in cues] + [p.cue[0] for p in found]
         for item in by_rules:

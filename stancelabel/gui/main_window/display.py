@@ -24,6 +24,7 @@ from stancelabel.gui.markup import escape
 from stancelabel.gui.reading_pane import Mark
 from stancelabel.gui.settings import FONT_SIZES
 from stancelabel.gui.theme import apply_theme
+from stancelabel.nlp.stance import Suggestion, shown
 
 if TYPE_CHECKING:
     from stancelabel.gui.main_window.window import MainWindow
@@ -113,6 +114,11 @@ class Display:
             self._document = (document_id, document.text, project.sentences(document_id),
                               document.title or document.external_id, document.target)
         return self._document[1:]
+
+    def suggestion(self, attribution: Attribution) -> Suggestion | None:
+        """The suggestion for the question on screen (the document's target, or the content) and why."""
+        text, _, _, target = self.document(attribution.document_id)
+        return shown(attribution, text, target)
 
     def forget_document(self) -> None:
         """The cached document changed (its target): read it again when next shown."""
@@ -216,7 +222,7 @@ class Display:
         panel.show_state(attribution, annotation, pending_label=pending.label if pending else None,
                          pending_note=pending.note if pending else None,
                          pending_flag=pending.flag if pending else None, unsaved=unsaved, details=details,
-                         document_target=target)
+                         document_target=target, suggestion=self.suggestion(attribution))
 
     # -- view settings: font, context, theme -------------------------------------------------
 

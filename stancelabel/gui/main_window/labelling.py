@@ -160,7 +160,8 @@ class Labelling:
         if w.reviewing.active:
             w.reviewing.take_majority()
             return
-        suggestion = current.suggestion
+        shown = w.display.suggestion(current)  # the one on screen: it follows the document's target
+        suggestion = shown.label if shown else None
         if not suggestion:
             w.statusBar().showMessage("No suggestion for this one: press a label key.", 4000)
             return
