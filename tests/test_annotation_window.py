@@ -327,7 +327,7 @@ def test_view_settings_persist(qtbot, make_project, make_window, tmp_path):
     assert reopened.size() == window.size()
     assert reopened.view.splitter.sizes() == sizes
     assert reopened.pane.font().pointSize() == size + 1
-    reopened.set_theme("light")
+    reopened.display.set_theme("light")
 
 
 def test_context_and_paragraph(qtbot, setup):
@@ -632,7 +632,8 @@ def test_a_text_filter_over_a_big_project_runs_off_the_gui_thread(qtbot, setup, 
     qtbot.keyClick(window.view.search_edit, Key.Key_Return)
     assert "Filtering" in window.statusBar().currentMessage()
     press(qtbot, window, Key.Key_A)  # labelling goes on meanwhile
-    qtbot.waitUntil(lambda: window.queuing.filter_job is not None and not window.queuing.filter_job.running, timeout=10_000)
+    qtbot.waitUntil(lambda: window.queuing.filter_job is not None and not window.queuing.filter_job.running,
+                    timeout=10_000)
     assert list(window.queue.ids()) == [ids[4]]
     assert on_disk(project, ids[0]).label == "asserts"
 
