@@ -27,7 +27,7 @@ $(RUN_STAMP): pyproject.toml
 $(TEST_STAMP): $(RUN_STAMP)
 	@echo "Adding the test tools (pytest, pytest-qt, hypothesis, import-linter, and scikit-learn, statsmodels" \
 		"and krippendorff to check the agreement figures): about 400 MB more in $(VENV) ..."
-	$(BIN)/python -m pip install -e ".[model,accurate,dev]"
+	$(BIN)/python -m pip install -e ".[model,accurate,dev,server]"
 	@touch $@
 
 ## run: open the GUI on the bundled sample project

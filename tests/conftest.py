@@ -11,6 +11,8 @@ import pytest
 # Before anything imports Qt: tests never need a screen.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from pg import postgres_server, team_db  # noqa: F401 (a real PostgreSQL for the server tests)
+
 from stancelabel.store.project import Project
 
 ROOT = Path(__file__).resolve().parents[1]

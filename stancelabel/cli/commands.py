@@ -14,6 +14,10 @@ from stancelabel.store.project import Project
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command in ("publish", "join", "sync", "server"):
+        from stancelabel.cli import server
+
+        return server.run(args)
     return _COMMANDS[args.command](args)
 
 

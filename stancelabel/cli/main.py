@@ -144,6 +144,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--set", metavar="FILE", dest="set_file", help="a UTF-8 Markdown file, or - for standard input")
 
+    p = commands.add_parser("publish", help="put a project on a PostgreSQL server for a team to share",
+                            description="Create a shared project from PROJECT in its own schema on a PostgreSQL "
+                            "server (documents, attributions, label schema, guidelines, targets, the split's "
+                            "assignments, the event log). URL is a libpq connection string or postgresql:// URL; "
+                            "the password comes from libpq's usual places (PGPASSWORD, ~/.pgpass, a service "
+                            "file) and is never stored in the project. PROJECT then syncs with it.")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--schema", metavar="NAME", help="the schema to create (default: from the project's name)")
+    p.add_argument("--lead", metavar="NAME", help="your annotator name (you may write gold labels)")
+    p.add_argument("--not-blind", action="store_true",
+                   help="let annotators read each other's labels (default: each sees only their own)")
+
+    p = commands.add_parser("join", help="make a local working copy of a shared project",
+                            description="Make a project file OUT to work on a shared project: your share of the "
+                            "documents if the lead assigned one, with the label schema, guidelines and targets. "
+                            "Everything works on it offline; stancelabel sync OUT exchanges the changes.")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--annotator", required=True, metavar="NAME", help="your annotator name")
+    p.add_argument("--schema", metavar="NAME", help="the shared project (needed when the database holds several)")
+
+    p = commands.add_parser("sync", help="exchange a working copy's changes with its shared project",
+                            description="Send PROJECT's new labels, notes, flags, span edits and attributions to "
+                            "its server and bring back what it lacks; the later of two labels wins, as in merge. "
+                            "An interrupted sync loses nothing: run it again.")
+    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("--url", metavar="URL", help="connect this way for this run (the file keeps its own address)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+    p = commands.add_parser("server", help="manage a shared project on PostgreSQL")
+    server = p.add_subparsers(dest="server_command", metavar="ACTION", required=True)
+    q = server.add_parser("add-annotator", parents=[common],
+                          help="give an annotator a database role of their own",
+                          description="Create a database role for annotator NAME that may add only their own "
+                          "events and, in a blind project, read nobody else's labels. Run with the lead's "
+                          "rights (CREATEROLE), or --print the SQL for the database's administrator.")
+    q.add_argument("url", metavar="URL")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--role", metavar="ROLE", help="the role's name (default: SCHEMA_NAME)")
+    q.add_argument("--schema", metavar="NAME", help="the shared project (needed when the database holds several)")
+    q.add_argument("--lead", action="store_true", help="a lead: reads everyone's labels and writes gold")
+    q.add_argument("--print", action="store_true", dest="print_only", help="print the SQL instead of running it")
+
     p = commands.add_parser("gui", help="open the annotation window",
                             description="Open the annotation window on PROJECT. Without one, on the most "
                             "recent project; with --sample, or when there is none, on the bundled sample project "
@@ -165,7 +209,7 @@ class _Commands:
 
 
 COMMAND_NAMES = ("import", "export", "detect", "evaluate", "stats", "split", "merge", "agreement", "adjudicate",
-                 "guidelines", "gui")
+                 "guidelines", "publish", "join", "sync", "server", "gui")
 
 
 def _detector_option(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,435 @@
+"""publish, join, sync and add-annotator: a shared project on PostgreSQL and the local files that work on it.
+
+Push: the file's new attributions and events go up in one server transaction each batch, with
+``ON CONFLICT DO NOTHING`` on their identities; the file's push cursor moves only after the commit,
+so a push cut short is sent again and adds nothing the second time. Pull: the server's rows after
+the file's pull cursor come down in batches, each written with its cursor in one SQLite transaction
+(see server/local.py). Credentials never enter the file: it remembers the connection string
+without its password, and libpq finds the password where it always does (PGPASSWORD, ~/.pgpass,
+a service file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.model import Label
+from stancelabel.core.names import clean_name
+from stancelabel.core.outputs import Kind, plan_output
+from stancelabel.server import local, require_psycopg
+from stancelabel.server.schema import (
+    MARK,
+    annotator_role,
+    check_schema_name,
+    create_statements,
+    quoted,
+    schema_name_for,
+    team_role,
+    team_statements,
+)
+from stancelabel.store.project import Project, utc_now
+
+#: Rows per server transaction (smaller in the tests that kill a sync part-way).
+BATCH = int(os.environ.get("STANCELABEL_SYNC_BATCH", "5000"))
+
+
+# -- connecting ------------------------------------------------------------------------------------
+
+
+def without_password(url: str) -> str:
+    """The connection string to remember: the same server, database and user, no password."""
+    psycopg = require_psycopg()
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        raise StanceLabelError(f"not a PostgreSQL connection string or URL: {_first_line(error)}") from None
+    params.pop("password", None)
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def connect(url: str):
+    """A connection (libpq finds the password); a failure is one line naming the server."""
+    psycopg = require_psycopg()
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=int(os.environ.get("PGCONNECT_TIMEOUT", "10")))
+    except psycopg.Error as error:
+        raise StanceLabelError(f"cannot reach the server ({_first_line(error)})") from None
+
+
+def server_error(error: BaseException) -> StanceLabelError:
+    return StanceLabelError(f"the server refused or dropped the work ({_first_line(error)}); nothing was lost: "
+                            "run the same command again")
+
+
+def find_schema(conn, schema: str | None) -> str:
+    """The shared project's schema: the one named, or the only one in the database."""
+    found = [r[0] for r in conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') = %s ORDER BY 1", (MARK,))]
+    if schema is not None:
+        if check_schema_name(schema) not in found:
+            raise StanceLabelError(f"no shared project {schema!r} in this database"
+                                   + (f" (there is: {', '.join(found)})" if found else ""))
+        return schema
+    if len(found) != 1:
+        raise StanceLabelError("no shared project in this database" if not found else
+                               f"this database holds several shared projects ({', '.join(found)}): name one "
+                               "with --schema")
+    return found[0]
+
+
+@dataclass
+class Location:
+    """Where a local file's shared project is: a connection string without password, and a schema."""
+
+    url: str
+    schema: str
+
+    def to_json(self) -> str:
+        return json.dumps({"url": self.url, "schema": self.schema})
+
+    @classmethod
+    def of(cls, project: Project) -> Location:
+        raw = project.get_setting(local.SERVER)
+        if not raw:
+            raise StanceLabelError(f"{project.path}: this project is not on a server; use stancelabel publish, "
+                                   "or stancelabel join to make a working copy of a shared project")
+        value = json.loads(raw)
+        return cls(value["url"], value["schema"])
+
+
+# -- publish ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PublishReport:
+    schema: str
+    documents: int = 0
+    attributions: int = 0
+    events: int = 0
+    annotators: list[str] = field(default_factory=list)
+
+
+def publish(project: Project, url: str, schema: str | None = None, blind: bool = True,
+            lead: str | None = None) -> PublishReport:
+    """Create the shared project in its own schema from ``project``; the file then remembers it.
+
+    The whole project goes up in one transaction: the schema is there complete or not at all.
+    Published already from this file (an earlier run cut short after its commit): the file syncs."""
+    remembered = without_password(url)
+    schema = check_schema_name(schema or schema_name_for(project.name))
+    report = PublishReport(schema)
+    with connect(url) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        if exists:
+            raw = project.get_setting(local.SERVER)
+            if raw and json.loads(raw).get("schema") == schema:
+                sync(project, url)  # an earlier publish of this file committed; the file did not hear of it
+                return report
+            raise StanceLabelError(f"the schema {schema!r} is already in this database; choose another "
+                                   "with --schema, or join that project (stancelabel join)")
+    project.set_setting(local.SERVER, Location(remembered, schema).to_json())  # before: see above
+    for key in (local.PUSHED_EVENT, local.PUSHED_ATTRIBUTION, local.PULLED_EVENT, local.PULLED_ATTRIBUTION):
+        project.set_setting(key, "0")  # cursors of an earlier server mean nothing here
+    psycopg = require_psycopg()
+    s = quoted(schema)
+    try:
+        with connect(url) as conn, conn.transaction():
+            for statement in create_statements(schema):
+                conn.execute(statement)
+            meta = {"name": project.name, "guidelines": project.guidelines(), "blind": "true" if blind else "false",
+                    "published_at": utc_now(), "format": "1"}
+            for key in ("split", "pipeline"):
+                if project.get_setting(key):
+                    meta[key] = project.get_setting(key)
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO {s}.meta (key, value) VALUES (%s, %s)", list(meta.items()))
+                cur.executemany(f"INSERT INTO {s}.label (name, shortcut, colour, description, position) "
+                                "VALUES (%s, %s, %s, %s, %s)",
+                                [(x.name, x.shortcut, x.colour, x.description, x.position) for x in project.labels()])
+                report.documents = _push_documents(cur, s, project, set())
+                names = set(project.annotators())
+                if lead:
+                    names.add(clean_name(lead, "annotator name"))
+                cur.executemany(f"INSERT INTO {s}.annotator (name, role, lead) VALUES (%s, %s, %s)",
+                                [(n, conn.info.user if n == lead else None, n == lead) for n in sorted(names)])
+                report.annotators = sorted(names)
+                split = json.loads(project.get_setting("split") or "{}")
+                shares = [(name, sha) for name, shas in (split.get("documents") or {}).items() for sha in shas]
+                if shares:
+                    cur.executemany(f"INSERT INTO {s}.annotator (name) VALUES (%s) ON CONFLICT DO NOTHING",
+                                    [(n,) for n in {n for n, _ in shares}])
+                    cur.executemany(f"INSERT INTO {s}.assignment (annotator, sha256) VALUES (%s, %s) "
+                                    "ON CONFLICT DO NOTHING", shares)
+            report.attributions, report.events = _push(conn, s, project, None, None)
+        with connect(url) as conn:  # everything on the server is this file's: nothing to pull back
+            project.set_setting(local.PULLED_EVENT, str(conn.execute(
+                f"SELECT coalesce(max(seq), 0) FROM {s}.event").fetchone()[0]))
+            project.set_setting(local.PULLED_ATTRIBUTION, str(conn.execute(
+                f"SELECT coalesce(max(seq), 0) FROM {s}.attribution").fetchone()[0]))
+    except psycopg.Error as error:
+        raise server_error(error) from None
+    return report
+
+
+def _push_documents(cur, s: str, project: Project, present: set[str]) -> int:
+    rows = []
+    for document_id in project.document_ids():
+        document = project.document(document_id)
+        if document.sha256 in present:
+            continue
+        sentences = [[x.start, x.end] for x in project.sentences(document_id)]
+        rows.append((document.sha256, document.external_id, document.title, document.text,
+                     json.dumps(document.meta, ensure_ascii=False), document.source_file, document.target,
+                     json.dumps(sentences)))
+    cur.executemany(f"INSERT INTO {s}.document (sha256, external_id, title, text, meta, source_file, target, "
+                    "sentences) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
+    return len(rows)
+
+
+def _push(conn, s: str, project: Project, source_id: int | None, annotator: str | None) -> tuple[int, int]:
+    """Send the file's attributions and events after its push cursors; (attributions, events) new there.
+
+    Each batch is one server transaction; the cursor moves after its commit."""
+    attributions = events = 0
+    after = int(project.get_setting(local.PUSHED_ATTRIBUTION) or 0)
+    while True:
+        rows, authors, last = local.local_attributions(project, after)
+        if not rows:
+            break
+        with conn.transaction(), conn.cursor() as cur:
+            for i in range(0, len(rows), BATCH):
+                cur.executemany(
+                    f"INSERT INTO {s}.attribution (key, sha256, source, cue, content, origin, source_hint, "
+                    "suggestion, status, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING", rows[i:i + BATCH])
+                attributions += max(cur.rowcount, 0)
+            mine = [x for x in authors if annotator is None or x[1] == annotator]
+            cur.executemany(f"INSERT INTO {s}.attribution_author (key, annotator) VALUES (%s, %s) "
+                            "ON CONFLICT DO NOTHING", mine)
+        project.set_setting(local.PUSHED_ATTRIBUTION, str(last))
+        after = last
+    after = int(project.get_setting(local.PUSHED_EVENT) or 0)
+    while True:
+        batch, last = local.local_events(project, after, skip_source=source_id, annotator=annotator, limit=BATCH)
+        if last == after:
+            break
+        if batch:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO {s}.event (ident, at, annotator, key, kind, value, previous, undoes, target) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (ident) DO NOTHING",
+                    [e.row() for e in batch])
+                events += max(cur.rowcount, 0)
+        project.set_setting(local.PUSHED_EVENT, str(last))
+        after = last
+    return attributions, events
+
+
+# -- join ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class JoinReport:
+    output: str
+    annotator: str
+    documents: int = 0
+    attributions: int = 0
+    share: bool = False
+    sync: SyncReport | None = None
+
+
+def join(url: str, output: str | Path, annotator: str, schema: str | None = None) -> JoinReport:
+    """A local project file to work on a shared project: the annotator's share when the lead assigned
+    one (else every document), the label schema, guidelines, targets; then the events they may read."""
+    annotator = clean_name(annotator, "annotator name")
+    psycopg = require_psycopg()
+    target = plan_output(output, Kind.PROJECT, replace=False)
+    report = JoinReport(str(output), annotator)
+    try:
+        with connect(url) as conn:
+            schema = find_schema(conn, schema)
+            s = quoted(schema)
+            me, is_lead = conn.execute(f"SELECT {s}.me(), {s}.is_lead()").fetchone()
+            owner = conn.execute("SELECT pg_get_userbyid(nspowner) = current_user FROM pg_namespace "
+                                 "WHERE nspname = %s", (schema,)).fetchone()[0]
+            if not (owner or is_lead) and me != annotator:
+                raise StanceLabelError(
+                    f"the database role {conn.info.user!r} is " + (f"annotator {me!r}'s" if me else "nobody's")
+                    + f" in this project, not {annotator!r}'s; connect as {annotator!r}'s role")
+            meta = dict(conn.execute(f"SELECT key, value FROM {s}.meta").fetchall())
+            labels = conn.execute(f"SELECT name, shortcut, colour, description, position FROM {s}.label "
+                                  "ORDER BY position").fetchall()
+            shas = [r[0] for r in conn.execute(f"SELECT sha256 FROM {s}.assignment WHERE annotator = %s",
+                                               (annotator,))]
+            report.share = bool(shas)
+            where, params = ("WHERE sha256 = ANY(%s)", (shas,)) if shas else ("", ())
+            documents = conn.execute(
+                f"SELECT external_id, title, text, sha256, meta, source_file, target, sentences FROM {s}.document "
+                f"{where} ORDER BY seq", params).fetchall()
+            with target.building() as partial:
+                with Project.open(partial, create=True, name=f"{meta.get('name', schema)} — {annotator}") as copy:
+                    copy.save_labels([Label(*row) for row in labels])
+                    if meta.get("guidelines"):
+                        copy.set_guidelines(meta["guidelines"])
+                    if meta.get("pipeline"):
+                        copy.set_setting("pipeline", meta["pipeline"])
+                    copy.copy_documents([(*row[:7], [tuple(x) for x in json.loads(row[7])]) for row in documents])
+                    report.documents = len(documents)
+                    copy.add_annotator(annotator)
+                    if shas:
+                        copy.set_setting("assignment", json.dumps({
+                            "annotator": annotator, "source_project": meta.get("name", schema),
+                            "documents": len(shas), "shared_documents": len(json.loads(meta.get("split", "{}"))
+                                                                            .get("shared", [])),
+                            "overlap": json.loads(meta.get("split", "{}")).get("overlap"),
+                            "seed": json.loads(meta.get("split", "{}")).get("seed"), "created_at": utc_now()}))
+                    copy.set_setting(local.SERVER, Location(without_password(url), schema).to_json())
+                    copy.set_setting("server_annotator", annotator)
+                    report.sync = _sync(conn, copy, schema)
+                    report.attributions = report.sync.pulled_attributions
+    except psycopg.Error as error:
+        raise server_error(error) from None
+    return report
+
+
+# -- sync ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    pushed_attributions: int = 0
+    pushed_events: int = 0
+    pulled_attributions: int = 0
+    pulled: local.Pulled = field(default_factory=local.Pulled)
+    labels_added: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pushed_attributions": self.pushed_attributions, "pushed_events": self.pushed_events,
+                "pulled_attributions": self.pulled_attributions, "pulled_events": self.pulled.events,
+                "already_there": self.pulled.already, "other_shares": self.pulled.elsewhere,
+                "refused": self.pulled.refused, "labels_added": self.labels_added}
+
+
+def sync(project: Project, url: str | None = None) -> SyncReport:
+    """Push what the server lacks, pull what the file lacks. ``url`` (with a password, or another
+    address of the same server) is used for this run; the file keeps remembering its own without one."""
+    psycopg = require_psycopg()
+    location = Location.of(project)
+    try:
+        with connect(url or location.url) as conn:
+            return _sync(conn, project, location.schema)
+    except psycopg.Error as error:
+        raise server_error(error) from None
+
+
+def _sync(conn, project: Project, schema: str) -> SyncReport:
+    s = quoted(schema)
+    report = SyncReport()
+    found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+    if not found:
+        raise StanceLabelError(f"the shared project {schema!r} is not in this database (was it removed?)")
+    me, is_lead = conn.execute(f"SELECT {s}.me(), {s}.is_lead()").fetchone()
+    owner = conn.execute("SELECT pg_get_userbyid(nspowner) = current_user FROM pg_namespace WHERE nspname = %s",
+                         (schema,)).fetchone()[0]
+    if not (owner or is_lead) and me is None:
+        raise StanceLabelError(f"the database role {conn.info.user!r} is nobody's in this project; the lead adds "
+                               "annotators with stancelabel server add-annotator")
+    source_id = project.merge_source_id(Location.of(project).url, f"server:{schema}")
+    report.labels_added = _pull_labels(conn, s, project)
+    report.pushed_attributions, report.pushed_events = _push(conn, s, project, source_id,
+                                                             None if owner or is_lead else me)
+    # attributions, then events (an event names an attribution the file must have first)
+    after = int(project.get_setting(local.PULLED_ATTRIBUTION) or 0)
+    while True:
+        rows = conn.execute(f"SELECT seq, key, sha256, source, cue, content, origin, source_hint, suggestion, status "
+                            f"FROM {s}.attribution WHERE seq > %s ORDER BY seq LIMIT %s", (after, BATCH)).fetchall()
+        if not rows:
+            break
+        after = rows[-1][0]
+        pushed = int(project.get_setting(local.PUSHED_ATTRIBUTION) or 0)
+        report.pulled_attributions += local.add_attributions(project, [r[1:] for r in rows],
+                                                             (local.PULLED_ATTRIBUTION, after), pushed)
+    for key, annotator in conn.execute(f"SELECT key, annotator FROM {s}.attribution_author").fetchall():
+        try:
+            project.add_author(key, annotator)
+        except StanceLabelError:
+            pass  # an attribution of another share
+    after = int(project.get_setting(local.PULLED_EVENT) or 0)
+    while True:
+        rows = conn.execute(f"SELECT seq, ident, at, annotator, key, kind, value, previous, undoes, target "
+                            f"FROM {s}.event WHERE seq > %s ORDER BY seq LIMIT %s", (after, BATCH)).fetchall()
+        if not rows:
+            break
+        after = rows[-1][0]
+        local.apply_events(project, [local.ServerEvent(*r[1:]) for r in rows], source_id,
+                           (local.PULLED_EVENT, after), report.pulled)
+    return report
+
+
+def _pull_labels(conn, s: str, project: Project) -> list[str]:
+    """Labels the lead added on the server join the file's schema (with a free key if theirs is taken)."""
+    ours = project.labels()
+    names = {x.name.casefold() for x in ours}
+    keys = {x.shortcut.upper() for x in ours}
+    added = []
+    for name, shortcut, colour, description in conn.execute(
+            f"SELECT name, shortcut, colour, description FROM {s}.label ORDER BY position").fetchall():
+        if name.casefold() in names:
+            continue
+        key = shortcut.upper()
+        if key in keys or key.isdigit():
+            key = next((k for k in "ABCDEFGHILMORVWYZ" if k not in keys), "")
+        keys.add(key)
+        added.append(Label(name, key, colour, description))
+    if added:
+        project.save_labels([*ours, *added])
+    return [x.name for x in added]
+
+
+# -- roles -----------------------------------------------------------------------------------------
+
+
+def add_annotator(url: str, name: str, role: str | None = None, schema: str | None = None, lead: bool = False,
+                  run: bool = True) -> tuple[str, list[str]]:
+    """Give an annotator a database role of their own (a member of the project's team role). Returns
+    the role and the SQL; with ``run`` it is run with the connected (lead's) rights."""
+    name = clean_name(name, "annotator name")
+    psycopg = require_psycopg()
+    try:
+        with connect(url) as conn:
+            schema = find_schema(conn, schema)
+            s = quoted(schema)
+            role = role or annotator_role(schema, name)
+            database = conn.info.dbname
+            team = team_role(schema)
+            has_team = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (team,)).fetchone()
+            has_role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            sql = team_statements(schema, database, create=not has_team)
+            if not has_role:
+                sql.append(f"CREATE ROLE {quoted(role)} LOGIN IN ROLE {quoted(team)}")
+            else:
+                sql.append(f"GRANT {quoted(team)} TO {quoted(role)}")
+            literal = lambda v: "'" + v.replace("'", "''") + "'"  # noqa: E731
+            sql.append(f"INSERT INTO {s}.annotator (name, role, lead) VALUES ({literal(name)}, {literal(role)}, "
+                       f"{'true' if lead else 'false'}) ON CONFLICT (name) DO UPDATE SET role = excluded.role, "
+                       "lead = excluded.lead")
+            if run:
+                with conn.transaction():
+                    for statement in sql:
+                        conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise StanceLabelError(f"your role may not create roles ({_first_line(error)}); run "
+                               "stancelabel server add-annotator --print and give the SQL to the database's "
+                               "administrator") from None
+    except psycopg.Error as error:
+        raise server_error(error) from None
+    return role, sql

@@ -1,0 +1,305 @@
+"""Shared projects through a real PostgreSQL: publish, join, sync, and what the server refuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import fill_annotation_project
+
+from stancelabel.core.errors import StanceLabelError
+from stancelabel.server.sync import add_annotator, join, publish, sync, without_password
+from stancelabel.store.project import Project
+
+pytestmark = pytest.mark.slow
+
+
+def _state(project: Project) -> list[tuple]:
+    """What a file holds that a sync must get right: every annotation, gold label and attribution state."""
+    rows = [(a.annotator, project.attribution(a.attribution_id).key, a.label, a.note, a.flagged)
+            for a in project.annotations()]
+    attributions = sorted((x.key, x.status, x.cue) for d in project.document_ids() for x in project.attributions(d))
+    gold = sorted((project.attribution(i).key, label) for i, (label, _) in project.gold().items())
+    return [sorted(rows), attributions, gold]
+
+
+@pytest.fixture
+def team(team_db, tmp_path: Path):
+    """A lead's project published to a fresh database, and roles for alice and bob."""
+    lead = Project.open(tmp_path / "news.stance", create=True)
+    fill_annotation_project(lead)
+    publish(lead, team_db.lead_url, lead="lead")
+    roles = {name: add_annotator(team_db.lead_url, name)[0] for name in ("alice", "bob")}
+    yield team_db, lead, roles
+    lead.close()
+
+
+def _join(team_db, roles, name: str, tmp_path: Path) -> Project:
+    join(team_db.url_for(roles[name]), tmp_path / f"{name}.stance", name)
+    return Project.open(tmp_path / f"{name}.stance")
+
+
+def test_two_annotators_and_a_lead_see_each_others_work_through_the_server(team, tmp_path: Path) -> None:
+    team_db, lead, roles = team
+    alice, bob = _join(team_db, roles, "alice", tmp_path), _join(team_db, roles, "bob", tmp_path)
+    ids = {x.key: x.id for d in alice.document_ids() for x in alice.attributions(d)}
+    keys = sorted(ids)
+    alice.set_label(alice.attribution_id(keys[0]), "alice", "denies")
+    alice.set_label(alice.attribution_id(keys[1]), "alice", "asserts")
+    alice.set_note(alice.attribution_id(keys[1]), "alice", "sure?")
+    bob.set_label(bob.attribution_id(keys[0]), "bob", "asserts")
+    bob.set_status(bob.attribution_id(keys[2]), "bob", "rejected")
+    assert sync(alice).pushed_events == 3
+    assert sync(bob).pushed_events == 2
+    report = sync(lead)
+    assert report.pulled.events == 5
+    labels = {(a.annotator, lead.attribution(a.attribution_id).key): a.label for a in lead.annotations()}
+    assert labels == {("alice", keys[0]): "denies", ("alice", keys[1]): "asserts", ("bob", keys[0]): "asserts"}
+    assert lead.attribution(lead.attribution_id(keys[2])).status == "rejected"
+    # blind: alice sees bob's rejection (shared) but not his label
+    sync(alice)
+    assert {a.annotator for a in alice.annotations()} == {"alice"}
+    assert alice.attribution(alice.attribution_id(keys[2])).status == "rejected"
+    # the lead's gold label reaches nobody in a blind project, and syncs like any event
+    lead.set_gold(lead.attribution_id(keys[0]), "lead", "denies")
+    assert sync(lead).pushed_events == 1
+    # syncing again changes nothing, anywhere
+    before = [_state(p) for p in (alice, bob, lead)]
+    for project in (alice, bob, lead):
+        again = sync(project)
+        assert (again.pushed_events, again.pulled.events, again.pulled_attributions) == (0, 0, 0)
+    assert [_state(p) for p in (alice, bob, lead)] == before
+    for project in (alice, bob):
+        project.close()
+
+
+def test_the_later_label_wins_whichever_arrives_first(team, tmp_path: Path) -> None:
+    team_db, lead, roles = team
+    alice = _join(team_db, roles, "alice", tmp_path)
+    join(team_db.url_for(roles["alice"]), tmp_path / "alice-laptop.stance", "alice")
+    laptop = Project.open(tmp_path / "alice-laptop.stance")
+    key = sorted(x.key for d in alice.document_ids() for x in alice.attributions(d))[0]
+    alice.set_label(alice.attribution_id(key), "alice", "denies")
+    time.sleep(0.01)
+    laptop.set_label(laptop.attribution_id(key), "alice", "qualifies")  # later, synced first
+    sync(laptop)
+    sync(alice)
+    sync(laptop)
+    assert alice.annotation(alice.attribution_id(key), "alice").label == "qualifies"
+    assert laptop.annotation(laptop.attribution_id(key), "alice").label == "qualifies"
+    assert _state(alice) == _state(laptop)
+    alice.close()
+    laptop.close()
+
+
+def test_sync_after_merge_changes_nothing(team, tmp_path: Path) -> None:
+    from stancelabel.team.merge import merge
+
+    team_db, lead, roles = team
+    alice, bob = _join(team_db, roles, "alice", tmp_path), _join(team_db, roles, "bob", tmp_path)
+    keys = sorted(x.key for d in alice.document_ids() for x in alice.attributions(d))
+    alice.set_label(alice.attribution_id(keys[0]), "alice", "denies")
+    bob.set_label(bob.attribution_id(keys[0]), "bob", "asserts")
+    bob.set_flag(bob.attribution_id(keys[1]), "bob", True)
+    sync(alice)
+    sync(bob)
+    alice.close()
+    bob.close()
+    merge(tmp_path / "merged.stance", [tmp_path / "alice.stance", tmp_path / "bob.stance"])
+    sync(lead)
+    with Project.open(tmp_path / "merged.stance") as merged:
+        assert _state(merged)[0] == _state(lead)[0]  # the same labels by merge as by sync
+
+
+def test_join_gives_the_annotator_their_share(team_db, tmp_path: Path) -> None:
+    from stancelabel.team.split import split
+
+    lead = Project.open(tmp_path / "news.stance", create=True)
+    fill_annotation_project(lead)
+    split(lead, ["alice", "bob"], 0.0, 1, tmp_path / "shares")
+    publish(lead, team_db.lead_url)
+    role, _ = add_annotator(team_db.lead_url, "alice")
+    report = join(team_db.url_for(role), tmp_path / "alice.stance", "alice")
+    assert report.share and report.documents == 1
+    with Project.open(tmp_path / "alice.stance") as alice:
+        assert alice.document_count() == 1
+        assert json.loads(alice.get_setting("assignment"))["annotator"] == "alice"
+    lead.close()
+
+
+def test_the_file_remembers_its_server_without_the_password(team, tmp_path: Path) -> None:
+    team_db, lead, _ = team
+    remembered = json.loads(lead.get_setting("server"))
+    assert "password" not in remembered["url"]
+    assert "secret" not in without_password("postgresql://ann:secret@127.0.0.1:5/db")
+    with pytest.raises(StanceLabelError, match="already in this database"):
+        other = Project.open(tmp_path / "other.stance", create=True)
+        try:
+            publish(other, team_db.lead_url, schema=remembered["schema"])
+        finally:
+            other.close()
+
+
+def test_join_refuses_another_annotators_name(team, tmp_path: Path) -> None:
+    team_db, _, roles = team
+    with pytest.raises(StanceLabelError, match="not 'bob'"):
+        join(team_db.url_for(roles["alice"]), tmp_path / "x.stance", "bob")
+    assert not (tmp_path / "x.stance").exists()
+
+
+# -- interruptions ------------------------------------------------------------------------------------
+
+
+def _label_many(project: Project, annotator: str, rounds: int) -> None:
+    ids = [x.id for d in project.document_ids() for x in project.attributions(d)]
+    labels = ["asserts", "denies", "qualifies"]
+    for n in range(rounds):
+        for i, attribution_id in enumerate(ids):
+            project.set_note(attribution_id, annotator, f"round {n} item {i}")
+        project.set_label(ids[n % len(ids)], annotator, labels[n % 3])
+
+
+def _server_events(team_db, schema: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(team_db.lead_url) as conn:
+        return conn.execute(f'SELECT ident, count(*) FROM "{schema}".event GROUP BY ident').fetchall()
+
+
+def test_a_sync_killed_part_way_loses_nothing_and_doubles_nothing(team, tmp_path: Path) -> None:
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    alice = _join(team_db, roles, "alice", tmp_path)
+    _label_many(alice, "alice", 60)  # 360 events
+    total = alice.event_count()
+    alice.close()
+    env = {**os.environ, "STANCELABEL_SYNC_BATCH": "7", "PGUSER": roles["alice"]}
+    seen = []
+    for threshold in (total // 6, total // 2, total - 20):  # killed when the server holds this many
+        child = subprocess.Popen([sys.executable, "-m", "stancelabel", "sync", str(tmp_path / "alice.stance")],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while len(_server_events(team_db, schema)) < threshold and child.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.005)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        seen.append(len(_server_events(team_db, schema)))
+    assert any(0 < n < total for n in seen), seen  # at least one kill came part-way through the push
+    with Project.open(tmp_path / "alice.stance") as alice:
+        sync(alice)
+        sync(alice)
+        assert alice.event_count() == total  # nothing pulled back twice
+    events = _server_events(team_db, schema)
+    assert len(events) == total and all(n == 1 for _, n in events)
+    sync(lead)
+    assert lead.event_count() == total
+    with Project.open(tmp_path / "alice.stance") as alice:
+        assert _state(alice)[0] == _state(lead)[0]
+
+
+def test_a_sync_cut_off_by_the_server_stopping_completes_the_next_time(team, tmp_path: Path) -> None:
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    alice = _join(team_db, roles, "alice", tmp_path)
+    _label_many(alice, "alice", 40)
+    total = alice.event_count()
+    alice.close()
+    env = {**os.environ, "STANCELABEL_SYNC_BATCH": "5", "PGUSER": roles["alice"]}
+    child = subprocess.Popen([sys.executable, "-m", "stancelabel", "sync", str(tmp_path / "alice.stance")],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while len(_server_events(team_db, schema)) < total // 3 and child.poll() is None:
+        time.sleep(0.005)
+    team_db.server.kill()  # a crash, not a polite shutdown
+    _, stderr = child.communicate(timeout=60)
+    team_db.server.start()
+    assert 0 < len(_server_events(team_db, schema)) < total
+    assert child.returncode == 1 and stderr.count("\n") == 1 and "nothing was lost" in stderr
+    with Project.open(tmp_path / "alice.stance") as alice:
+        sync(alice)
+        assert alice.event_count() == total
+    events = _server_events(team_db, schema)
+    assert len(events) == total and all(n == 1 for _, n in events)
+
+
+# -- what the server refuses ----------------------------------------------------------------------------
+
+
+def test_the_server_refuses_what_an_annotators_role_may_not_do(team, tmp_path: Path) -> None:
+    import psycopg
+
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    alice, bob = _join(team_db, roles, "alice", tmp_path), _join(team_db, roles, "bob", tmp_path)
+    key = sorted(x.key for d in bob.document_ids() for x in bob.attributions(d))[0]
+    bob.set_label(bob.attribution_id(key), "bob", "denies")
+    sync(bob)
+    s = f'"{schema}"'
+    insert = (f"INSERT INTO {s}.event (ident, at, annotator, key, kind, value, previous) "
+              "VALUES (%s, '2024-01-01T00:00:00Z', %s, %s, %s, '\"denies\"', 'null')")
+    with psycopg.connect(team_db.url_for(roles["alice"]), autocommit=True) as conn:
+        conn.execute(insert, ("a" * 32, "alice", key, "label"))  # her own: allowed
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute(insert, ("b" * 32, "bob", key, "label"))  # as another annotator
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute(insert, ("c" * 32, "alice", key, "gold"))  # gold is the lead's
+        assert conn.execute(f"SELECT count(*) FROM {s}.event WHERE annotator = 'bob'").fetchone()[0] == 0
+        for statement in (f"DELETE FROM {s}.event", f"UPDATE {s}.event SET annotator = 'alice'",
+                          f"TRUNCATE {s}.event", f"ALTER TABLE {s}.event DISABLE ROW LEVEL SECURITY",
+                          f"DROP POLICY event_write ON {s}.event", f"CREATE TABLE {s}.mine (x int)",
+                          f"UPDATE {s}.annotator SET lead = true", f"INSERT INTO {s}.meta VALUES ('blind', 'false')"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    with psycopg.connect(team_db.lead_url, autocommit=True) as conn:  # the lead reads everyone's
+        assert conn.execute(f"SELECT count(*) FROM {s}.event WHERE annotator = 'bob'").fetchone()[0] == 1
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute(f"DELETE FROM {s}.event")
+    alice.close()
+    bob.close()
+
+
+# -- the command line --------------------------------------------------------------------------------
+
+
+def test_the_commands_without_psycopg_say_how_to_install_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    from stancelabel.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now fails
+    for argv in (["sync", str(tmp_path / "x.stance")], ["join", "dbname=x", "-o", str(tmp_path / "y.stance"),
+                                                        "--annotator", "a"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and 'pip install "stancelabel[server]"' in err
+    assert not (tmp_path / "y.stance").exists()
+
+
+def test_publish_add_annotator_join_and_sync_on_the_command_line(team_db, tmp_path: Path, capsys) -> None:
+    from stancelabel.cli.main import main
+
+    with Project.open(tmp_path / "news.stance", create=True) as lead:
+        fill_annotation_project(lead)
+    url = f"postgresql://{team_db.lead}:unused@127.0.0.1:{team_db.server.port}/{team_db.name}"
+    assert main(["publish", str(tmp_path / "news.stance"), url, "--schema", "cli_news"]) == 0
+    assert "5 attribution(s)" in capsys.readouterr().out
+    assert main(["server", "add-annotator", url, "Zoë", "--print"]) == 0
+    assert 'CREATE ROLE "cli_news_zo' in capsys.readouterr().out
+    assert main(["server", "add-annotator", team_db.lead_url, "ann", "--role", "cli_ann"]) == 0
+    capsys.readouterr()
+    assert main(["join", team_db.url_for("cli_ann"), "-o", str(tmp_path / "ann.stance"), "--annotator", "ann"]) == 0
+    with Project.open(tmp_path / "ann.stance") as ann:
+        first = ann.document_ids()[0]
+        ann.set_label(ann.attributions(first)[0].id, "ann", "denies")
+        assert "unused" not in ann.get_setting("server")
+    capsys.readouterr()
+    assert main(["sync", str(tmp_path / "ann.stance"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pushed_events"] == 1
+    with Project.open(tmp_path / "news.stance") as lead:
+        assert "unused" not in lead.get_setting("server")
+    assert main(["sync", str(tmp_path / "news.stance"), "--url", team_db.lead_url]) == 0
+    assert "brought in 1 event(s)" in capsys.readouterr().out
