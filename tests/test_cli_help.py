@@ -56,8 +56,15 @@ def test_the_readme_summary_names_every_option_of(command):
     missing = [strings for strings in options(parser)
                if not named(text, strings) and not (strings in shared and named(block, strings))]
     assert missing == [], f"`stancelabel {command} --help` lists options the README's summary does not name"
-    positionals = [a.metavar or a.dest.upper() for a in parser._actions if not a.option_strings]
+    positionals = [a.metavar or a.dest.upper() for a in parser._actions
+                   if not a.option_strings and not isinstance(a, argparse._SubParsersAction)]
     assert [m for m in positionals if m not in text] == []
+    for group in [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]:
+        for name, sub in group.choices.items():  # stancelabel server add-annotator ...: each action, its options
+            line = next((x for x in text.splitlines() if f"{command} {name}" in x), "")
+            assert line, f"the README's command summary has no line for `stancelabel {command} {name}`"
+            assert [s for s in options(sub) if not named(line, s) and s not in shared] == []
+            assert (sub.description or "").strip(), f"`stancelabel {command} {name}` has no description"
 
 
 def test_the_readme_summary_names_the_top_level_options():

@@ -174,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", metavar="URL", help="connect this way for this run (the file keeps its own address)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
-    p = commands.add_parser("server", help="manage a shared project on PostgreSQL")
+    p = commands.add_parser("server", help="manage a shared project on PostgreSQL",
+                            description="Manage a shared project on PostgreSQL: add-annotator gives an annotator a "
+                            "database role of their own.")
     server = p.add_subparsers(dest="server_command", metavar="ACTION", required=True)
     q = server.add_parser("add-annotator", parents=[common],
                           help="give an annotator a database role of their own",
