@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QTextCursor
 from PySide6.QtWidgets import QApplication
 
 from stancelabel.core.model import ImportedAttribution, SourceDocument
+from stancelabel.gui.models import ItemRole
 from stancelabel.gui.reading_pane import snap_to_words
 from stancelabel.gui.settings import Settings
 
@@ -223,3 +224,25 @@ def test_double_click_selects_a_word(bridge, qtbot):
     point = pane.cursorRect(cursor).center()
     qtbot.mouseDClick(pane.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(point.x(), point.y()))
     assert pane.selected_span() == span("Berg")[0]
+
+
+def test_queue_rows_tell_items_apart(bridge, qtbot):
+    project, ids, window = bridge
+    keys = Keyboard(qtbot, window)
+    keys(Key.Key_2)  # denies, on to the mayor's
+    keys(Key.Key_F)
+    window.labelling.edit_note()
+    qtbot.keyClicks(window.panel.note_edit, "same as the next one?")
+    keys(Key.Key_Return)
+    first, second, third = (window.queue.index(row) for row in range(3))
+    item = first.data(ItemRole)
+    assert (item.label, item.cue_text, item.content_text, item.sentence_index) == \
+        ("denies", "reopen", "the road would reopen on Friday", 1)
+    assert (second.data(ItemRole).flagged, second.data(ItemRole).noted) == (True, True)
+    assert second.data(ItemRole).content_text != third.data(ItemRole).content_text  # the duplicate differs here
+    assert "The mayor warned that delays were likely" in second.data(Qt.ItemDataRole.ToolTipRole)
+    view = window.view.queue_list
+    image = view.viewport().grab().toImage()
+    colour = QColor(next(x.colour for x in window.labels if x.name == "denies"))
+    middle = view.rowViewportPosition(0) + view.rowHeight(0) // 4
+    assert any(image.pixelColor(x, middle) == colour for x in range(4, 40)), "the label chip in its colour"

@@ -209,6 +209,8 @@ class Display:
                 panel.ui.save_state.setText("<span style='color:palette(placeholder-text)'>No gold label yet</span>")
             return
         panel.ui.flag_box.setVisible(True)
+        panel.ui.heading.setText("Stance of the source toward the target" if target else
+                                 "Stance of the source toward the content")
         annotation = w.project.annotation(attribution.id, w.annotator)
         authors = w.project.attribution_authors(attribution.id)
         details = (f"<small style='color:gray'>{escape(attribution.origin)}"

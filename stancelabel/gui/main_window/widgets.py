@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from stancelabel.gui.models import ProgressRole
+from stancelabel.gui.models import ItemRole, ProgressRole
 
 NNBSP = "\u202f"
 
@@ -86,3 +86,92 @@ class DocumentDelegate(QStyledItemDelegate):
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, counts)
         painter.restore()
 
+
+
+class QueueDelegate(QStyledItemDelegate):
+    """A queue row that tells items apart: the label given as a chip in its colour (a hollow one for
+    none), the flag and note marks, the sentence number, the cue in bold and the first words of the
+    content; on a second line, smaller, the source."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.colours: dict[str, str] = {}
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(200, row_height(option.fontMetrics.height()))
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        item = index.data(ItemRole)
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        if item is None:
+            return
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        ink = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        muted = QColor(ink)
+        muted.setAlpha(150)
+        metrics = option.fontMetrics
+        rect = option.rect.adjusted(6, 3, -6, -3)
+        line = metrics.height()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        # the label chip
+        small = QFont(option.font)
+        small.setPointSizeF(max(option.font.pointSizeF() * 0.8, 7))
+        small_metrics = QFontMetrics(small)
+        chip_text = item.label or "—"
+        chip = QRect(rect.left(), rect.top() + 1, max(small_metrics.horizontalAdvance(chip_text) + 10, 26), line - 2)
+        colour = QColor(self.colours.get(item.label or "", "")) if item.label else None
+        if colour is not None and colour.isValid():
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(chip, 4, 4)
+            painter.setPen(QColor("#ffffff"))
+        else:
+            painter.setPen(muted)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(chip, 4, 4)
+        painter.setFont(small)
+        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, chip_text)
+        x = chip.right() + 6
+        marks = ("⚑" if item.flagged else "") + ("✎" if item.noted else "")
+        painter.setFont(option.font)
+        if marks:
+            painter.setPen(QColor("#e65100") if item.flagged and not selected else ink)
+            painter.drawText(QRect(x, rect.top(), rect.width(), line), Qt.AlignmentFlag.AlignLeft, marks)
+            x += metrics.horizontalAdvance(marks) + 6
+        where = f"s{item.sentence_index + 1}" if item.sentence_index is not None else ""
+        painter.setPen(muted)
+        painter.setFont(small)
+        middle = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(QRect(x, rect.top(), rect.width(), line), middle, where)
+        x += small_metrics.horizontalAdvance(where) + 6 if where else 0
+        bold = QFont(option.font)
+        bold.setBold(True)
+        cue = item.cue_text or "(no cue)"
+        painter.setFont(bold)
+        painter.setPen(ink)
+        width = rect.right() - x
+        cue_shown = QFontMetrics(bold).elidedText(cue, Qt.TextElideMode.ElideRight, width)
+        painter.drawText(QRect(x, rect.top(), width, line), Qt.AlignmentFlag.AlignLeft, cue_shown)
+        x += QFontMetrics(bold).horizontalAdvance(cue_shown) + 5
+        if item.content_text and x < rect.right() - 20:
+            painter.setFont(option.font)
+            content = metrics.elidedText(item.content_text, Qt.TextElideMode.ElideRight, rect.right() - x)
+            painter.drawText(QRect(x, rect.top(), rect.right() - x, line), Qt.AlignmentFlag.AlignLeft, content)
+        painter.setFont(small)
+        painter.setPen(muted)
+        source = small_metrics.elidedText(item.source_text or "(no source)", Qt.TextElideMode.ElideMiddle,
+                                          rect.width() - chip.width() - 6)
+        painter.drawText(QRect(chip.right() + 6, rect.top() + line + 1, rect.width(), small_metrics.height()),
+                         Qt.AlignmentFlag.AlignLeft, source)
+        painter.restore()
+
+
+def row_height(line: int) -> int:
+    """A queue row's height for a font's line height: two lines (cue and content; source)."""
+    return 2 * line + 6

@@ -52,7 +52,7 @@ from stancelabel.gui.main_window.project_dialogs import ProjectDialogs
 from stancelabel.gui.main_window.queuing import SHOW_CHOICES, Queuing
 from stancelabel.gui.main_window.reviewing import Reviewing
 from stancelabel.gui.main_window.spans import SpanEditing
-from stancelabel.gui.main_window.widgets import DocumentDelegate, KeepKeys
+from stancelabel.gui.main_window.widgets import DocumentDelegate, KeepKeys, QueueDelegate, row_height
 from stancelabel.gui.markup import show_markdown
 from stancelabel.gui.reading_pane import ReadingPane
 from stancelabel.gui.settings import Settings
@@ -96,7 +96,9 @@ class MainWindow(QMainWindow):
         # A table view, not a list view: QListView lays out every row, which a million rows make slow.
         rows = self.view.queue_list.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        rows.setDefaultSectionSize(row_height(self.fontMetrics().height()))
+        self.queue_delegate = QueueDelegate(self.view.queue_list)
+        self.view.queue_list.setItemDelegate(self.queue_delegate)
         for key, text in SHOW_CHOICES:
             self.view.show_combo.addItem(text, key)
         self.setAcceptDrops(True)
@@ -328,6 +330,7 @@ class MainWindow(QMainWindow):
         """The label schema into the panel, the label menu (keys 1-9 and each label's own) and the filter."""
         self.labels = self.project.labels()
         self.panel.set_labels(self.labels)
+        self.queue_delegate.colours = {label.name: label.colour for label in self.labels}
         for action in self.label_actions:
             self.menus["Label"].removeAction(action)
             self.removeAction(action)
