@@ -246,3 +246,19 @@ def test_queue_rows_tell_items_apart(bridge, qtbot):
     colour = QColor(next(x.colour for x in window.labels if x.name == "denies"))
     middle = view.rowViewportPosition(0) + view.rowHeight(0) // 4
     assert any(image.pixelColor(x, middle) == colour for x in range(4, 40)), "the label chip in its colour"
+
+
+def test_undoing_a_new_attribution_removes_it_and_says_so(bridge, qtbot):
+    project, ids, window = bridge
+    keys = Keyboard(qtbot, window)
+    window.go_to_row(1)
+    keys(Key.Key_Slash, Key.Key_C, Key.Key_Insert)
+    new = window.current.id
+    keys((Key.Key_Z, Qt.KeyboardModifier.ControlModifier))
+    assert window.statusBar().currentMessage() == "Undone: attribution added by you removed."
+    assert project.attribution(new).status == "withdrawn"
+    assert window.queue.row_of(new) is None
+    assert new not in [m.attribution_id for m in window.pane.marks()]
+    keys(Key.Key_2)
+    keys((Key.Key_Z, Qt.KeyboardModifier.ControlModifier))
+    assert window.statusBar().currentMessage() == "Undone: label “denies” removed."

@@ -165,6 +165,8 @@ class Change:
     attribution_id: int
     kind: str
     value: Any
+    #: the value the undo or redo replaced (what was undone)
+    replaced: Any = None
 
 
 @dataclass(slots=True)

@@ -213,8 +213,8 @@ class Queries:
         if labels:
             where.append(f"l.name IN ({','.join('?' * len(labels))})")
             params += labels
-        if not everything:
-            where.append("a.status = 'active'")
+        # a withdrawn attribution (its adding undone) is in no export, not even as a negative example
+        where.append("a.status = 'active'" if not everything else "a.status != 'withdrawn'")
         sql += (" WHERE " + " AND ".join(where)) if where else ""
         if everything and not labels and not flagged:
             if gold:
@@ -229,7 +229,8 @@ class Queries:
                                                            created="a.created_at", updated="a.created_at",
                                                            target="dt.text")
                     + "FROM attribution a JOIN document d ON d.id = a.document_id "
-                    f"LEFT JOIN target dt ON dt.id = d.target_id WHERE NOT EXISTS ({nobody})")
+                    f"LEFT JOIN target dt ON dt.id = d.target_id WHERE a.status != 'withdrawn' "
+                    f"AND NOT EXISTS ({nobody})")
         sql = f"SELECT * FROM ({sql}) ORDER BY 3, 4, 1, 13"
         try:
             cursor = self.db.conn.execute(sql, params)
