@@ -262,3 +262,23 @@ def test_undoing_a_new_attribution_removes_it_and_says_so(bridge, qtbot):
     keys(Key.Key_2)
     keys((Key.Key_Z, Qt.KeyboardModifier.ControlModifier))
     assert window.statusBar().currentMessage() == "Undone: label “denies” removed."
+
+
+def test_typing_a_whole_word_after_the_jump_is_safe(bridge, qtbot):
+    project, ids, window = bridge
+    keys = Keyboard(qtbot, window)
+    keys(Key.Key_Slash, Key.Key_S, Key.Key_A, Key.Key_I, Key.Key_D)  # "a" spells "said" on: not the asserts key
+    assert project.annotation(ids[0], "ann") is None
+    assert window.pane.selected_span() == span("said")[0]
+    keys(Key.Key_C)  # does not spell "said" on: the cue key
+    assert project.attribution(ids[0]).cue == span("said")
+    keys(Key.Key_A)  # the jump is over: A labels
+    assert project.annotation(ids[0], "ann").label == "asserts"
+
+
+def test_a_jump_then_ctrl_shift_right_takes_a_name(bridge, qtbot):
+    project, ids, window = bridge
+    keys = Keyboard(qtbot, window)
+    control_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    keys(Key.Key_Slash, Key.Key_A, (Key.Key_Right, control_shift), Key.Key_S)
+    assert project.attribution(ids[0]).source == span("Anna Berg")

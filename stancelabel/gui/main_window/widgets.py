@@ -23,19 +23,25 @@ _COMMAND_MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.
 class KeepKeys(QObject):
     """Lets a widget keep keys the window would take as shortcuts (typing in a field, choosing in a list).
 
-    ``keys``: those keys; None: every key pressed without Ctrl, Alt or Meta.
+    ``keys``: those keys; None: every key pressed without Ctrl, Alt or Meta; ``wants``: a function of
+    the key event that decides instead.
     """
 
     def __init__(self, keys: set[int] | None, on_key=None, active=lambda: True, on_focus_in=None,
-                 parent=None) -> None:
+                 parent=None, wants=None) -> None:
         super().__init__(parent)
         self._keys, self._on_key, self._active, self._on_focus_in = keys, on_key, active, on_focus_in
+        self._wants = wants
 
     def eventFilter(self, watched, event) -> bool:
         kind = event.type()
         if kind == QEvent.Type.ShortcutOverride and self._active():
             plain = not (event.modifiers() & _COMMAND_MODIFIERS)
-            if (event.key() in self._keys) if self._keys is not None else plain:
+            if self._wants is not None:
+                keep = self._wants(event)
+            else:
+                keep = (event.key() in self._keys) if self._keys is not None else plain
+            if keep:
                 event.accept()
                 return True
         elif kind == QEvent.Type.KeyPress and self._on_key is not None and self._active():
@@ -91,14 +97,26 @@ class DocumentDelegate(QStyledItemDelegate):
 class QueueDelegate(QStyledItemDelegate):
     """A queue row that tells items apart: the label given as a chip in its colour (a hollow one for
     none), the flag and note marks, the sentence number, the cue in bold and the first words of the
-    content; on a second line, smaller, the source."""
+    content; on a second line, smaller, the source. Fonts and their metrics are made once per font
+    (a key press at the end of the view repaints every row)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.colours: dict[str, str] = {}
+        self._fonts: dict[str, tuple[QFont, QFont, QFontMetrics, QFontMetrics, QFontMetrics]] = {}
 
     def sizeHint(self, option, index) -> QSize:
         return QSize(200, row_height(option.fontMetrics.height()))
+
+    def _fonts_for(self, font: QFont) -> tuple[QFont, QFont, QFontMetrics, QFontMetrics, QFontMetrics]:
+        key = font.key()
+        if key not in self._fonts:
+            small = QFont(font)
+            small.setPointSizeF(max(font.pointSizeF() * 0.8, 7))
+            bold = QFont(font)
+            bold.setBold(True)
+            self._fonts[key] = (small, bold, QFontMetrics(font), QFontMetrics(small), QFontMetrics(bold))
+        return self._fonts[key]
 
     def paint(self, painter: QPainter, option, index) -> None:
         item = index.data(ItemRole)
@@ -109,23 +127,19 @@ class QueueDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         if item is None:
             return
+        small, bold, metrics, small_metrics, bold_metrics = self._fonts_for(option.font)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        palette = option.palette
-        ink = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        ink = option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         muted = QColor(ink)
         muted.setAlpha(150)
-        metrics = option.fontMetrics
         rect = option.rect.adjusted(6, 3, -6, -3)
         line = metrics.height()
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        # the label chip
-        small = QFont(option.font)
-        small.setPointSizeF(max(option.font.pointSizeF() * 0.8, 7))
-        small_metrics = QFontMetrics(small)
         chip_text = item.label or "—"
         chip = QRect(rect.left(), rect.top() + 1, max(small_metrics.horizontalAdvance(chip_text) + 10, 26), line - 2)
         colour = QColor(self.colours.get(item.label or "", "")) if item.label else None
+        painter.setFont(small)
         if colour is not None and colour.isValid():
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
@@ -135,30 +149,26 @@ class QueueDelegate(QStyledItemDelegate):
             painter.setPen(muted)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(chip, 4, 4)
-        painter.setFont(small)
         painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, chip_text)
         x = chip.right() + 6
         marks = ("⚑" if item.flagged else "") + ("✎" if item.noted else "")
-        painter.setFont(option.font)
         if marks:
+            painter.setFont(option.font)
             painter.setPen(QColor("#e65100") if item.flagged and not selected else ink)
             painter.drawText(QRect(x, rect.top(), rect.width(), line), Qt.AlignmentFlag.AlignLeft, marks)
             x += metrics.horizontalAdvance(marks) + 6
-        where = f"s{item.sentence_index + 1}" if item.sentence_index is not None else ""
-        painter.setPen(muted)
-        painter.setFont(small)
-        middle = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        painter.drawText(QRect(x, rect.top(), rect.width(), line), middle, where)
-        x += small_metrics.horizontalAdvance(where) + 6 if where else 0
-        bold = QFont(option.font)
-        bold.setBold(True)
-        cue = item.cue_text or "(no cue)"
+        if item.sentence_index is not None:
+            where = f"s{item.sentence_index + 1}"
+            painter.setFont(small)
+            painter.setPen(muted)
+            painter.drawText(QRect(x, rect.top(), rect.width(), line),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, where)
+            x += small_metrics.horizontalAdvance(where) + 6
         painter.setFont(bold)
         painter.setPen(ink)
-        width = rect.right() - x
-        cue_shown = QFontMetrics(bold).elidedText(cue, Qt.TextElideMode.ElideRight, width)
-        painter.drawText(QRect(x, rect.top(), width, line), Qt.AlignmentFlag.AlignLeft, cue_shown)
-        x += QFontMetrics(bold).horizontalAdvance(cue_shown) + 5
+        cue = bold_metrics.elidedText(item.cue_text or "(no cue)", Qt.TextElideMode.ElideRight, rect.right() - x)
+        painter.drawText(QRect(x, rect.top(), rect.right() - x, line), Qt.AlignmentFlag.AlignLeft, cue)
+        x += bold_metrics.horizontalAdvance(cue) + 5
         if item.content_text and x < rect.right() - 20:
             painter.setFont(option.font)
             content = metrics.elidedText(item.content_text, Qt.TextElideMode.ElideRight, rect.right() - x)

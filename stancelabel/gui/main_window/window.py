@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         rows = self.view.queue_list.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(row_height(self.fontMetrics().height()))
+        self.view.queue_list.setAutoScroll(False)  # Queuing.go_to_row scrolls, by half pages (see there)
         self.queue_delegate = QueueDelegate(self.view.queue_list)
         self.view.queue_list.setItemDelegate(self.queue_delegate)
         for key, text in SHOW_CHOICES:
@@ -224,7 +225,7 @@ class MainWindow(QMainWindow):
                                               parent=self.pane))
         # installed last, asked first: while a word is being typed to jump to, the pane keeps every plain key
         self.pane.installEventFilter(KeepKeys(None, self.spans.jump_key, active=lambda: self.spans.jumping,
-                                              parent=self.pane))
+                                              parent=self.pane, wants=self.spans.wants_key))
         self.pane.attribution_clicked.connect(self._batched(self.queuing.go_to_attribution))
         self.panel.label_clicked.connect(self.label)
         self.panel.flag_clicked.connect(self._batched(labelling.toggle_flag))
