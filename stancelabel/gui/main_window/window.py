@@ -20,7 +20,6 @@ lock), the annotator, the view settings and the dialogs.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -281,9 +280,9 @@ class MainWindow(QMainWindow):
         self.display.forget_document()
         self.load_labels()
         show_markdown(self.guidelines_view, project.guidelines())
-        self.pipeline_label.setText(pipeline_note or self.pipeline_text())
+        self.pipeline_label.setText(pipeline_note or self.dialogs.pipeline_text())
         self.setWindowTitle(f"{project.name} — StanceLabel")
-        self._show_assignment()
+        self.dialogs.show_assignment()
         self.setWindowFilePath(str(project.path))
         self.queuing.apply_filter(keep=self.settings.position(project.path, self.annotator))
         self._update_annotator()
@@ -303,29 +302,6 @@ class MainWindow(QMainWindow):
         if self.lock is not None:
             self.lock.release()
             self.lock = None
-
-    def _show_assignment(self) -> None:
-        """A copy made by split says whose share it is, and how much of it everyone else has too."""
-        try:
-            assignment = json.loads(self.project.get_setting("assignment") or "null")
-        except ValueError:
-            assignment = None
-        if isinstance(assignment, dict) and {"annotator", "documents", "shared_documents"} <= assignment.keys():
-            self.annotator_button.setToolTip(
-                f"This file is {assignment['annotator']}'s share of {assignment.get('source_project', 'a project')}: "
-                f"{assignment['documents']} documents, {assignment['shared_documents']} of them given to every "
-                "annotator (for agreement). Ctrl+Shift+U switches annotator.")
-            if self.annotator != assignment["annotator"]:
-                self.statusBar().showMessage(
-                    f"Note: this file is {assignment['annotator']}'s share, and you are labelling as "
-                    f"{self.annotator} (Ctrl+Shift+U switches).", 15000)
-
-    def pipeline_text(self) -> str:
-        imports = self.project.imports()
-        if not imports:
-            return "no documents imported yet"
-        last = imports[-1]
-        return f"spaCy: {last['pipeline_name']} {last['pipeline_version']}"
 
     def load_labels(self) -> None:
         """The label schema into the panel, the label menu (keys 1-9 and each label's own) and the filter."""
