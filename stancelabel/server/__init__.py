@@ -14,3 +14,14 @@ def require_psycopg():
     except ImportError:
         raise StanceLabelError(INSTALL_HINT) from None
     return psycopg
+
+
+def is_server_url(text: str) -> bool:
+    """Whether a command's PROJECT argument names a PostgreSQL server rather than a project file: a
+    ``postgresql://`` URL, or a libpq ``key=value`` string (``host=... dbname=...``) that is no file."""
+    import os
+    import re
+
+    if text.startswith(("postgresql://", "postgres://")):
+        return True
+    return bool(re.match(r"^\s*(host|hostaddr|dbname|user|port|service)\s*=", text)) and not os.path.exists(text)

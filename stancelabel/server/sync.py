@@ -247,18 +247,22 @@ class JoinReport:
     sync: SyncReport | None = None
 
 
-def join(url: str, output: str | Path, annotator: str, schema: str | None = None) -> JoinReport:
+def join(url: str, output: str | Path, annotator: str | None, schema: str | None = None, *,
+         whole: bool = False) -> JoinReport:
     """A local project file to work on a shared project: the annotator's share when the lead assigned
-    one (else every document), the label schema, guidelines, targets; then the events they may read."""
-    annotator = clean_name(annotator, "annotator name")
+    one (else every document), the label schema, guidelines, targets; then the events they may read.
+
+    ``annotator`` None: the connected role's annotator name (else the role's own name); ``whole``:
+    every document whatever the assignment, under the project's own name (a reading copy of it all)."""
     psycopg = require_psycopg()
     target = plan_output(output, Kind.PROJECT, replace=False)
-    report = JoinReport(str(output), annotator)
     try:
         with connect(url) as conn:
             schema = find_schema(conn, schema)
             s = quoted(schema)
             me, is_lead = conn.execute(f"SELECT {s}.me(), {s}.is_lead()").fetchone()
+            annotator = clean_name(annotator if annotator is not None else me or conn.info.user, "annotator name")
+            report = JoinReport(str(output), annotator)
             owner = conn.execute("SELECT pg_get_userbyid(nspowner) = current_user FROM pg_namespace "
                                  "WHERE nspname = %s", (schema,)).fetchone()[0]
             if not (owner or is_lead) and me != annotator:
@@ -268,23 +272,27 @@ def join(url: str, output: str | Path, annotator: str, schema: str | None = None
             meta = dict(conn.execute(f"SELECT key, value FROM {s}.meta").fetchall())
             labels = conn.execute(f"SELECT name, shortcut, colour, description, position FROM {s}.label "
                                   "ORDER BY position").fetchall()
-            shas = [r[0] for r in conn.execute(f"SELECT sha256 FROM {s}.assignment WHERE annotator = %s",
-                                               (annotator,))]
+            shas = [] if whole else [r[0] for r in conn.execute(
+                f"SELECT sha256 FROM {s}.assignment WHERE annotator = %s", (annotator,))]
             report.share = bool(shas)
             where, params = ("WHERE sha256 = ANY(%s)", (shas,)) if shas else ("", ())
             documents = conn.execute(
                 f"SELECT external_id, title, text, sha256, meta, source_file, target, sentences FROM {s}.document "
                 f"{where} ORDER BY seq", params).fetchall()
             with target.building() as partial:
-                with Project.open(partial, create=True, name=f"{meta.get('name', schema)} — {annotator}") as copy:
+                name = meta.get("name", schema) if whole else f"{meta.get('name', schema)} — {annotator}"
+                with Project.open(partial, create=True, name=name) as copy:
                     copy.save_labels([Label(*row) for row in labels])
                     if meta.get("guidelines"):
                         copy.set_guidelines(meta["guidelines"])
                     if meta.get("pipeline"):
                         copy.set_setting("pipeline", meta["pipeline"])
+                    if whole and meta.get("split"):
+                        copy.set_setting("split", meta["split"])
                     copy.copy_documents([(*row[:7], [tuple(x) for x in json.loads(row[7])]) for row in documents])
                     report.documents = len(documents)
-                    copy.add_annotator(annotator)
+                    if not whole:  # a reading copy lists only who labelled, as the file does
+                        copy.add_annotator(annotator)
                     if shas:
                         copy.set_setting("assignment", json.dumps({
                             "annotator": annotator, "source_project": meta.get("name", schema),
