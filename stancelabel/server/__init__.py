@@ -13,6 +13,14 @@ def require_psycopg():
         import psycopg
     except ImportError:
         raise StanceLabelError(INSTALL_HINT) from None
+    import logging
+
+    # psycopg logs a connection lost while a pipeline closes ("error ignored terminating ...") at
+    # WARNING; with no handler configured Python would print it on stderr beside our one-line error,
+    # which already says the connection went. A configured root logger (-v) still receives it.
+    log = logging.getLogger("psycopg")
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
     return psycopg
 
 
