@@ -98,6 +98,31 @@ def test_the_later_label_wins_whichever_arrives_first(team, tmp_path: Path) -> N
     laptop.close()
 
 
+def test_new_attributions_their_authors_and_undos_reach_the_lead(team, tmp_path: Path) -> None:
+    team_db, lead, roles = team
+    alice = _join(team_db, roles, "alice", tmp_path)
+    document = alice.document_ids()[0]
+    text = alice.document(document).text
+    new = alice.add_attribution(document, "alice", source=[[0, 3]], cue=[[4, 11]], content=[[12, len(text) // 2]])
+    key = alice.attribution(new).key
+    first = sorted(x.key for x in alice.attributions(document))[0]
+    alice.set_label(alice.attribution_id(first), "alice", "denies")
+    alice.set_label(alice.attribution_id(first), "alice", "asserts")
+    alice.undo("alice")  # back to denies: an event that names the one it reverts
+    sync(alice)
+    assert sync(lead).pulled_attributions == 1
+    assert lead.attribution_authors(lead.attribution_id(key)) == ["alice"]
+    assert lead.annotation(lead.attribution_id(first), "alice").label == "denies"
+    undo = lead.connection.execute("SELECT e.undoes, u.value FROM event e JOIN event u ON u.id = e.undoes "
+                                   "WHERE e.undoes IS NOT NULL").fetchall()
+    asserts = lead.connection.execute("SELECT id FROM label WHERE name = 'asserts'").fetchone()[0]
+    assert len(undo) == 1 and undo[0][1] == str(asserts)  # it reverts the 'asserts' label
+    # the documents and sentences join brought are the published ones
+    assert [(lead.document(d).sha256, lead.document(d).meta, lead.sentences(d)) for d in lead.document_ids()] == \
+        [(alice.document(d).sha256, alice.document(d).meta, alice.sentences(d)) for d in alice.document_ids()]
+    alice.close()
+
+
 def test_sync_after_merge_changes_nothing(team, tmp_path: Path) -> None:
     from stancelabel.team.merge import merge
 

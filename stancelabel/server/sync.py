@@ -137,7 +137,8 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
             raise StanceLabelError(f"the schema {schema!r} is already in this database; choose another "
                                    "with --schema, or join that project (stancelabel join)")
     project.set_setting(local.SERVER, Location(remembered, schema).to_json())  # before: see above
-    for key in (local.PUSHED_EVENT, local.PUSHED_ATTRIBUTION, local.PULLED_EVENT, local.PULLED_ATTRIBUTION):
+    for key in (local.PUSHED_EVENT, local.PUSHED_ATTRIBUTION, local.PULLED_EVENT, local.PULLED_ATTRIBUTION,
+                local.PULLED_AUTHORS):
         project.set_setting(key, "0")  # cursors of an earlier server mean nothing here
     psycopg = require_psycopg()
     s = quoted(schema)
@@ -181,15 +182,7 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
 
 
 def _push_documents(cur, s: str, project: Project, present: set[str]) -> int:
-    rows = []
-    for document_id in project.document_ids():
-        document = project.document(document_id)
-        if document.sha256 in present:
-            continue
-        sentences = [[x.start, x.end] for x in project.sentences(document_id)]
-        rows.append((document.sha256, document.external_id, document.title, document.text,
-                     json.dumps(document.meta, ensure_ascii=False), document.source_file, document.target,
-                     json.dumps(sentences)))
+    rows = local.local_documents(project, present)
     cur.executemany(f"INSERT INTO {s}.document (sha256, external_id, title, text, meta, source_file, target, "
                     "sentences) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
     return len(rows)
@@ -366,11 +359,11 @@ def _sync(conn, project: Project, schema: str) -> SyncReport:
         pushed = int(project.get_setting(local.PUSHED_ATTRIBUTION) or 0)
         report.pulled_attributions += local.add_attributions(project, [r[1:] for r in rows],
                                                              (local.PULLED_ATTRIBUTION, after), pushed)
-    for key, annotator in conn.execute(f"SELECT key, annotator FROM {s}.attribution_author").fetchall():
-        try:
-            project.add_author(key, annotator)
-        except StanceLabelError:
-            pass  # an attribution of another share
+    # authors: the table only grows and has no seq, so it is read again only when it grew
+    if conn.execute(f"SELECT count(*) FROM {s}.attribution_author").fetchone()[0] != \
+            int(project.get_setting(local.PULLED_AUTHORS) or -1):
+        authors = conn.execute(f"SELECT key, annotator FROM {s}.attribution_author").fetchall()
+        local.add_authors(project, authors, len(authors))  # those of another share's attributions: left out
     after = int(project.get_setting(local.PULLED_EVENT) or 0)
     while True:
         rows = conn.execute(f"SELECT seq, ident, at, annotator, key, kind, value, previous, undoes, target "
