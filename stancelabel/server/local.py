@@ -91,7 +91,7 @@ def local_events(project: Project, after: int, *, skip_source: int | None, annot
                  limit: int = 5000) -> tuple[list[ServerEvent], int]:
     """The file's events after id ``after`` in the server's terms, oldest first, leaving out those that
     came from the server (``skip_source``) and, for an annotator, everyone else's; and the last id read."""
-    with project.transaction() as conn:  # one consistent reading
+    with project.reading() as conn:  # one consistent reading, no write lock: the window's saver goes on
         names = _label_names(conn)
         rows = conn.execute(
             "SELECT e.id, e.source_id, e.at, u.name, a.key, e.kind, e.value, e.previous, t.text, "
@@ -124,7 +124,7 @@ def _server_event(at: str, annotator: str, key: str, kind: str, value: Any, prev
 def local_attributions(project: Project, after: int) -> tuple[list[tuple], list[tuple], int]:
     """Attributions with ids after ``after`` as server rows (key, sha256, source, cue, content, origin,
     hint, suggestion, status, created at), their authors (key, annotator), and the last id read."""
-    with project.transaction() as conn:
+    with project.reading() as conn:
         rows = conn.execute(
             "SELECT a.id, a.key, d.sha256, a.source, a.cue, a.content, a.origin, a.source_hint, a.suggestion, "
             "a.status, a.created_at FROM attribution a JOIN document d ON d.id = a.document_id WHERE a.id > ? "
@@ -139,7 +139,7 @@ def local_attributions(project: Project, after: int) -> tuple[list[tuple], list[
 def local_documents(project: Project, leave_out: set[str]) -> list[tuple]:
     """Every document as a server row (sha256, external id, title, text, meta, source file, target,
     sentences as JSON), in two queries, leaving out the hashes in ``leave_out``."""
-    with project.transaction() as conn:
+    with project.reading() as conn:
         sentences: dict[int, list[list[int]]] = {}
         for document_id, start, end in conn.execute('SELECT document_id, start, "end" FROM sentence '
                                                     "ORDER BY document_id, idx"):
@@ -177,9 +177,19 @@ def add_authors(project: Project, rows: Sequence[tuple[str, str]], seen: int) ->
     return added
 
 
+def waiting(project: Project, source: str) -> int:
+    """How many of the file's events the server has not had yet: those after the push cursor that did
+    not come from it (``source``: its merge-source project name, ``server:SCHEMA``)."""
+    with project.reading() as conn:
+        after = conn.execute("SELECT value FROM project_meta WHERE key = ?", (PUSHED_EVENT,)).fetchone()
+        return conn.execute("SELECT count(*) FROM event WHERE id > ? AND source_id IS NOT "
+                            "(SELECT max(id) FROM merge_source WHERE project = ?)",
+                            (int(after[0]) if after else 0, source)).fetchone()[0]
+
+
 def last_ids(project: Project) -> tuple[int, int]:
     """The highest event and attribution ids of the file."""
-    with project.transaction() as conn:
+    with project.reading() as conn:
         return (conn.execute("SELECT coalesce(max(id), 0) FROM event").fetchone()[0],
                 conn.execute("SELECT coalesce(max(id), 0) FROM attribution").fetchone()[0])
 

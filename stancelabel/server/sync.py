@@ -305,6 +305,13 @@ def join(url: str, output: str | Path, annotator: str | None, schema: str | None
 # -- sync ------------------------------------------------------------------------------------------
 
 
+def waiting(project: Project) -> int:
+    """How many of a working copy's changes its server has not had yet (0 for a file on no server)."""
+    raw = project.get_setting(local.SERVER)
+    return local.waiting(project, f"server:{json.loads(raw)['schema']}") if raw else 0
+
+
+
 @dataclass
 class SyncReport:
     pushed_attributions: int = 0
@@ -320,19 +327,22 @@ class SyncReport:
                 "refused": self.pulled.refused, "labels_added": self.labels_added}
 
 
-def sync(project: Project, url: str | None = None) -> SyncReport:
+def sync(project: Project, url: str | None = None, *, write_batch: int | None = None) -> SyncReport:
     """Push what the server lacks, pull what the file lacks. ``url`` (with a password, or another
-    address of the same server) is used for this run; the file keeps remembering its own without one."""
+    address of the same server) is used for this run; the file keeps remembering its own without one.
+
+    ``write_batch``: at most this many pulled events per SQLite transaction (the window's background
+    sync keeps its write lock short, so a label given meanwhile is not kept waiting)."""
     psycopg = require_psycopg()
     location = Location.of(project)
     try:
         with connect(url or location.url) as conn:
-            return _sync(conn, project, location.schema)
+            return _sync(conn, project, location.schema, write_batch or BATCH)
     except psycopg.Error as error:
         raise server_error(error) from None
 
 
-def _sync(conn, project: Project, schema: str) -> SyncReport:
+def _sync(conn, project: Project, schema: str, write_batch: int = BATCH) -> SyncReport:
     s = quoted(schema)
     report = SyncReport()
     found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
@@ -371,8 +381,10 @@ def _sync(conn, project: Project, schema: str) -> SyncReport:
         if not rows:
             break
         after = rows[-1][0]
-        local.apply_events(project, [local.ServerEvent(*r[1:]) for r in rows], source_id,
-                           (local.PULLED_EVENT, after), report.pulled)
+        for i in range(0, len(rows), write_batch):
+            chunk = rows[i:i + write_batch]
+            local.apply_events(project, [local.ServerEvent(*r[1:]) for r in chunk], source_id,
+                               (local.PULLED_EVENT, chunk[-1][0]), report.pulled)
     return report
 
 
