@@ -253,6 +253,32 @@ def test_a_sync_cut_off_by_the_server_stopping_completes_the_next_time(team, tmp
     assert len(events) == total and all(n == 1 for _, n in events)
 
 
+def test_a_sync_whose_connection_is_dropped_completes_the_next_time(team, tmp_path: Path) -> None:
+    import psycopg
+
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    alice = _join(team_db, roles, "alice", tmp_path)
+    _label_many(alice, "alice", 40)
+    total = alice.event_count()
+    alice.close()
+    env = {**os.environ, "STANCELABEL_SYNC_BATCH": "5", "PGUSER": roles["alice"]}
+    child = subprocess.Popen([sys.executable, "-m", "stancelabel", "sync", str(tmp_path / "alice.stance")],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while len(_server_events(team_db, schema)) < total // 3 and child.poll() is None:
+        time.sleep(0.005)
+    with psycopg.connect(team_db.server.conninfo(), autocommit=True) as conn:  # the network drops her connection
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (roles["alice"],))
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 1 and stderr.count("\n") == 1 and "nothing was lost" in stderr, stderr
+    assert 0 < len(_server_events(team_db, schema)) < total
+    with Project.open(tmp_path / "alice.stance") as alice:
+        sync(alice)
+        assert alice.event_count() == total
+    events = _server_events(team_db, schema)
+    assert len(events) == total and all(n == 1 for _, n in events)
+
+
 # -- what the server refuses ----------------------------------------------------------------------------
 
 
