@@ -84,3 +84,33 @@ def test_others_labels_arrive_in_the_leads_window(qtbot, make_window, shared, tm
                     timeout=20_000)
     assert window.project.annotation(window.project.attribution_id(key), "alice").label == "qualifies"
     assert window.current.key == key  # the item shown stays
+
+
+def test_the_lead_opens_the_shared_project_and_reviews_it(qtbot, make_window, shared, tmp_path: Path) -> None:
+    import psycopg
+
+    team_db = shared
+    with Project.open(tmp_path / "alice.stance") as alice:
+        first = alice.attributions(alice.document_ids()[0])[0].key
+        alice.set_label(alice.attribution_id(first), "alice", "denies")
+        sync(alice)
+    window = make_window(Project.open(tmp_path / "other.stance", create=True), annotator="someone",
+                         settings=_settings(tmp_path))
+    window.files.start_join(team_db.lead_url, tmp_path / "lead-copy.stance")
+    qtbot.waitUntil(lambda: window.project.path.name == "lead-copy.stance", timeout=20_000)
+    assert window.annotator == "lead" and window.syncing.active
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced"), timeout=20_000)
+    view = window.reviewing.show_agreement()  # everyone's labels are in the working copy
+    qtbot.addWidget(view)
+    assert window.project.annotation(window.project.attribution_id(first), "alice").label == "denies"
+    window.reviewing.show_items([window.project.attribution_id(first)], "alice's label")  # as the view's cells do
+    assert window.review and window.current.key == first
+    window.label("denies")  # in review mode: the gold label, a lead's event like any other
+    wait_saved(qtbot, window)
+    schema = json.loads(window.project.get_setting("server"))["schema"]
+
+    def gold_on_server() -> list[tuple]:
+        with psycopg.connect(team_db.lead_url) as conn:
+            return conn.execute(f'SELECT annotator, key FROM "{schema}".event WHERE kind = %s', ("gold",)).fetchall()
+
+    qtbot.waitUntil(lambda: gold_on_server() == [("lead", first)], timeout=20_000)
