@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -327,22 +329,25 @@ class SyncReport:
                 "refused": self.pulled.refused, "labels_added": self.labels_added}
 
 
-def sync(project: Project, url: str | None = None, *, write_batch: int | None = None) -> SyncReport:
+def sync(project: Project, url: str | None = None, *, write_batch: int | None = None,
+         write_turn: Callable[[], AbstractContextManager[Any]] = nullcontext) -> SyncReport:
     """Push what the server lacks, pull what the file lacks. ``url`` (with a password, or another
     address of the same server) is used for this run; the file keeps remembering its own without one.
 
     ``write_batch``: at most this many pulled events per SQLite transaction (the window's background
-    sync keeps its write lock short, so a label given meanwhile is not kept waiting)."""
+    sync keeps its write lock short, so a label given meanwhile is not kept waiting); ``write_turn``:
+    a context each of those transactions runs in (the window's lets its saver go first)."""
     psycopg = require_psycopg()
     location = Location.of(project)
     try:
         with connect(url or location.url) as conn:
-            return _sync(conn, project, location.schema, write_batch or BATCH)
+            return _sync(conn, project, location.schema, write_batch or BATCH, write_turn)
     except psycopg.Error as error:
         raise server_error(error) from None
 
 
-def _sync(conn, project: Project, schema: str, write_batch: int = BATCH) -> SyncReport:
+def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
+          write_turn: Callable[[], AbstractContextManager[Any]] = nullcontext) -> SyncReport:
     s = quoted(schema)
     report = SyncReport()
     found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
@@ -383,8 +388,9 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH) -> Sync
         after = rows[-1][0]
         for i in range(0, len(rows), write_batch):
             chunk = rows[i:i + write_batch]
-            local.apply_events(project, [local.ServerEvent(*r[1:]) for r in chunk], source_id,
-                               (local.PULLED_EVENT, chunk[-1][0]), report.pulled)
+            pulled = [local.ServerEvent(*r[1:]) for r in chunk]
+            with write_turn():
+                local.apply_events(project, pulled, source_id, (local.PULLED_EVENT, chunk[-1][0]), report.pulled)
     return report
 
 

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.gui.failures import report
 from stancelabel.gui.markup import escape
+from stancelabel.gui.saver import LABELS_FIRST
 from stancelabel.store.project import Project
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Pulled events per SQLite transaction: a few milliseconds of the write lock each.
-WRITE_BATCH = 200
+WRITE_BATCH = 100
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -54,7 +55,7 @@ class _Worker(QObject):
             if self._project is None:
                 self._project = Project.open(self._path)
                 self._project.set_busy_timeout(BUSY_TIMEOUT_MS)
-            result = sync(self._project, write_batch=WRITE_BATCH)
+            result = sync(self._project, write_batch=WRITE_BATCH, write_turn=LABELS_FIRST.background)
         except StanceLabelError as failure:  # the server away, the network down, the file locked
             error = str(failure)
         except Exception as failure:
