@@ -23,6 +23,7 @@ from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import normalize_target
 from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, text_problem
 from stancelabel.server.schema import EVENT_KINDS
+from stancelabel.store.connection import indexes_rebuilt
 from stancelabel.store.project import Project, utc_now
 
 #: project_meta keys a synced file keeps (no secrets: the connection string has no password).
@@ -250,13 +251,14 @@ def _id(conn: sqlite3.Connection, table: str, column: str, value: str) -> int:
 
 
 def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int, cursor: tuple[str, int],
-                 report: Pulled) -> None:
+                 report: Pulled, *, annotations: bool = True) -> None:
     """Insert pulled events not yet in the file and recompute what they touch, with the pull cursor,
     in one transaction: interrupted, nothing of it is there and the next pull brings it again.
 
     Set-based, a few queries a batch whatever its size: the attributions in one, the file's events
     that could be the same as a pulled one (same attribution and time; identity is checked on those
-    only) in one, and the touched annotations recomputed in one statement."""
+    only) in one, and the touched annotations recomputed in one statement (``annotations`` False: left
+    to ``recompute_annotations`` once at the end, for a file nobody reads until it is complete)."""
     latest = latest_acceptable_time()
     with project.transaction() as conn:
         ids = {name: i for i, name in _label_names(conn).items()}
@@ -334,7 +336,8 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
                 touched.add(attribution_id)
         conn.executemany("INSERT INTO event (id, at, annotator_id, attribution_id, kind, value, previous, undoes, "
                          "target_id, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        _recompute_annotations(conn, touched_pairs)
+        if annotations:
+            _recompute_annotations(conn, touched_pairs)
         for attribution_id in touched:
             _recompute_attribution(conn, attribution_id)
         _set(conn, cursor[0], cursor[1])
@@ -345,21 +348,31 @@ def _set(conn: sqlite3.Connection, key: str, value: Any) -> None:
                  "value = excluded.value", (key, str(value)))
 
 
-def _recompute_annotations(conn: sqlite3.Connection, pairs: set[tuple[int, int]]) -> None:
-    """Annotators' labels, notes and flags on attributions, (attribution, annotator) pairs: the latest
-    of each by time (then by id), as ``replay_events`` computes them, in one statement."""
-    if not pairs:
+def recompute_annotations(project: Project) -> None:
+    """Every annotation from the event log, in one transaction (after pulls that left them out)."""
+    with project.transaction() as conn, indexes_rebuilt(conn, "annotation"):
+        _recompute_annotations(conn, None)
+
+
+def _recompute_annotations(conn: sqlite3.Connection, pairs: set[tuple[int, int]] | None) -> None:
+    """Annotators' labels, notes and flags on attributions, (attribution, annotator) pairs (None:
+    all): the latest of each by time (then by id), as ``replay_events`` computes them, in one statement."""
+    if pairs is not None and not pairs:
         return
-    touched = json.dumps(sorted(pairs))
-    conn.execute("DELETE FROM annotation WHERE (attribution_id, annotator_id) IN "
-                 "(SELECT value ->> 0, value ->> 1 FROM json_each(?))", (touched,))
-    conn.execute("""
+    touched = json.dumps(sorted(pairs)) if pairs is not None else None
+    if touched is None:
+        conn.execute("DELETE FROM annotation")
+    else:
+        conn.execute("DELETE FROM annotation WHERE (attribution_id, annotator_id) IN "
+                     "(SELECT value ->> 0, value ->> 1 FROM json_each(?))", (touched,))
+    events = ("event e" if touched is None else
+              "json_each(?) j JOIN event e ON e.attribution_id = j.value ->> 0 AND e.annotator_id = j.value ->> 1")
+    conn.execute(f"""
         WITH ranked AS (
             SELECT e.attribution_id, e.annotator_id, e.kind, e.value, e.target_id, e.at,
                    row_number() OVER (PARTITION BY e.attribution_id, e.annotator_id, e.kind
                                       ORDER BY e.at DESC, e.id DESC) AS n
-            FROM json_each(?) j
-            JOIN event e ON e.attribution_id = j.value ->> 0 AND e.annotator_id = j.value ->> 1
+            FROM {events}
             WHERE e.kind IN ('label', 'note', 'flag')),
         latest AS (
             SELECT attribution_id, annotator_id, min(at) AS first, max(at) AS last,
@@ -373,7 +386,7 @@ def _recompute_annotations(conn: sqlite3.Connection, pairs: set[tuple[int, int]]
         SELECT l.attribution_id, l.annotator_id, label.id, coalesce(json_extract(l.note, '$'), ''),
                coalesce(l.flag = 'true', 0), l.first, l.last, l.target_id
         FROM latest l LEFT JOIN label ON l.label IS NOT NULL AND l.label != 'null'
-                                         AND label.id = CAST(l.label AS INTEGER)""", (touched,))
+                                         AND label.id = CAST(l.label AS INTEGER)""", (touched,) if touched else ())
 
 
 def _recompute_attribution(conn: sqlite3.Connection, attribution_id: int) -> None:

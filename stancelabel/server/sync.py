@@ -297,7 +297,7 @@ def join(url: str, output: str | Path, annotator: str | None, schema: str | None
                             "seed": json.loads(meta.get("split", "{}")).get("seed"), "created_at": utc_now()}))
                     copy.set_setting(local.SERVER, Location(without_password(url), schema).to_json())
                     copy.set_setting("server_annotator", annotator)
-                    report.sync = _sync(conn, copy, schema)
+                    report.sync = _sync(conn, copy, schema, fresh=True)
                     report.attributions = report.sync.pulled_attributions
     except psycopg.Error as error:
         raise server_error(error) from None
@@ -347,7 +347,9 @@ def sync(project: Project, url: str | None = None, *, write_batch: int | None = 
 
 
 def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
-          write_turn: Callable[[], AbstractContextManager[Any]] = nullcontext) -> SyncReport:
+          write_turn: Callable[[], AbstractContextManager[Any]] = nullcontext, fresh: bool = False) -> SyncReport:
+    """One sync on ``conn``; ``fresh``: a file being made (join), read by nobody until it is complete,
+    so its annotations are computed once at the end rather than batch by batch."""
     s = quoted(schema)
     report = SyncReport()
     found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
@@ -390,7 +392,10 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
             chunk = rows[i:i + write_batch]
             pulled = [local.ServerEvent(*r[1:]) for r in chunk]
             with write_turn():
-                local.apply_events(project, pulled, source_id, (local.PULLED_EVENT, chunk[-1][0]), report.pulled)
+                local.apply_events(project, pulled, source_id, (local.PULLED_EVENT, chunk[-1][0]), report.pulled,
+                                   annotations=not fresh)
+    if fresh and report.pulled.events:
+        local.recompute_annotations(project)
     return report
 
 
