@@ -4,8 +4,9 @@
 
 Makes the sample project in a temporary folder (with the trained spaCy
 pipeline when it is installed), labels a few attributions as an annotator
-would, and saves: the main window in the light and the dark theme, span
-editing, the label schema editor and the shortcut overview.
+would, and saves: the README's walk-through (the first item, the sentence's
+attributions, a word jumped to), the main window in the light and the dark
+theme, span editing, the label schema editor and the shortcut overview.
 """
 
 from __future__ import annotations
@@ -53,8 +54,16 @@ def main() -> int:
         window = MainWindow(Project.open(path), annotator="Alice", settings=settings)
         window.resize(*SIZE)
         window.show()
+        window.activateWindow()
         settle(window)
-        for name in ("denies", "denies", "asserts"):
+        save(window, "walk-1-first-item.png")  # the reading pane has the keyboard: D labels this one
+        window.label("denies")
+        settle(window)
+        window.queuing.step_in_sentence(1)  # Tab: the other attribution of the sentence
+        settle(window)
+        save(window, "walk-2-the-sentence.png")
+        window.go_to_row(1)
+        for name in ("denies", "asserts"):
             window.label(name)
             settle(window)
         window.go_to_row(3)
@@ -64,6 +73,8 @@ def main() -> int:
         window.labelling.toggle_flag()
         settle(window)
         window.view.side_tabs.setCurrentIndex(0)
+        window.go_to_row(1)
+        settle(window)
         save(window, "screenshot-light.png")
 
         window.display.set_theme("dark")
@@ -75,15 +86,20 @@ def main() -> int:
         window.resize(*SIZE)
         window.display.set_theme("light")
 
+        from PySide6.QtTest import QTest
+
         window.go_to_row(4)
-        text = window.display.document(window.current.document_id)[0]
-        source = window.current.source[0]
-        start = text.rfind(" ", 0, source[0] - 1) + 1  # select one word more than the detector found
-        window.pane.select_document_span(start, source[1])
-        window.statusBar().showMessage("Selecting text: arrows move, Shift+arrows select; S, C, T set a role; "
-                                       "Esc leaves.")
+        settle(window)
+        from PySide6.QtCore import Qt
+
+        window.spans.start_jump()  # "/", then "m": only "Maria" starts so; Ctrl+Shift+Right takes "Okafor"
+        QTest.keyClicks(window.pane, "m")
+        QTest.keyClick(window.pane, Qt.Key.Key_Right,
+                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        window.statusBar().showMessage("“Maria Okafor” selected: S, C or T sets a role.")
         QCoreApplication.processEvents()
         save(window, "screenshot-span-editing.png")
+        window.spans.leave_edit_mode()
 
         editor = window.dialogs.edit_schema()
         editor.ui.table.selectRow(1)

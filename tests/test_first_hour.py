@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QTextCursor
 from PySide6.QtWidgets import QApplication
 
 from stancelabel.core.model import ImportedAttribution, SourceDocument
+from stancelabel.gui.models import ItemRole
 from stancelabel.gui.reading_pane import snap_to_words
 from stancelabel.gui.settings import Settings
 
@@ -223,3 +224,61 @@ def test_double_click_selects_a_word(bridge, qtbot):
     point = pane.cursorRect(cursor).center()
     qtbot.mouseDClick(pane.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(point.x(), point.y()))
     assert pane.selected_span() == span("Berg")[0]
+
+
+def test_queue_rows_tell_items_apart(bridge, qtbot):
+    project, ids, window = bridge
+    keys = Keyboard(qtbot, window)
+    keys(Key.Key_2)  # denies, on to the mayor's
+    keys(Key.Key_F)
+    window.labelling.edit_note()
+    qtbot.keyClicks(window.panel.note_edit, "same as the next one?")
+    keys(Key.Key_Return)
+    first, second, third = (window.queue.index(row) for row in range(3))
+    item = first.data(ItemRole)
+    assert (item.label, item.cue_text, item.content_text, item.sentence_index) == \
+        ("denies", "reopen", "the road would reopen on Friday", 1)
+    assert (second.data(ItemRole).flagged, second.data(ItemRole).noted) == (True, True)
+    assert second.data(ItemRole).content_text != third.data(ItemRole).content_text  # the duplicate differs here
+    assert "The mayor warned that delays were likely" in second.data(Qt.ItemDataRole.ToolTipRole)
+    view = window.view.queue_list
+    image = view.viewport().grab().toImage()
+    colour = QColor(next(x.colour for x in window.labels if x.name == "denies"))
+    middle = view.rowViewportPosition(0) + view.rowHeight(0) // 4
+    assert any(image.pixelColor(x, middle) == colour for x in range(4, 40)), "the label chip in its colour"
+
+
+def test_undoing_a_new_attribution_removes_it_and_says_so(bridge, qtbot):
+    project, ids, window = bridge
+    keys = Keyboard(qtbot, window)
+    window.go_to_row(1)
+    keys(Key.Key_Slash, Key.Key_C, Key.Key_Insert)
+    new = window.current.id
+    keys((Key.Key_Z, Qt.KeyboardModifier.ControlModifier))
+    assert window.statusBar().currentMessage() == "Undone: attribution added by you removed."
+    assert project.attribution(new).status == "withdrawn"
+    assert window.queue.row_of(new) is None
+    assert new not in [m.attribution_id for m in window.pane.marks()]
+    keys(Key.Key_2)
+    keys((Key.Key_Z, Qt.KeyboardModifier.ControlModifier))
+    assert window.statusBar().currentMessage() == "Undone: label “denies” removed."
+
+
+def test_typing_a_whole_word_after_the_jump_is_safe(bridge, qtbot):
+    project, ids, window = bridge
+    keys = Keyboard(qtbot, window)
+    keys(Key.Key_Slash, Key.Key_S, Key.Key_A, Key.Key_I, Key.Key_D)  # "a" spells "said" on: not the asserts key
+    assert project.annotation(ids[0], "ann") is None
+    assert window.pane.selected_span() == span("said")[0]
+    keys(Key.Key_C)  # does not spell "said" on: the cue key
+    assert project.attribution(ids[0]).cue == span("said")
+    keys(Key.Key_A)  # the jump is over: A labels
+    assert project.annotation(ids[0], "ann").label == "asserts"
+
+
+def test_a_jump_then_ctrl_shift_right_takes_a_name(bridge, qtbot):
+    project, ids, window = bridge
+    keys = Keyboard(qtbot, window)
+    control_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    keys(Key.Key_Slash, Key.Key_A, (Key.Key_Right, control_shift), Key.Key_S)
+    assert project.attribution(ids[0]).source == span("Anna Berg")

@@ -28,7 +28,10 @@ def attribution(text: str, source: str, cue: str, content: str) -> ImportedAttri
 
 @pytest.fixture
 def project(make_project) -> Project:
-    project = make_project()
+    return fill(make_project())
+
+
+def fill(project: Project) -> Project:
     first = TEXT_A.index("\n")
     project.add_document(
         SourceDocument("a", TEXT_A, "a.txt"), [(0, first), (first + 1, len(TEXT_A))],
@@ -138,7 +141,8 @@ def test_added_attribution_is_manual_authored_and_undoable(project):
     assert (added.origin, added.status, added.sentence_index) == ("manual", "active", 1)
     assert project.attribution_authors(new) == ["ann"]
     assert ids(project)[-1] == new
-    assert project.undo("ann").value == "rejected"
+    undone = project.undo("ann")
+    assert (undone.value, undone.replaced) == ("withdrawn", "active")
     assert new not in ids(project)
     assert project.redo("ann").value == "active"
     # the same spans again reuse the attribution instead of duplicating it
@@ -316,3 +320,66 @@ def test_a_refused_database_error_is_not_retried_forever(project):
         with project.transaction() as conn:
             conn.execute("INSERT INTO label (id, name, shortcut, colour, position) VALUES (1, 'x', 'X', '#000000', 9)")
     assert not raised.value.retriable  # a constraint failure will fail the same way again
+
+
+def _exported(capsys, path, *options: str) -> list[dict]:
+    from stancelabel.cli.main import main
+
+    assert main(["export", str(path), "-o", "-", "--format", "jsonl", *options]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_undoing_a_new_attribution_withdraws_it_from_queue_counts_and_every_export(project, capsys, tmp_path):
+    from stancelabel.team.merge import merge
+
+    doc = project.document_id_by_sha(SourceDocument("b", TEXT_B, "").sha256)
+    events = project.event_count()
+    new = project.add_attribution(doc, "ann", source=spans_of(TEXT_B, "Nobody"), cue=spans_of(TEXT_B, "spoke"))
+    key = project.attribution(new).key
+    project.undo("ann")
+    assert project.attribution(new).status == "withdrawn"
+    assert new not in ids(project)
+    stats = project.stats()
+    assert (stats["attributions"], stats["rejected_attributions"]) == (3, 0)
+    assert project.event_count() == events + 2, "the adding and its undo stay in the log as history"
+    for options in ((), ("--all",)):
+        assert key not in {record["key"] for record in _exported(capsys, project.path, *options)}, options
+    other = tmp_path / "other.stance"
+    with Project.open(other, create=True, name="other"):
+        pass
+    merged = tmp_path / "merged.stance"
+    merge(merged, [project.path, other])
+    with Project.open(merged) as result:
+        assert result.attribution(result.attribution_id(key)).status == "withdrawn"
+    assert key not in {record["key"] for record in _exported(capsys, merged, "--all")}
+    project.redo("ann")
+    assert project.attribution(new).status == "active"
+    assert key in {record["key"] for record in _exported(capsys, project.path, "--all")}
+
+
+def test_a_version_4_file_is_migrated_with_every_row_kept(make_project, monkeypatch):
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+    project = fill(make_project())
+    first, second = ids(project)[:2]
+    project.set_label(first, "ann", "denies")
+    project.set_note(second, "bob", "hm")
+    project.set_status(second, "ann", "rejected")
+    path = project.path
+    tables = ("attribution", "annotation", "event", "attribution_author")
+    before = {t: project.connection.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+    indexes = project.connection.execute(
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'attribution' ORDER BY name").fetchall()
+    project.close()
+    monkeypatch.undo()
+    with Project.open(path) as upgraded:
+        conn = upgraded.connection
+        assert upgraded.schema_version == len(schema.MIGRATIONS) == 5
+        assert {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables} == before
+        assert conn.execute("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'attribution' "
+                            "ORDER BY name").fetchall() == indexes
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        doc = upgraded.document_id_by_sha(SourceDocument("b", TEXT_B, "").sha256)
+        new = upgraded.add_attribution(doc, "ann", cue=spans_of(TEXT_B, "spoke"))
+        upgraded.undo("ann")
+        assert upgraded.attribution(new).status == "withdrawn"

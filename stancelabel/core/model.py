@@ -152,6 +152,10 @@ class QueueItem:
     cue_text: str
     label: str | None
     flagged: bool
+    #: the first words of the content (at most 80 characters), to tell rows apart
+    content_text: str = ""
+    #: the annotator has written a note on it
+    noted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,8 @@ class Change:
     attribution_id: int
     kind: str
     value: Any
+    #: the value the undo or redo replaced (what was undone)
+    replaced: Any = None
 
 
 @dataclass(slots=True)

@@ -104,8 +104,11 @@ def first_start(value: str) -> int:
     return int(value[2:value.index(",")])
 
 
-def sql_first_span_text(column: str, text: str = "d.text") -> str:
+def sql_first_span_text(column: str, text: str = "d.text", limit: int | None = None) -> str:
     """SQL for the text of the first span in a column of stored spans (NULL when there is none):
-    what the queue shows and searches, read by SQLite without a row coming back to Python."""
-    return (f"substr({text}, json_extract({column}, '$[0][0]') + 1, "
-            f"json_extract({column}, '$[0][1]') - json_extract({column}, '$[0][0]'))")
+    what the queue shows and searches, read by SQLite without a row coming back to Python;
+    at most ``limit`` characters of it when given."""
+    length = f"json_extract({column}, '$[0][1]') - json_extract({column}, '$[0][0]')"
+    if limit is not None:
+        length = f"min({length}, {int(limit)})"
+    return f"substr({text}, json_extract({column}, '$[0][0]') + 1, {length})"

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import DocumentSummary, QueueItem
 from stancelabel.gui.failures import report
+from stancelabel.gui.markup import escape
 from stancelabel.store.project import Project
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -25,6 +26,8 @@ IdRole = Qt.ItemDataRole.UserRole + 1
 ProgressRole = Qt.ItemDataRole.UserRole + 2
 #: The annotator's label of a queue row (None when unlabelled).
 LabelRole = Qt.ItemDataRole.UserRole + 3
+#: The whole QueueItem of a queue row (what its delegate draws).
+ItemRole = Qt.ItemDataRole.UserRole + 4
 
 
 class DocumentListModel(QAbstractListModel):
@@ -223,15 +226,25 @@ class QueueModel(QAbstractListModel):
         item = self.item(index.row())
         if item is None:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            mark = "✓" if item.label else "·"
-            flag = " ⚑" if item.flagged else ""
-            speaker = item.source_text or "(no source)"
-            return f"{mark} {speaker} — {item.cue_text or '…'}{flag}"
+        if role == Qt.ItemDataRole.DisplayRole:  # what accessibility tools read; the delegate draws the row
+            marks = ("flagged, " if item.flagged else "") + ("noted, " if item.noted else "")
+            return (f"{item.label or 'no label'}, {marks}{item.cue_text or 'no cue'}: {item.content_text}"
+                    f" ({item.source_text or 'no source'})")
+        if role == ItemRole:
+            return item
         if role == Qt.ItemDataRole.ToolTipRole:
             where = f"{item.external_id}, sentence {item.sentence_index + 1}" if item.sentence_index is not None \
                 else item.external_id
-            return f"{where}\nmy label: {item.label or 'none yet'}" + ("\nflagged as unsure" if item.flagged else "")
+            sentence = ""
+            if item.sentence_index is not None:
+                try:
+                    sentence = self._project.sentence_text(item.document_id, item.sentence_index)
+                except StanceLabelError:
+                    sentence = ""
+            who = "gold label" if self.gold else "my label"
+            return (f"<p><b>{escape(where)}</b><br>{escape(sentence)}</p><p>{who}: {escape(item.label or 'none yet')}"
+                    + (" · flagged as unsure" if item.flagged else "") + (" · has a note" if item.noted else "")
+                    + "</p>")
         if role == IdRole:
             return item.id
         if role == LabelRole:

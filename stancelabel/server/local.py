@@ -210,7 +210,7 @@ _VALUE_OK = {
     "label": lambda v: v is None or isinstance(v, str),
     "note": lambda v: v is None or (isinstance(v, str) and text_problem(v) is None),
     "flag": lambda v: v is None or isinstance(v, bool),
-    "status": lambda v: v in (None, "active", "rejected"),
+    "status": lambda v: v in (None, "active", "rejected", "withdrawn"),
     "span": lambda v: v is None or (isinstance(v, dict) and v.get("origin") in ("auto", "imported", "manual")
                                     and all(_spans_ok(v.get(r)) for r in ("source", "cue", "content"))),
     "gold": lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("note", ""), str)
@@ -443,10 +443,10 @@ def add_attributions(project: Project, rows: Sequence[tuple], cursor: tuple[str,
             if documents[sha] is None:
                 continue
             fresh.append((documents[sha], key, source, cue, content, origin, hint, suggestion))
-            if status == "rejected":
-                rejected.append(key)
+            if status in ("rejected", "withdrawn"):
+                rejected.append((status, key))
         added = project.copy_attributions(fresh) if fresh else 0
-        conn.executemany("UPDATE attribution SET status = 'rejected' WHERE key = ?", [(k,) for k in rejected])
+        conn.executemany("UPDATE attribution SET status = ? WHERE key = ?", rejected)
         _set(conn, cursor[0], cursor[1])
         if pushed_up_to is not None and pushed_up_to >= before:
             _set(conn, PUSHED_ATTRIBUTION, conn.execute("SELECT coalesce(max(id), 0) FROM attribution").fetchone()[0])

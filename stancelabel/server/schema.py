@@ -73,7 +73,7 @@ CREATE TABLE {s}.attribution (
     source text NOT NULL, cue text NOT NULL, content text NOT NULL,
     origin text NOT NULL CHECK (origin IN ('auto', 'imported', 'manual')),
     source_hint text, suggestion text,
-    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'rejected')),
+    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'rejected', 'withdrawn')),
     created_at text NOT NULL,
     added_by name NOT NULL DEFAULT current_user,
     seq bigserial UNIQUE);

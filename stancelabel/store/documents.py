@@ -192,6 +192,13 @@ class Documents:
         )
         return [Sentence(*row) for row in rows]
 
+    def sentence_text(self, document_id: int, index: int) -> str:
+        """One sentence's text ("" when there is no such sentence)."""
+        rows = self.db.query(
+            'SELECT substr(d.text, s.start + 1, s."end" - s.start) FROM sentence s JOIN document d '
+            "ON d.id = s.document_id WHERE s.document_id = ? AND s.idx = ?", (document_id, index))
+        return str(rows[0][0]) if rows else ""
+
     def set_document_target(self, document_id: int, text: str | None) -> None:
         """Give a document its target claim (None or blank: no target). Labels already given keep theirs."""
         with self.db.transaction() as conn:

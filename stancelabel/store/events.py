@@ -102,8 +102,8 @@ class Events:
             spans = [check_spans(x, length) for x in (source, cue, content)]
             item = ImportedAttribution(*spans, annotator=annotator.strip())
             attribution_id, created = self.attributions.add(conn, document_id, sha, item, "manual")
-            if created:
-                conn.execute("UPDATE attribution SET status = 'rejected' WHERE id = ?", (attribution_id,))
+            if created:  # made active by the event below, so that undoing it withdraws the attribution
+                conn.execute("UPDATE attribution SET status = 'withdrawn' WHERE id = ?", (attribution_id,))
             if self._current(conn, attribution_id, -1, "status") != "active":
                 self._record(conn, attribution_id, annotator, "status", "active")
             return attribution_id
@@ -250,9 +250,15 @@ class Events:
                 raise StanceLabelError("cannot undo this label change: the label it would restore "
                                        "was removed from the schema")
             self._record(conn, attribution_id, annotator, kind, value, undoes=target)
-            if kind == "label" and value is not None:
-                value = conn.execute("SELECT name FROM label WHERE id = ?", (value,)).fetchone()[0]
-            return Change(attribution_id, kind, value)
+            replaced = json.loads(set_to)
+
+            def name(label_id: Any) -> Any:
+                if kind != "label" or label_id is None:
+                    return label_id
+                row = conn.execute("SELECT name FROM label WHERE id = ?", (label_id,)).fetchone()
+                return row[0] if row else None
+
+            return Change(attribution_id, kind, name(value), name(replaced))
 
     def rebuild_annotations(self) -> None:
         """Recompute the current annotations from the event log alone (recovery, audit)."""

@@ -189,6 +189,9 @@ class Project:
     def sentences(self, document_id: int) -> list[Sentence]:
         return self._documents.sentences(document_id)
 
+    def sentence_text(self, document_id: int, index: int) -> str:
+        return self._documents.sentence_text(document_id, index)
+
     def set_document_target(self, document_id: int, text: str | None) -> None:
         self._documents.set_document_target(document_id, text)
 

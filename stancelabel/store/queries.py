@@ -17,6 +17,7 @@ from stancelabel.store.vocabulary import Vocabulary
 #: The text of an attribution's first source span, and of its first cue span (the queue's columns).
 _SOURCE_TEXT = codec.sql_first_span_text("a.source")
 _CUE_TEXT = codec.sql_first_span_text("a.cue")
+_CONTENT_START = codec.sql_first_span_text("a.content", limit=80)
 
 
 class LabelRow(NamedTuple):
@@ -139,22 +140,24 @@ class Queries:
         if gold:
             rows = self.db.query(
                 "SELECT a.id, a.document_id, d.external_id, a.sentence_index, "
-                f"{_SOURCE_TEXT}, {_CUE_TEXT}, l.name, 0 "
+                f"{_SOURCE_TEXT}, {_CUE_TEXT}, l.name, 0, {_CONTENT_START}, g.note != '' "
                 "FROM attribution a JOIN document d ON d.id = a.document_id "
                 "LEFT JOIN gold g ON g.attribution_id = a.id "
                 f"LEFT JOIN label l ON l.id = g.label_id WHERE a.id IN ({marks})", tuple(ids))
-            by_id = {r[0]: QueueItem(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", r[6], False) for r in rows}
+            by_id = {r[0]: QueueItem(r[0], r[1], r[2], r[3], str(r[4] or ""), str(r[5] or ""), r[6], False,
+                                     str(r[8] or ""), bool(r[9])) for r in rows}
             return [by_id[i] for i in ids if i in by_id]
         rows = self.db.query(
             "SELECT a.id, a.document_id, d.external_id, a.sentence_index, "
-            f"{_SOURCE_TEXT}, {_CUE_TEXT}, l.name, coalesce(n.flagged, 0) "
+            f"{_SOURCE_TEXT}, {_CUE_TEXT}, l.name, coalesce(n.flagged, 0), {_CONTENT_START}, "
+            "coalesce(n.note, '') != '' "
             "FROM attribution a JOIN document d ON d.id = a.document_id "
             "LEFT JOIN annotation n ON n.attribution_id = a.id AND n.annotator_id = ? "
             f"LEFT JOIN label l ON l.id = n.label_id WHERE a.id IN ({marks})",
             (self.vocabulary.known_annotator_id(annotator), *ids),
         )
-        by_id = {r[0]: QueueItem(r[0], r[1], r[2], r[3], str(r[4] or ""), str(r[5] or ""), r[6], bool(r[7]))
-                 for r in rows}
+        by_id = {r[0]: QueueItem(r[0], r[1], r[2], r[3], str(r[4] or ""), str(r[5] or ""), r[6], bool(r[7]),
+                                 str(r[8] or ""), bool(r[9])) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def progress(self, annotator: str) -> tuple[int, int]:
@@ -210,8 +213,8 @@ class Queries:
         if labels:
             where.append(f"l.name IN ({','.join('?' * len(labels))})")
             params += labels
-        if not everything:
-            where.append("a.status = 'active'")
+        # a withdrawn attribution (its adding undone) is in no export, not even as a negative example
+        where.append("a.status = 'active'" if not everything else "a.status != 'withdrawn'")
         sql += (" WHERE " + " AND ".join(where)) if where else ""
         if everything and not labels and not flagged:
             if gold:
@@ -226,7 +229,8 @@ class Queries:
                                                            created="a.created_at", updated="a.created_at",
                                                            target="dt.text")
                     + "FROM attribution a JOIN document d ON d.id = a.document_id "
-                    f"LEFT JOIN target dt ON dt.id = d.target_id WHERE NOT EXISTS ({nobody})")
+                    f"LEFT JOIN target dt ON dt.id = d.target_id WHERE a.status != 'withdrawn' "
+                    f"AND NOT EXISTS ({nobody})")
         sql = f"SELECT * FROM ({sql}) ORDER BY 3, 4, 1, 13"
         try:
             cursor = self.db.conn.execute(sql, params)

@@ -204,10 +204,36 @@ def _v4(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_OLD_STATUS = "CHECK (status IN ('active', 'rejected'))"
+_NEW_STATUS = "CHECK (status IN ('active', 'rejected', 'withdrawn'))"
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """Status ``withdrawn``: an attribution added by hand whose adding was undone. It leaves the queue,
+    the counts and every export; its events stay in the log as history.
+
+    SQLite cannot change a CHECK constraint in place: the table is rebuilt (the migration runs with
+    foreign keys off, so the rows that refer to attributions are left as they are), its indexes
+    made again.
+    """
+    sql = conn.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'attribution'").fetchone()[0]
+    if _OLD_STATUS not in sql or not sql.startswith("CREATE TABLE attribution ("):
+        raise sqlite3.DatabaseError("the attribution table is not as version 4 made it")
+    indexes = [r[0] for r in conn.execute(
+        "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'attribution' AND sql IS NOT NULL")]
+    conn.execute(sql.replace(_OLD_STATUS, _NEW_STATUS).replace("CREATE TABLE attribution (",
+                                                                "CREATE TABLE attribution_v5 (", 1))
+    conn.execute("INSERT INTO attribution_v5 SELECT * FROM attribution")
+    conn.execute("DROP TABLE attribution")
+    conn.execute("ALTER TABLE attribution_v5 RENAME TO attribution")
+    for index in indexes:
+        conn.execute(index)
+
+
 #: Tables every project of the current version has.
 TABLES = frozenset({"project_meta", "import_run", "document", "sentence", "annotator", "attribution",
                     "attribution_author", "label", "annotation", "event", "gold", "target",
                     "merge_source"})
 
 #: Migration ``i`` brings a file from ``user_version`` ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]

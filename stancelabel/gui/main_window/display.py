@@ -151,7 +151,8 @@ class Display:
         w = self.w
         same = [a for a in w.project.attributions(attribution.document_id)
                 if a.id == attribution.id or (a.sentence_index == attribution.sentence_index
-                                              and (a.status == "active" or self.show_rejected))]
+                                              and (a.status == "active"
+                                                   or (a.status == "rejected" and self.show_rejected)))]
         same.sort(key=lambda a: (a.cue[0] if a.cue else (a.source + a.content + ((0, 0),))[0], a.id))
         self.sentence_attributions = same
         labels = {item.id: item.label for item in
@@ -209,6 +210,8 @@ class Display:
                 panel.ui.save_state.setText("<span style='color:palette(placeholder-text)'>No gold label yet</span>")
             return
         panel.ui.flag_box.setVisible(True)
+        panel.ui.heading.setText("Stance of the source toward the target" if target else
+                                 "Stance of the source toward the content")
         annotation = w.project.annotation(attribution.id, w.annotator)
         authors = w.project.attribution_authors(attribution.id)
         details = (f"<small style='color:gray'>{escape(attribution.origin)}"

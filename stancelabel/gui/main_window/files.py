@@ -108,7 +108,7 @@ class Files:
                 else:
                     w.view.location_label.setText(w.display.location_text())
             w.labelling.recount()
-        w.pipeline_label.setText(w.pipeline_text())
+        w.pipeline_label.setText(w.dialogs.pipeline_text())
 
     def _import_finished(self, result, error: str) -> None:
         w = self.w

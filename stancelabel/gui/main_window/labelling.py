@@ -336,7 +336,26 @@ class Labelling:
                 queuing.current_row = None
                 queuing.go_to_row(row)
             self.changed(change.attribution_id)
-        value = "nothing" if change.value in (None, "") else change.value
-        if change.kind == "span":
-            value = "the earlier spans" if what == "undo" else "the edited spans"
-        w.statusBar().showMessage(f"{what.capitalize()}: {change.kind} is {value} again.", 5000)
+        w.statusBar().showMessage(f"{'Undone' if what == 'undo' else 'Redone'}: {change_text(change, what)}.", 5000)
+
+
+def change_text(change, what: str = "undo") -> str:
+    """What an undo or redo did, in the annotator's words ("label “denies” removed")."""
+    value, replaced = change.value, change.replaced
+    if change.kind == "label":
+        if value is None:
+            return f"label “{replaced}” removed"
+        return f"label “{value}” given" if replaced is None else f"label back to “{value}” (was “{replaced}”)"
+    if change.kind == "note":
+        return "note removed" if not value else ("note written" if not replaced else "note changed back")
+    if change.kind == "flag":
+        return "flagged as unsure" if value else "flag removed"
+    if change.kind == "span":
+        return "spans back as they were" if what == "undo" else "span edit made again"
+    if change.kind == "status":
+        if value == "withdrawn":
+            return "attribution added by you removed"
+        if replaced == "withdrawn":
+            return "attribution added by you is back"
+        return "marked “not an attribution”" if value == "rejected" else "back in the queue (it is an attribution)"
+    return f"{change.kind} changed"

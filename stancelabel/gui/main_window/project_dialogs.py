@@ -3,6 +3,7 @@ schema, the keyboard shortcuts and About."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMessageBox
@@ -97,3 +98,28 @@ class ProjectDialogs:
             self.w.statusBar().showMessage("Label schema saved.", 4000)
 
         self.w.labelling.submit("label schema", lambda p: p.save_labels(labels, RESERVED_KEYS), None, done)
+
+    # -- what the status bar says of the project -------------------------------------------------
+
+    def show_assignment(self) -> None:
+        """A copy made by split says whose share it is, and how much of it everyone else has too."""
+        try:
+            assignment = json.loads(self.w.project.get_setting("assignment") or "null")
+        except ValueError:
+            assignment = None
+        if isinstance(assignment, dict) and {"annotator", "documents", "shared_documents"} <= assignment.keys():
+            self.w.annotator_button.setToolTip(
+                f"This file is {assignment['annotator']}'s share of {assignment.get('source_project', 'a project')}: "
+                f"{assignment['documents']} documents, {assignment['shared_documents']} of them given to every "
+                "annotator (for agreement). Ctrl+Shift+U switches annotator.")
+            if self.w.annotator != assignment["annotator"]:
+                self.w.statusBar().showMessage(
+                    f"Note: this file is {assignment['annotator']}'s share, and you are labelling as "
+                    f"{self.w.annotator} (Ctrl+Shift+U switches).", 15000)
+
+    def pipeline_text(self) -> str:
+        imports = self.w.project.imports()
+        if not imports:
+            return "no documents imported yet"
+        last = imports[-1]
+        return f"spaCy: {last['pipeline_name']} {last['pipeline_version']}"

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractItemView, QApplication
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import Attribution, QueueFilter
@@ -178,8 +178,13 @@ class Queuing:
         index = self.queue.index(row)
         # Not with the selection model's signals blocked: the view would not repaint the row it leaves,
         # and several rows would stay highlighted. _on_queue_current ignores the row already current.
-        w.view.queue_list.setCurrentIndex(index)
-        w.view.queue_list.scrollTo(index)
+        view = w.view.queue_list
+        view.setCurrentIndex(index)
+        shown = view.visualRect(index)
+        if shown.top() < 0 or shown.bottom() > view.viewport().height():
+            # centred, not just brought in at the edge: the rows around stay in view, and J/K scroll the
+            # list once every half page instead of at every key (each scroll repaints every row)
+            view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         w.display.show_current()
 
     def go_to_attribution(self, attribution_id: int) -> None:

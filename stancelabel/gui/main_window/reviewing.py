@@ -29,8 +29,9 @@ class Reviewing:
             combo.setCurrentIndex(combo.findData("disputed"))
         elif not self.active and combo.currentData() in REVIEW_SHOWS:
             combo.setCurrentIndex(combo.findData("all"))
-        w.panel.ui.heading.setText("Gold label (review mode, Ctrl+R leaves)" if self.active else
-                                   "Stance of the source toward the content")
+        # (outside review mode the panel's heading names the question on screen: Display draws it)
+        if self.active:
+            w.panel.ui.heading.setText("Gold label (review mode, Ctrl+R leaves)")
         w.display.show_current()
 
     def take_majority(self) -> None:

@@ -5,7 +5,9 @@ The caret keeps its place: after S, C or T it stays where the span just set ends
 selection stays on, so the next span starts from there. In keyboard selection Ctrl+arrows move by
 word, Shift extends, and Shift+Home / Shift+End extend the selection to the sentence's start or end.
 Typing after / selects the first word of the sentence, from the caret on, that starts with the
-letters typed; the jump ends by itself when only one word matches.
+letters typed. Once only one word matches it is selected, and typing on is safe: letters that go on
+spelling that word are taken, and the first key that does not (S, C, T, Insert, a label key) ends the
+jump and does what it always does.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class SpanEditing:
         self.edit_mode = False
         self.jumping = False
         self._typed = ""
+        self._word: tuple[int, int] | None = None  # the one word the letters typed lead to
         self._before: tuple[int, int] | None = None  # the selection before the jump (Esc restores it)
 
     # -- keyboard selection ------------------------------------------------------------------
@@ -52,7 +55,26 @@ class SpanEditing:
         if key in (Qt.Key.Key_Home, Qt.Key.Key_End):
             self._to_sentence_edge(key == Qt.Key.Key_End, shift)
             return True
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self._by_word(key == Qt.Key.Key_Right, shift)
+            return True
         return False
+
+    def _by_word(self, forward: bool, extend: bool) -> None:
+        """Ctrl+Right to the end of the next word, Ctrl+Left to the start of the one before (Qt's own
+        stop at the next word's start, which would leave a name one word short), within the shown text."""
+        shown = self.w.pane.shown
+        if shown is None:
+            return
+        anchor, caret = self.w.pane.selection_offsets()
+        text = self.w.pane.text
+        if forward:
+            found = _WORD.search(text, caret, shown.end)
+            to = found.end() if found else shown.end
+        else:
+            starts = [m.start() for m in _WORD.finditer(text, shown.start, caret)]
+            to = starts[-1] if starts else shown.start
+        self.w.pane.select_words(anchor if extend else to, to)
 
     def _sentence(self) -> tuple[int, int] | None:
         shown = self.w.pane.shown
@@ -77,33 +99,62 @@ class SpanEditing:
         if self.w.queuing.current is None or self.w.pane.shown is None:
             return
         self.enter_edit_mode()
-        self.jumping, self._typed = True, ""
+        self.jumping, self._typed, self._word = True, "", None
         self._before = self.w.pane.selection_offsets()
         self.w.statusBar().showMessage("Jump to a word: type its first letters (Tab: next match, Enter: take it, "
                                        "Esc: back).")
 
+    def wants_key(self, event) -> bool:
+        """While jumping: the keys the jump takes (letters, and Tab, Enter, Esc, Backspace). Once one word
+        is found, a key that does not go on spelling it ends the jump and reaches its shortcut."""
+        if not self.jumping:
+            return False
+        if event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+            self._end_jump()  # Ctrl+Shift+Right grows the selection by a word, Ctrl+Z undoes: the jump is over
+            return False
+        if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab,
+                           Qt.Key.Key_Backtab, Qt.Key.Key_Backspace):
+            return True
+        text = event.text()
+        if not text or not text.isprintable() or text.isspace():
+            self._end_jump()  # Insert, Shift+End and the like: the jump is over, the key does its work
+            return False
+        if self._word is not None and not self._continues(text):
+            self._end_jump()
+            return False
+        return True
+
+    def _continues(self, text: str) -> bool:
+        start, end = self._word
+        word = self.w.pane.text[start:end].casefold()
+        return word.startswith((self._typed + text).casefold())
+
+    def _end_jump(self) -> None:
+        self.jumping, self._word = False, None
+        self.w.statusBar().showMessage(_HINT)
+
     def jump_key(self, event) -> bool:
         key, text = event.key(), event.text()
         if key == Qt.Key.Key_Escape:
-            self.jumping = False
+            self.jumping, self._word = False, None
             if self._before is not None:
                 self.w.pane.select_words(*self._before)
             self.w.statusBar().showMessage(_HINT)
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.jumping = False
-            self.w.statusBar().showMessage(_HINT)
+            self._end_jump()
             return True
         if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
             self._jump(skip=1)
             return True
         if key == Qt.Key.Key_Backspace:
-            self._typed = self._typed[:-1]
+            self._typed, self._word = self._typed[:-1], None
             self._jump()
             return True
         if text and text.isprintable() and not text.isspace():
             self._typed += text
-            self._jump()
+            if self._word is None:
+                self._jump()
             return True
         return True  # anything else is ignored while jumping, not taken by a shortcut
 
@@ -133,8 +184,8 @@ class SpanEditing:
         start, end = found[0]
         self.w.pane.select_words(start, end)
         if len(found) == 1 and not skip:
-            self.jumping = False  # only one word starts so: the jump is done, the next key is a command
-            self.w.statusBar().showMessage(f"“{self.w.pane.text[start:end]}” selected. {_HINT}")
+            self._word = (start, end)  # only one word starts so: the next key that does not spell it on is a command
+            self.w.statusBar().showMessage(f"“{self.w.pane.text[start:end]}” selected: S, C or T sets a role.")
         else:
             self.w.statusBar().showMessage(f"{len(found)} words start with “{self._typed}”: type more, Tab for "
                                            "the next, Enter to take this one.")
@@ -158,7 +209,7 @@ class SpanEditing:
             return
         attribution_id, me = current.id, w.annotator
         spans = (*getattr(current, role), span) if add else (span,)
-        self.jumping = False
+        self.jumping, self._word = False, None
 
         def done(_result) -> None:
             w.display.caret = span[1]  # the next span starts where this one ended
@@ -182,7 +233,7 @@ class SpanEditing:
         if span is None:
             return
         document_id, me = queuing.current.document_id, w.annotator
-        self.jumping = False
+        self.jumping, self._word = False, None
 
         def done(new_id: int) -> None:
             row = queuing.queue.row_of(new_id)

@@ -20,7 +20,6 @@ lock), the annotator, the view settings and the dialogs.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -53,7 +52,7 @@ from stancelabel.gui.main_window.queuing import SHOW_CHOICES, Queuing
 from stancelabel.gui.main_window.reviewing import Reviewing
 from stancelabel.gui.main_window.spans import SpanEditing
 from stancelabel.gui.main_window.syncing import Syncing
-from stancelabel.gui.main_window.widgets import DocumentDelegate, KeepKeys
+from stancelabel.gui.main_window.widgets import DocumentDelegate, KeepKeys, QueueDelegate, row_height
 from stancelabel.gui.markup import show_markdown
 from stancelabel.gui.reading_pane import ReadingPane
 from stancelabel.gui.settings import Settings
@@ -98,7 +97,10 @@ class MainWindow(QMainWindow):
         # A table view, not a list view: QListView lays out every row, which a million rows make slow.
         rows = self.view.queue_list.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        rows.setDefaultSectionSize(row_height(self.fontMetrics().height()))
+        self.view.queue_list.setAutoScroll(False)  # Queuing.go_to_row scrolls, by half pages (see there)
+        self.queue_delegate = QueueDelegate(self.view.queue_list)
+        self.view.queue_list.setItemDelegate(self.queue_delegate)
         for key, text in SHOW_CHOICES:
             self.view.show_combo.addItem(text, key)
         self.setAcceptDrops(True)
@@ -226,7 +228,7 @@ class MainWindow(QMainWindow):
                                               parent=self.pane))
         # installed last, asked first: while a word is being typed to jump to, the pane keeps every plain key
         self.pane.installEventFilter(KeepKeys(None, self.spans.jump_key, active=lambda: self.spans.jumping,
-                                              parent=self.pane))
+                                              parent=self.pane, wants=self.spans.wants_key))
         self.pane.attribution_clicked.connect(self._batched(self.queuing.go_to_attribution))
         self.panel.label_clicked.connect(self.label)
         self.panel.flag_clicked.connect(self._batched(labelling.toggle_flag))
@@ -282,9 +284,9 @@ class MainWindow(QMainWindow):
         self.display.forget_document()
         self.load_labels()
         show_markdown(self.guidelines_view, project.guidelines())
-        self.pipeline_label.setText(pipeline_note or self.pipeline_text())
+        self.pipeline_label.setText(pipeline_note or self.dialogs.pipeline_text())
         self.setWindowTitle(f"{project.name} — StanceLabel")
-        self._show_assignment()
+        self.dialogs.show_assignment()
         self.setWindowFilePath(str(project.path))
         self.queuing.apply_filter(keep=self.settings.position(project.path, self.annotator))
         self._update_annotator()
@@ -307,33 +309,11 @@ class MainWindow(QMainWindow):
             self.lock.release()
             self.lock = None
 
-    def _show_assignment(self) -> None:
-        """A copy made by split says whose share it is, and how much of it everyone else has too."""
-        try:
-            assignment = json.loads(self.project.get_setting("assignment") or "null")
-        except ValueError:
-            assignment = None
-        if isinstance(assignment, dict) and {"annotator", "documents", "shared_documents"} <= assignment.keys():
-            self.annotator_button.setToolTip(
-                f"This file is {assignment['annotator']}'s share of {assignment.get('source_project', 'a project')}: "
-                f"{assignment['documents']} documents, {assignment['shared_documents']} of them given to every "
-                "annotator (for agreement). Ctrl+Shift+U switches annotator.")
-            if self.annotator != assignment["annotator"]:
-                self.statusBar().showMessage(
-                    f"Note: this file is {assignment['annotator']}'s share, and you are labelling as "
-                    f"{self.annotator} (Ctrl+Shift+U switches).", 15000)
-
-    def pipeline_text(self) -> str:
-        imports = self.project.imports()
-        if not imports:
-            return "no documents imported yet"
-        last = imports[-1]
-        return f"spaCy: {last['pipeline_name']} {last['pipeline_version']}"
-
     def load_labels(self) -> None:
         """The label schema into the panel, the label menu (keys 1-9 and each label's own) and the filter."""
         self.labels = self.project.labels()
         self.panel.set_labels(self.labels)
+        self.queue_delegate.colours = {label.name: label.colour for label in self.labels}
         for action in self.label_actions:
             self.menus["Label"].removeAction(action)
             self.removeAction(action)

@@ -39,7 +39,7 @@ def _check_event(kind: str, value: str, length: int) -> bool:
     if kind == "flag":
         return isinstance(parsed, bool) or parsed is None
     if kind == "status":
-        return parsed in ("active", "rejected")
+        return parsed in ("active", "rejected", "withdrawn")
     if kind == "span":
         return (isinstance(parsed, dict) and parsed.get("origin") in ("auto", "imported", "manual")
                 and all(codec.is_offset_list(parsed.get(role), length) for role in ("source", "cue", "content")))
@@ -71,7 +71,8 @@ _VALUE_OK = (
     f"AND (e.previous = 'null' OR {_json_type('e.previous')} = 'integer') "
     f"WHEN 'note' THEN {_json_type('e.value')} IN ('text', 'null') AND {_json_type('e.previous')} IN ('text', 'null') "
     "WHEN 'flag' THEN e.value IN ('true', 'false', 'null') AND e.previous IN ('true', 'false', 'null') "
-    """WHEN 'status' THEN e.value IN ('"active"', '"rejected"') AND e.previous IN ('null', '"active"', '"rejected"') """
+    """WHEN 'status' THEN e.value IN ('"active"', '"rejected"', '"withdrawn"') """
+    """AND e.previous IN ('null', '"active"', '"rejected"', '"withdrawn"') """
     "WHEN 'span' THEN 1 WHEN 'gold' THEN 1 ELSE 0 END, 0)"
 )
 
