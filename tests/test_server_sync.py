@@ -98,6 +98,31 @@ def test_the_later_label_wins_whichever_arrives_first(team, tmp_path: Path) -> N
     laptop.close()
 
 
+def test_new_attributions_their_authors_and_undos_reach_the_lead(team, tmp_path: Path) -> None:
+    team_db, lead, roles = team
+    alice = _join(team_db, roles, "alice", tmp_path)
+    document = alice.document_ids()[0]
+    text = alice.document(document).text
+    new = alice.add_attribution(document, "alice", source=[[0, 3]], cue=[[4, 11]], content=[[12, len(text) // 2]])
+    key = alice.attribution(new).key
+    first = sorted(x.key for x in alice.attributions(document))[0]
+    alice.set_label(alice.attribution_id(first), "alice", "denies")
+    alice.set_label(alice.attribution_id(first), "alice", "asserts")
+    alice.undo("alice")  # back to denies: an event that names the one it reverts
+    sync(alice)
+    assert sync(lead).pulled_attributions == 1
+    assert lead.attribution_authors(lead.attribution_id(key)) == ["alice"]
+    assert lead.annotation(lead.attribution_id(first), "alice").label == "denies"
+    undo = lead.connection.execute("SELECT e.undoes, u.value FROM event e JOIN event u ON u.id = e.undoes "
+                                   "WHERE e.undoes IS NOT NULL").fetchall()
+    asserts = lead.connection.execute("SELECT id FROM label WHERE name = 'asserts'").fetchone()[0]
+    assert len(undo) == 1 and undo[0][1] == str(asserts)  # it reverts the 'asserts' label
+    # the documents and sentences join brought are the published ones
+    assert [(lead.document(d).sha256, lead.document(d).meta, lead.sentences(d)) for d in lead.document_ids()] == \
+        [(alice.document(d).sha256, alice.document(d).meta, alice.sentences(d)) for d in alice.document_ids()]
+    alice.close()
+
+
 def test_sync_after_merge_changes_nothing(team, tmp_path: Path) -> None:
     from stancelabel.team.merge import merge
 
@@ -221,6 +246,32 @@ def test_a_sync_cut_off_by_the_server_stopping_completes_the_next_time(team, tmp
     team_db.server.start()
     assert 0 < len(_server_events(team_db, schema)) < total
     assert child.returncode == 1 and stderr.count("\n") == 1 and "nothing was lost" in stderr
+    with Project.open(tmp_path / "alice.stance") as alice:
+        sync(alice)
+        assert alice.event_count() == total
+    events = _server_events(team_db, schema)
+    assert len(events) == total and all(n == 1 for _, n in events)
+
+
+def test_a_sync_whose_connection_is_dropped_completes_the_next_time(team, tmp_path: Path) -> None:
+    import psycopg
+
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    alice = _join(team_db, roles, "alice", tmp_path)
+    _label_many(alice, "alice", 40)
+    total = alice.event_count()
+    alice.close()
+    env = {**os.environ, "STANCELABEL_SYNC_BATCH": "5", "PGUSER": roles["alice"]}
+    child = subprocess.Popen([sys.executable, "-m", "stancelabel", "sync", str(tmp_path / "alice.stance")],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while len(_server_events(team_db, schema)) < total // 3 and child.poll() is None:
+        time.sleep(0.005)
+    with psycopg.connect(team_db.server.conninfo(), autocommit=True) as conn:  # the network drops her connection
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (roles["alice"],))
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 1 and stderr.count("\n") == 1 and "nothing was lost" in stderr, stderr
+    assert 0 < len(_server_events(team_db, schema)) < total
     with Project.open(tmp_path / "alice.stance") as alice:
         sync(alice)
         assert alice.event_count() == total

@@ -21,6 +21,21 @@ def run(args: argparse.Namespace) -> int:
     return _COMMANDS[args.command](args)
 
 
+def _readable(project: str):
+    """The project a lead's command reads: a file, or a shared project's server (its URL in place of
+    the file) copied for this one command."""
+    from stancelabel.server import is_server_url
+
+    if is_server_url(project):
+        from stancelabel.server import require_psycopg
+
+        require_psycopg()
+        from stancelabel.server.reading import shared_copy
+
+        return shared_copy(project)
+    return Project.open(project, readonly=True)
+
+
 def _interrupted(summary: str, interrupted: bool) -> bool:
     """Print a run's summary: on stderr with how to continue when it was interrupted."""
     if interrupted:
@@ -141,7 +156,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    with Project.open(args.project, readonly=True) as project:
+    with _readable(args.project) as project:
         stats = project.stats()
     if args.json:
         _out_json(stats)
@@ -172,7 +187,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                             per_doc=args.per_doc)
     bar = ImportProgressBar("exporting", unit="records")
     try:
-        with Project.open(args.project, readonly=True) as project:
+        with _readable(args.project) as project:
             report = export(project, output, options, progress=bar.update_count)
     finally:
         bar.close()
@@ -214,7 +229,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_agreement(args: argparse.Namespace) -> int:
     from stancelabel.team.agreement import format_agreement, format_span_agreement, project_agreement
 
-    with Project.open(args.project, readonly=True) as project:
+    with _readable(args.project) as project:
         report = project_agreement(project, args.annotator or None, by_target=args.by_target)
     if args.json:
         out = report.overall.to_json()
@@ -232,8 +247,21 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
+    from stancelabel.server import is_server_url
     from stancelabel.team.adjudicate import adjudicate_auto
 
+    if is_server_url(args.project):
+        from stancelabel.server.reading import check_lead, send
+
+        check_lead(args.project)
+        with _readable(args.project) as project:
+            lead = project.get_setting("server_annotator")
+            report = adjudicate_auto(project, args.auto, adjudicator=lead)
+            sent = send(project, args.project).pushed_events
+        _out(f"{report.decided} gold label(s) set by {args.auto} as {lead}'s and "
+             f"{sent} sent to the server; {report.already} already had one; {report.left} disputed and left to "
+             f"adjudicate; {report.single} labelled by one annotator only")
+        return EXIT_OK
     with Project.open(args.project) as project:
         report = adjudicate_auto(project, args.auto)
     _out(f"{report.decided} gold label(s) set by {args.auto}; {report.already} already had one; "

@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Export the labels of PROJECT: one record per (attribution, annotator) "
                             "label, or per attribution with --all. The file appears only complete: an "
                             "interrupted export leaves any earlier file at OUT unchanged.")
-    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("project", metavar="PROJECT",
+                   help="a project file, or a shared project's URL (read from the server, no local copy needed)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="the file to write (a folder for --format brat; - for standard output, JSONL or CSV)")
     p.add_argument("--format", choices=("jsonl", "csv", "spacy", "brat"), default=None,
@@ -96,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Count the documents, sentences, attributions and labels of PROJECT, "
                             "by origin, annotator and label, with each import's spaCy pipeline. Only reads: "
                             "works on files in read-only folders and writes nothing.")
-    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("project", metavar="PROJECT",
+                   help="a project file, or a shared project's URL (read from the server, no local copy needed)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = commands.add_parser("split", help="give each annotator a project file with a share of the documents",
@@ -124,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "observed agreement, Krippendorff's alpha (nominal), Fleiss' kappa (items labelled by "
                             "all), Gwet's AC1, per-label specific agreement, and Cohen's kappa with a confusion "
                             "matrix for every pair.")
-    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("project", metavar="PROJECT",
+                   help="a project file, or a shared project's URL (read from the server, no local copy needed)")
     p.add_argument("--annotator", action="append", default=[], metavar="NAME",
                    help="only these annotators (repeatable; default: all who labelled)")
     p.add_argument("--by-target", action="store_true", help="also per target claim")
@@ -134,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Give a gold label to every attribution labelled by at least two "
                             "annotators that the rule settles: majority (more than half agree) or unanimous. "
                             "Gold labels already given stay. The rest is reported, for review in the window.")
-    p.add_argument("project", metavar="PROJECT")
+    p.add_argument("project", metavar="PROJECT",
+                   help="a project file, or a shared project's URL (read from the server, no local copy needed)")
     p.add_argument("--auto", choices=("majority", "unanimous"), required=True)
 
     p = commands.add_parser("guidelines", help="print or replace the project's annotation guidelines",

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
+import time
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,59 @@ Operation = Callable[[Project], Any]
 #: How long a write waits for another program's lock before it reports and retries.
 WORKER_BUSY_TIMEOUT_MS = 1500
 RETRY_INTERVAL_MS = 2000
+
+
+class LabelsFirst:
+    """The saver's writes go before background writers' (the window's sync) on this process's files.
+
+    SQLite's busy handler polls with growing sleeps, so a writer committing batch after batch can keep
+    a waiting label out for seconds. Here a background writer's transaction waits while the saver
+    writes or wants to, and the saver waits (woken, not polling) only for the one background
+    transaction under way: a label waits at most one small batch."""
+
+    #: after a save, background writers wait this long for the next key press before going on: the
+    #: GUI thread then has the interpreter to itself while it shows the next item
+    QUIET_S = 0.03
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._saving = 0
+        self._background = False
+        self._saved_at = 0.0
+
+    @contextmanager
+    def saving(self):
+        with self._changed:
+            self._saving += 1
+            self._changed.wait_for(lambda: not self._background, 10.0)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._saving -= 1
+                self._saved_at = time.monotonic()
+                self._changed.notify_all()
+
+    @contextmanager
+    def background(self):
+        deadline = time.monotonic() + 10.0
+        with self._changed:
+            while time.monotonic() < deadline:
+                self._changed.wait_for(lambda: self._saving == 0, deadline - time.monotonic())
+                quiet = self._saved_at + self.QUIET_S - time.monotonic()
+                if quiet <= 0:
+                    break
+                self._changed.wait(quiet)  # a press in the meantime wakes it, and it waits again
+            self._background = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._background = False
+                self._changed.notify_all()
+
+
+LABELS_FIRST = LabelsFirst()
 
 
 @dataclass
@@ -66,7 +121,8 @@ class _Worker(QObject):
                     raise ProjectFileError(self._path, MOVED_WHILE_OPEN, retriable=True)
                 self._project = Project.open(self._path)
                 self._project.set_busy_timeout(self._busy_timeout_ms)
-            result = operation(self._project)
+            with LABELS_FIRST.saving():
+                result = operation(self._project)
         except ProjectFileError as error:  # locked, full, read-only, I/O: worth retrying; damage is not
             self.failed.emit(ticket, str(error), error.retriable)
         except StanceLabelError as error:  # refused: retrying would not help

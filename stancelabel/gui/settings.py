@@ -37,6 +37,17 @@ class Settings:
         value = self._s.value(key)
         return value if isinstance(value, QByteArray) else None
 
+    # -- shared projects --------------------------------------------------------------
+
+    @property
+    def sync_interval_ms(self) -> int:
+        """How often the window syncs a shared project's working copy (1 s to 10 min)."""
+        return self._int("sync/interval_ms", 5000, 1000, 600_000)
+
+    @sync_interval_ms.setter
+    def sync_interval_ms(self, value: int) -> None:
+        self._s.setValue("sync/interval_ms", min(max(int(value), 1000), 600_000))
+
     # -- look and layout --------------------------------------------------------------
 
     @property

@@ -21,8 +21,9 @@ from typing import Any
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import normalize_target
-from stancelabel.core.names import check_text, latest_acceptable_time, text_problem
+from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, text_problem
 from stancelabel.server.schema import EVENT_KINDS
+from stancelabel.store.connection import indexes_rebuilt
 from stancelabel.store.project import Project, utc_now
 
 #: project_meta keys a synced file keeps (no secrets: the connection string has no password).
@@ -31,6 +32,7 @@ PUSHED_EVENT = "server_pushed_event"      # the last local event id pushed
 PULLED_EVENT = "server_pulled_event"      # the last server event seq pulled
 PUSHED_ATTRIBUTION = "server_pushed_attribution"
 PULLED_ATTRIBUTION = "server_pulled_attribution"
+PULLED_AUTHORS = "server_pulled_authors"  # how many author rows the server had when last read
 
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 
@@ -90,7 +92,7 @@ def local_events(project: Project, after: int, *, skip_source: int | None, annot
                  limit: int = 5000) -> tuple[list[ServerEvent], int]:
     """The file's events after id ``after`` in the server's terms, oldest first, leaving out those that
     came from the server (``skip_source``) and, for an annotator, everyone else's; and the last id read."""
-    with project.transaction() as conn:  # one consistent reading
+    with project.reading() as conn:  # one consistent reading, no write lock: the window's saver goes on
         names = _label_names(conn)
         rows = conn.execute(
             "SELECT e.id, e.source_id, e.at, u.name, a.key, e.kind, e.value, e.previous, t.text, "
@@ -123,7 +125,7 @@ def _server_event(at: str, annotator: str, key: str, kind: str, value: Any, prev
 def local_attributions(project: Project, after: int) -> tuple[list[tuple], list[tuple], int]:
     """Attributions with ids after ``after`` as server rows (key, sha256, source, cue, content, origin,
     hint, suggestion, status, created at), their authors (key, annotator), and the last id read."""
-    with project.transaction() as conn:
+    with project.reading() as conn:
         rows = conn.execute(
             "SELECT a.id, a.key, d.sha256, a.source, a.cue, a.content, a.origin, a.source_hint, a.suggestion, "
             "a.status, a.created_at FROM attribution a JOIN document d ON d.id = a.document_id WHERE a.id > ? "
@@ -135,9 +137,60 @@ def local_attributions(project: Project, after: int) -> tuple[list[tuple], list[
     return [r[1:] for r in rows], authors, last
 
 
+def local_documents(project: Project, leave_out: set[str]) -> list[tuple]:
+    """Every document as a server row (sha256, external id, title, text, meta, source file, target,
+    sentences as JSON), in two queries, leaving out the hashes in ``leave_out``."""
+    with project.reading() as conn:
+        sentences: dict[int, list[list[int]]] = {}
+        for document_id, start, end in conn.execute('SELECT document_id, start, "end" FROM sentence '
+                                                    "ORDER BY document_id, idx"):
+            sentences.setdefault(document_id, []).append([start, end])
+        return [(sha, external_id, title, text, json.dumps(json.loads(meta), ensure_ascii=False), source_file,
+                 target, json.dumps(sentences.get(document_id, [])))
+                for document_id, sha, external_id, title, text, meta, source_file, target in conn.execute(
+                    "SELECT d.id, d.sha256, d.external_id, d.title, d.text, d.meta, d.source_file, t.text "
+                    "FROM document d LEFT JOIN target t ON t.id = d.target_id ORDER BY d.id")
+                if sha not in leave_out]
+
+
+def add_authors(project: Project, rows: Sequence[tuple[str, str]], seen: int) -> int:
+    """Who proposed which attribution (key, annotator), for the attributions this copy holds, in one
+    transaction with ``seen`` (the server's row count read); returns how many were new here."""
+    fine = set()
+    for name in {name for _, name in rows}:
+        try:
+            if clean_name(name, "annotator name") == name:
+                fine.add(name)
+        except StanceLabelError:
+            pass  # not a name this version stores (as a merge leaves out such an author)
+    rows = [row for row in rows if row[1] in fine]
+    with project.transaction() as conn:
+        before = conn.total_changes
+        conn.execute("INSERT OR IGNORE INTO annotator (name, created_at) SELECT DISTINCT j.value ->> 1, ? "
+                     "FROM json_each(?) j JOIN attribution a ON a.key = j.value ->> 0",
+                     (utc_now(), json.dumps(rows)))
+        added = conn.total_changes - before
+        conn.execute("INSERT OR IGNORE INTO attribution_author (attribution_id, annotator_id) "
+                     "SELECT a.id, u.id FROM json_each(?) j JOIN attribution a ON a.key = j.value ->> 0 "
+                     "JOIN annotator u ON u.name = j.value ->> 1", (json.dumps(rows),))
+        added = conn.total_changes - before - added
+        _set(conn, PULLED_AUTHORS, seen)
+    return added
+
+
+def waiting(project: Project, source: str) -> int:
+    """How many of the file's events the server has not had yet: those after the push cursor that did
+    not come from it (``source``: its merge-source project name, ``server:SCHEMA``)."""
+    with project.reading() as conn:
+        after = conn.execute("SELECT value FROM project_meta WHERE key = ?", (PUSHED_EVENT,)).fetchone()
+        return conn.execute("SELECT count(*) FROM event WHERE id > ? AND source_id IS NOT "
+                            "(SELECT max(id) FROM merge_source WHERE project = ?)",
+                            (int(after[0]) if after else 0, source)).fetchone()[0]
+
+
 def last_ids(project: Project) -> tuple[int, int]:
     """The highest event and attribution ids of the file."""
-    with project.transaction() as conn:
+    with project.reading() as conn:
         return (conn.execute("SELECT coalesce(max(id), 0) FROM event").fetchone()[0],
                 conn.execute("SELECT coalesce(max(id), 0) FROM attribution").fetchone()[0])
 
@@ -153,34 +206,35 @@ class Pulled:
     refused: list[str] = field(default_factory=list)
 
 
-def _problem(event: ServerEvent, latest: str) -> str | None:
-    """Why an event from the server cannot go into a project file (None: it can)."""
+_VALUE_OK = {
+    "label": lambda v: v is None or isinstance(v, str),
+    "note": lambda v: v is None or (isinstance(v, str) and text_problem(v) is None),
+    "flag": lambda v: v is None or isinstance(v, bool),
+    "status": lambda v: v in (None, "active", "rejected", "withdrawn"),
+    "span": lambda v: v is None or (isinstance(v, dict) and v.get("origin") in ("auto", "imported", "manual")
+                                    and all(_spans_ok(v.get(r)) for r in ("source", "cue", "content"))),
+    "gold": lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("note", ""), str)
+                                    and (v.get("label") is None or isinstance(v.get("label"), str))),
+}
+
+
+def _problem(event: ServerEvent, latest: str) -> tuple[str | None, Any, Any]:
+    """Why an event from the server cannot go into a project file (None: it can), and its value and
+    previous value read."""
     if event.kind not in EVENT_KINDS:
-        return f"has an unknown kind {event.kind!r}"
+        return f"has an unknown kind {event.kind!r}", None, None
     if not _TIME.match(event.at) or event.at > latest:
-        return f"has the time {event.at!r}, not a valid time or more than a day ahead"
+        return f"has the time {event.at!r}, not a valid time or more than a day ahead", None, None
     if text_problem(event.annotator) or not event.annotator.strip():
-        return "names an annotator whose name is not printable text"
+        return "names an annotator whose name is not printable text", None, None
     try:
         value, previous = json.loads(event.value), json.loads(event.previous)
     except (TypeError, ValueError, RecursionError):
-        return "holds a value that is not JSON"
-    for v in (value, previous):
-        ok = {
-            "label": v is None or isinstance(v, str),
-            "note": v is None or (isinstance(v, str) and text_problem(v) is None),
-            "flag": v is None or isinstance(v, bool),
-            "status": v in (None, "active", "rejected", "withdrawn"),
-            "span": v is None or (isinstance(v, dict) and v.get("origin") in ("auto", "imported", "manual")
-                                  and all(_spans_ok(v.get(r)) for r in ("source", "cue", "content"))),
-            "gold": v is None or (isinstance(v, dict) and isinstance(v.get("note", ""), str)
-                                  and (v.get("label") is None or isinstance(v.get("label"), str))),
-        }[event.kind]
-        if not ok:
-            return f"holds a {event.kind} value this version cannot read"
-    if event.kind == "status" and value is None:
-        return "holds a status value this version cannot read"
-    return None
+        return "holds a value that is not JSON", None, None
+    ok = _VALUE_OK[event.kind]
+    if not (ok(value) and ok(previous)) or (event.kind == "status" and value is None):
+        return f"holds a {event.kind} value this version cannot read", value, previous
+    return None, value, previous
 
 
 def _spans_ok(value: Any) -> bool:
@@ -197,40 +251,58 @@ def _id(conn: sqlite3.Connection, table: str, column: str, value: str) -> int:
 
 
 def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int, cursor: tuple[str, int],
-                 report: Pulled) -> None:
+                 report: Pulled, *, annotations: bool = True) -> None:
     """Insert pulled events not yet in the file and recompute what they touch, with the pull cursor,
-    in one transaction: interrupted, nothing of it is there and the next pull brings it again."""
+    in one transaction: interrupted, nothing of it is there and the next pull brings it again.
+
+    Set-based, a few queries a batch whatever its size: the attributions in one, the file's events
+    that could be the same as a pulled one (same attribution and time; identity is checked on those
+    only) in one, and the touched annotations recomputed in one statement (``annotations`` False: left
+    to ``recompute_annotations`` once at the end, for a file nobody reads until it is complete)."""
     latest = latest_acceptable_time()
     with project.transaction() as conn:
         ids = {name: i for i, name in _label_names(conn).items()}
         names = {i: name for name, i in ids.items()}
-        attributions: dict[str, tuple[int, int]] = {}
-        for key in {e.key for e in events}:
-            row = conn.execute("SELECT a.id, length(d.text) FROM attribution a JOIN document d "
-                               "ON d.id = a.document_id WHERE a.key = ?", (key,)).fetchone()
-            if row:
-                attributions[key] = row
-        known: dict[tuple[int, int], dict[str, int]] = {}  # (attribution, annotator) -> {ident: event id}
+        attributions: dict[str, tuple[int, int]] = {
+            key: (attribution_id, length) for key, attribution_id, length in conn.execute(
+                "SELECT a.key, a.id, length(d.text) FROM json_each(?) j JOIN attribution a ON a.key = j.value "
+                "JOIN document d ON d.id = a.document_id", (json.dumps(sorted({e.key for e in events})),))}
+        keys = {attribution_id: key for key, (attribution_id, _) in attributions.items()}
+        # the file's events with the attribution and time of a pulled one: the only ones it can already have
+        moments = sorted({(attributions[e.key][0], e.at) for e in events if e.key in attributions})
+        known: dict[str, int] = {}  # identity -> event id
+        for event_id, attribution_id, who, at, kind, value, previous in conn.execute(
+                "SELECT e.id, e.attribution_id, u.name, e.at, e.kind, e.value, e.previous FROM json_each(?) j "
+                "JOIN event e ON e.attribution_id = j.value ->> 0 AND e.at = j.value ->> 1 "
+                "JOIN annotator u ON u.id = e.annotator_id", (json.dumps(moments),)):
+            known[identity(at, who, keys[attribution_id], kind, _named(kind, value, names),
+                           _named(kind, previous, names))] = event_id
         annotators: dict[str, int] = {}
+        targets: dict[str, int] = {}
+        searched: set[tuple[int, int]] = set()
         touched_pairs: set[tuple[int, int]] = set()
         touched: set[int] = set()
+        next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM event").fetchone()[0]
+        rows = []  # ids given here (the write lock is held): an undo may name an event of the same batch
         for event in events:
             if event.key not in attributions:
                 report.elsewhere += 1
                 continue
-            problem = _problem(event, latest)
+            problem, value, previous = _problem(event, latest)
             if problem is None and event.kind == "span":
                 length = attributions[event.key][1]
-                if any(end > length for role in ("source", "cue", "content")
-                       for _, end in json.loads(event.value)[role]):
+                if any(end > length for role in ("source", "cue", "content") for _, end in value[role]):
                     problem = "has spans outside its document"
-            if problem is None and event.kind == "note" and json.loads(event.value):
+            if problem is None and event.kind == "note" and value:
                 try:
-                    check_text(json.loads(event.value), "the note")
+                    check_text(value, "the note")
                 except StanceLabelError as error:
                     problem = str(error)
             if problem is not None:
                 report.refused.append(f"event {event.ident} by {event.annotator!r} {problem}")
+                continue
+            if event.ident in known:
+                report.already += 1
                 continue
             attribution_id = attributions[event.key][0]
             if event.annotator not in annotators:
@@ -239,34 +311,33 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
                     "SELECT id FROM annotator WHERE name = ?", (event.annotator.strip(),)).fetchone()[0]
             annotator_id = annotators[event.annotator]
             pair = (attribution_id, annotator_id)
-            if pair not in known:
-                known[pair] = {identity(at, event.annotator, event.key, kind, _named(kind, v, names),
-                                        _named(kind, p, names)): i
-                               for i, at, kind, v, p in conn.execute(
-                                   "SELECT id, at, kind, value, previous FROM event WHERE attribution_id = ? "
-                                   "AND annotator_id = ?", pair)}
-            if event.ident in known[pair]:
-                report.already += 1
-                continue
-            value, previous = json.loads(event.value), json.loads(event.previous)
+            if event.undoes and event.undoes not in known and pair not in searched:
+                # an undo of an older event (rare): that annotator's events on it, identified
+                searched.add(pair)
+                for i, at, kind, v, p in conn.execute("SELECT id, at, kind, value, previous FROM event "
+                                                      "WHERE attribution_id = ? AND annotator_id = ?", pair):
+                    known.setdefault(identity(at, event.annotator, event.key, kind, _named(kind, v, names),
+                                              _named(kind, p, names)), i)
             target_id = None
             target = normalize_target(event.target) if event.kind == "label" else None
             if target is not None and text_problem(target) is None and len(target) <= 1000:
-                target_id = _id(conn, "target", "text", target)
-            undoes = known[pair].get(event.undoes) if event.undoes else None
-            event_id = conn.execute(
-                "INSERT INTO event (at, annotator_id, attribution_id, kind, value, previous, undoes, target_id, "
-                "source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (event.at, annotator_id, attribution_id, event.kind, _local(event.kind, value, ids),
-                 _local(event.kind, previous, ids), undoes, target_id, source_id)).lastrowid
-            known[pair][event.ident] = event_id
+                if target not in targets:
+                    targets[target] = _id(conn, "target", "text", target)
+                target_id = targets[target]
+            undoes = known.get(event.undoes) if event.undoes else None
+            rows.append((next_id, event.at, annotator_id, attribution_id, event.kind, _local(event.kind, value, ids),
+                         _local(event.kind, previous, ids), undoes, target_id, source_id))
+            known[event.ident] = next_id
+            next_id += 1
             report.events += 1
             if event.kind in ("label", "note", "flag"):
                 touched_pairs.add(pair)
             else:
                 touched.add(attribution_id)
-        for pair in touched_pairs:
-            _recompute_annotation(conn, *pair)
+        conn.executemany("INSERT INTO event (id, at, annotator_id, attribution_id, kind, value, previous, undoes, "
+                         "target_id, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if annotations:
+            _recompute_annotations(conn, touched_pairs)
         for attribution_id in touched:
             _recompute_attribution(conn, attribution_id)
         _set(conn, cursor[0], cursor[1])
@@ -277,29 +348,45 @@ def _set(conn: sqlite3.Connection, key: str, value: Any) -> None:
                  "value = excluded.value", (key, str(value)))
 
 
-def _recompute_annotation(conn: sqlite3.Connection, attribution_id: int, annotator_id: int) -> None:
-    """One annotator's label, note and flag on one attribution: the latest of each, by time."""
-    latest = {}
-    for kind in ("label", "note", "flag"):
-        latest[kind] = conn.execute(
-            "SELECT value, target_id FROM event WHERE attribution_id = ? AND annotator_id = ? AND kind = ? "
-            "ORDER BY at DESC, id DESC LIMIT 1", (attribution_id, annotator_id, kind)).fetchone()
-    first, last = conn.execute(
-        "SELECT min(at), max(at) FROM event WHERE attribution_id = ? AND annotator_id = ? "
-        "AND kind IN ('label', 'note', 'flag')", (attribution_id, annotator_id)).fetchone()
-    conn.execute("DELETE FROM annotation WHERE attribution_id = ? AND annotator_id = ?", (attribution_id, annotator_id))
-    if first is None:
+def recompute_annotations(project: Project) -> None:
+    """Every annotation from the event log, in one transaction (after pulls that left them out)."""
+    with project.transaction() as conn, indexes_rebuilt(conn, "annotation"):
+        _recompute_annotations(conn, None)
+
+
+def _recompute_annotations(conn: sqlite3.Connection, pairs: set[tuple[int, int]] | None) -> None:
+    """Annotators' labels, notes and flags on attributions, (attribution, annotator) pairs (None:
+    all): the latest of each by time (then by id), as ``replay_events`` computes them, in one statement."""
+    if pairs is not None and not pairs:
         return
-    label = json.loads(latest["label"][0]) if latest["label"] else None
-    if label is not None and conn.execute("SELECT 1 FROM label WHERE id = ?", (label,)).fetchone() is None:
-        label = None
-    note = (json.loads(latest["note"][0]) or "") if latest["note"] else ""
-    flagged = bool(json.loads(latest["flag"][0])) if latest["flag"] else False
-    conn.execute(
-        "INSERT INTO annotation (attribution_id, annotator_id, label_id, note, flagged, created_at, updated_at, "
-        "target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (attribution_id, annotator_id, label, note, int(flagged), first, last,
-         latest["label"][1] if latest["label"] else None))
+    touched = json.dumps(sorted(pairs)) if pairs is not None else None
+    if touched is None:
+        conn.execute("DELETE FROM annotation")
+    else:
+        conn.execute("DELETE FROM annotation WHERE (attribution_id, annotator_id) IN "
+                     "(SELECT value ->> 0, value ->> 1 FROM json_each(?))", (touched,))
+    events = ("event e" if touched is None else
+              "json_each(?) j JOIN event e ON e.attribution_id = j.value ->> 0 AND e.annotator_id = j.value ->> 1")
+    conn.execute(f"""
+        WITH ranked AS (
+            SELECT e.attribution_id, e.annotator_id, e.kind, e.value, e.target_id, e.at,
+                   row_number() OVER (PARTITION BY e.attribution_id, e.annotator_id, e.kind
+                                      ORDER BY e.at DESC, e.id DESC) AS n
+            FROM {events}
+            WHERE e.kind IN ('label', 'note', 'flag')),
+        latest AS (
+            SELECT attribution_id, annotator_id, min(at) AS first, max(at) AS last,
+                   max(CASE WHEN kind = 'label' AND n = 1 THEN value END) AS label,
+                   max(CASE WHEN kind = 'label' AND n = 1 THEN target_id END) AS target_id,
+                   max(CASE WHEN kind = 'note' AND n = 1 THEN value END) AS note,
+                   max(CASE WHEN kind = 'flag' AND n = 1 THEN value END) AS flag
+            FROM ranked GROUP BY attribution_id, annotator_id)
+        INSERT INTO annotation (attribution_id, annotator_id, label_id, note, flagged, created_at, updated_at,
+                                target_id)
+        SELECT l.attribution_id, l.annotator_id, label.id, coalesce(json_extract(l.note, '$'), ''),
+               coalesce(l.flag = 'true', 0), l.first, l.last, l.target_id
+        FROM latest l LEFT JOIN label ON l.label IS NOT NULL AND l.label != 'null'
+                                         AND label.id = CAST(l.label AS INTEGER)""", (touched,) if touched else ())
 
 
 def _recompute_attribution(conn: sqlite3.Connection, attribution_id: int) -> None:

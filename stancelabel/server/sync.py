@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +139,8 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
             raise StanceLabelError(f"the schema {schema!r} is already in this database; choose another "
                                    "with --schema, or join that project (stancelabel join)")
     project.set_setting(local.SERVER, Location(remembered, schema).to_json())  # before: see above
-    for key in (local.PUSHED_EVENT, local.PUSHED_ATTRIBUTION, local.PULLED_EVENT, local.PULLED_ATTRIBUTION):
+    for key in (local.PUSHED_EVENT, local.PUSHED_ATTRIBUTION, local.PULLED_EVENT, local.PULLED_ATTRIBUTION,
+                local.PULLED_AUTHORS):
         project.set_setting(key, "0")  # cursors of an earlier server mean nothing here
     psycopg = require_psycopg()
     s = quoted(schema)
@@ -181,15 +184,7 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
 
 
 def _push_documents(cur, s: str, project: Project, present: set[str]) -> int:
-    rows = []
-    for document_id in project.document_ids():
-        document = project.document(document_id)
-        if document.sha256 in present:
-            continue
-        sentences = [[x.start, x.end] for x in project.sentences(document_id)]
-        rows.append((document.sha256, document.external_id, document.title, document.text,
-                     json.dumps(document.meta, ensure_ascii=False), document.source_file, document.target,
-                     json.dumps(sentences)))
+    rows = local.local_documents(project, present)
     cur.executemany(f"INSERT INTO {s}.document (sha256, external_id, title, text, meta, source_file, target, "
                     "sentences) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
     return len(rows)
@@ -247,18 +242,22 @@ class JoinReport:
     sync: SyncReport | None = None
 
 
-def join(url: str, output: str | Path, annotator: str, schema: str | None = None) -> JoinReport:
+def join(url: str, output: str | Path, annotator: str | None, schema: str | None = None, *,
+         whole: bool = False) -> JoinReport:
     """A local project file to work on a shared project: the annotator's share when the lead assigned
-    one (else every document), the label schema, guidelines, targets; then the events they may read."""
-    annotator = clean_name(annotator, "annotator name")
+    one (else every document), the label schema, guidelines, targets; then the events they may read.
+
+    ``annotator`` None: the connected role's annotator name (else the role's own name); ``whole``:
+    every document whatever the assignment, under the project's own name (a reading copy of it all)."""
     psycopg = require_psycopg()
     target = plan_output(output, Kind.PROJECT, replace=False)
-    report = JoinReport(str(output), annotator)
     try:
         with connect(url) as conn:
             schema = find_schema(conn, schema)
             s = quoted(schema)
             me, is_lead = conn.execute(f"SELECT {s}.me(), {s}.is_lead()").fetchone()
+            annotator = clean_name(annotator if annotator is not None else me or conn.info.user, "annotator name")
+            report = JoinReport(str(output), annotator)
             owner = conn.execute("SELECT pg_get_userbyid(nspowner) = current_user FROM pg_namespace "
                                  "WHERE nspname = %s", (schema,)).fetchone()[0]
             if not (owner or is_lead) and me != annotator:
@@ -268,23 +267,27 @@ def join(url: str, output: str | Path, annotator: str, schema: str | None = None
             meta = dict(conn.execute(f"SELECT key, value FROM {s}.meta").fetchall())
             labels = conn.execute(f"SELECT name, shortcut, colour, description, position FROM {s}.label "
                                   "ORDER BY position").fetchall()
-            shas = [r[0] for r in conn.execute(f"SELECT sha256 FROM {s}.assignment WHERE annotator = %s",
-                                               (annotator,))]
+            shas = [] if whole else [r[0] for r in conn.execute(
+                f"SELECT sha256 FROM {s}.assignment WHERE annotator = %s", (annotator,))]
             report.share = bool(shas)
             where, params = ("WHERE sha256 = ANY(%s)", (shas,)) if shas else ("", ())
             documents = conn.execute(
                 f"SELECT external_id, title, text, sha256, meta, source_file, target, sentences FROM {s}.document "
                 f"{where} ORDER BY seq", params).fetchall()
             with target.building() as partial:
-                with Project.open(partial, create=True, name=f"{meta.get('name', schema)} — {annotator}") as copy:
+                name = meta.get("name", schema) if whole else f"{meta.get('name', schema)} — {annotator}"
+                with Project.open(partial, create=True, name=name) as copy:
                     copy.save_labels([Label(*row) for row in labels])
                     if meta.get("guidelines"):
                         copy.set_guidelines(meta["guidelines"])
                     if meta.get("pipeline"):
                         copy.set_setting("pipeline", meta["pipeline"])
+                    if whole and meta.get("split"):
+                        copy.set_setting("split", meta["split"])
                     copy.copy_documents([(*row[:7], [tuple(x) for x in json.loads(row[7])]) for row in documents])
                     report.documents = len(documents)
-                    copy.add_annotator(annotator)
+                    if not whole:  # a reading copy lists only who labelled, as the file does
+                        copy.add_annotator(annotator)
                     if shas:
                         copy.set_setting("assignment", json.dumps({
                             "annotator": annotator, "source_project": meta.get("name", schema),
@@ -294,7 +297,7 @@ def join(url: str, output: str | Path, annotator: str, schema: str | None = None
                             "seed": json.loads(meta.get("split", "{}")).get("seed"), "created_at": utc_now()}))
                     copy.set_setting(local.SERVER, Location(without_password(url), schema).to_json())
                     copy.set_setting("server_annotator", annotator)
-                    report.sync = _sync(conn, copy, schema)
+                    report.sync = _sync(conn, copy, schema, fresh=True)
                     report.attributions = report.sync.pulled_attributions
     except psycopg.Error as error:
         raise server_error(error) from None
@@ -302,6 +305,13 @@ def join(url: str, output: str | Path, annotator: str, schema: str | None = None
 
 
 # -- sync ------------------------------------------------------------------------------------------
+
+
+def waiting(project: Project) -> int:
+    """How many of a working copy's changes its server has not had yet (0 for a file on no server)."""
+    raw = project.get_setting(local.SERVER)
+    return local.waiting(project, f"server:{json.loads(raw)['schema']}") if raw else 0
+
 
 
 @dataclass
@@ -319,19 +329,27 @@ class SyncReport:
                 "refused": self.pulled.refused, "labels_added": self.labels_added}
 
 
-def sync(project: Project, url: str | None = None) -> SyncReport:
+def sync(project: Project, url: str | None = None, *, write_batch: int | None = None,
+         write_turn: Callable[[], AbstractContextManager[Any]] = nullcontext) -> SyncReport:
     """Push what the server lacks, pull what the file lacks. ``url`` (with a password, or another
-    address of the same server) is used for this run; the file keeps remembering its own without one."""
+    address of the same server) is used for this run; the file keeps remembering its own without one.
+
+    ``write_batch``: at most this many pulled events per SQLite transaction (the window's background
+    sync keeps its write lock short, so a label given meanwhile is not kept waiting); ``write_turn``:
+    a context each of those transactions runs in (the window's lets its saver go first)."""
     psycopg = require_psycopg()
     location = Location.of(project)
     try:
         with connect(url or location.url) as conn:
-            return _sync(conn, project, location.schema)
+            return _sync(conn, project, location.schema, write_batch or BATCH, write_turn)
     except psycopg.Error as error:
         raise server_error(error) from None
 
 
-def _sync(conn, project: Project, schema: str) -> SyncReport:
+def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
+          write_turn: Callable[[], AbstractContextManager[Any]] = nullcontext, fresh: bool = False) -> SyncReport:
+    """One sync on ``conn``; ``fresh``: a file being made (join), read by nobody until it is complete,
+    so its annotations are computed once at the end rather than batch by batch."""
     s = quoted(schema)
     report = SyncReport()
     found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
@@ -358,11 +376,11 @@ def _sync(conn, project: Project, schema: str) -> SyncReport:
         pushed = int(project.get_setting(local.PUSHED_ATTRIBUTION) or 0)
         report.pulled_attributions += local.add_attributions(project, [r[1:] for r in rows],
                                                              (local.PULLED_ATTRIBUTION, after), pushed)
-    for key, annotator in conn.execute(f"SELECT key, annotator FROM {s}.attribution_author").fetchall():
-        try:
-            project.add_author(key, annotator)
-        except StanceLabelError:
-            pass  # an attribution of another share
+    # authors: the table only grows and has no seq, so it is read again only when it grew
+    if conn.execute(f"SELECT count(*) FROM {s}.attribution_author").fetchone()[0] != \
+            int(project.get_setting(local.PULLED_AUTHORS) or -1):
+        authors = conn.execute(f"SELECT key, annotator FROM {s}.attribution_author").fetchall()
+        local.add_authors(project, authors, len(authors))  # those of another share's attributions: left out
     after = int(project.get_setting(local.PULLED_EVENT) or 0)
     while True:
         rows = conn.execute(f"SELECT seq, ident, at, annotator, key, kind, value, previous, undoes, target "
@@ -370,8 +388,14 @@ def _sync(conn, project: Project, schema: str) -> SyncReport:
         if not rows:
             break
         after = rows[-1][0]
-        local.apply_events(project, [local.ServerEvent(*r[1:]) for r in rows], source_id,
-                           (local.PULLED_EVENT, after), report.pulled)
+        for i in range(0, len(rows), write_batch):
+            chunk = rows[i:i + write_batch]
+            pulled = [local.ServerEvent(*r[1:]) for r in chunk]
+            with write_turn():
+                local.apply_events(project, pulled, source_id, (local.PULLED_EVENT, chunk[-1][0]), report.pulled,
+                                   annotations=not fresh)
+    if fresh and report.pulled.events:
+        local.recompute_annotations(project)
     return report
 
 

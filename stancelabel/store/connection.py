@@ -401,6 +401,28 @@ class Database:
             self._rollback(depth)
             raise explain(self.path, error) from None
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """One consistent reading (a snapshot) without the write lock: a writer on another connection
+        (the window's saver) goes on while it lasts. Inside a transaction it is that transaction."""
+        if self._depth > 0:
+            yield self.conn
+            return
+        try:
+            self.conn.execute("BEGIN DEFERRED")
+        except DATABASE_ERRORS as error:
+            raise explain(self.path, error) from None
+        self._depth += 1
+        try:
+            yield self.conn
+        finally:
+            self._depth -= 1
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("COMMIT")  # ends the reading; it wrote nothing
+                except DATABASE_ERRORS:
+                    self._rollback(0)
+
     def _rollback(self, depth: int) -> None:
         try:
             if depth == 0:

@@ -98,6 +98,10 @@ class Project:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A consistent reading that takes no write lock (see ``Database.reading``)."""
+        return self._db.reading()
+
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One durable transaction; nested calls become savepoints (see ``Database.transaction``)."""
         return self._db.transaction()

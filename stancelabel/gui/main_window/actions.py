@@ -99,6 +99,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("split", "&Split for annotators…", "files.split_project", (),
       "One project file per annotator with a share of the documents"),
     A("merge", "&Merge files…", "files.merge_files", (), "Merge annotators' project files into a new project"),
+    A("join", "&Work on a shared project…", "files.join_shared", (),
+      "Make a working copy of a shared project on a PostgreSQL server; it syncs in the background"),
     A("review", "&Review mode (adjudicate)", "reviewing.toggle_review", ("Ctrl+R",),
       "See every annotator's label and set the gold label; Enter takes the majority", checkable=True),
     A("shortcuts", "&Keyboard shortcuts", "dialogs.show_shortcuts", ("?", "Shift+?")),
@@ -122,7 +124,7 @@ MENUS: dict[str, tuple[str | None, ...]] = {
                      "new_attribution"),
     "&View": ("bigger", "smaller", None, "more_context", "less_context", "paragraph", "show_rejected"),
     "A&nnotator": ("switch_annotator",),
-    "&Team": ("agreement", "review", None, "split", "merge"),
+    "&Team": ("agreement", "review", None, "split", "merge", None, "join"),
     "&Help": ("guidelines", "shortcuts", None, "about"),
 }
 TOOLBAR = ("open", "import_files", None, "undo", "redo", None, "previous", "next", "next_unlabelled", None, "target",

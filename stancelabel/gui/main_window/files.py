@@ -24,6 +24,7 @@ class Files:
         self.export_job: Job | None = None
         self.split_job: Job | None = None
         self.merge_job: Job | None = None
+        self.join_job: Job | None = None
         self._export_dialog = None
 
     def wait(self) -> None:
@@ -261,4 +262,50 @@ class Files:
         w.statusBar().showMessage(f"Merging {len(inputs)} file(s)…")
         job.start()
         self.merge_job = job
+        return job
+
+    # -- shared projects -------------------------------------------------------------------------
+
+    def join_shared(self):
+        """A working copy of a shared project (the lead's: every document and everyone's labels, for
+        review and agreement), opened in the window once it is made."""
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
+
+        w = self.w
+        url, ok = QInputDialog.getText(
+            w, "Work on a shared project", "The server's address (a postgresql:// URL or libpq connection string; "
+            "the password comes from ~/.pgpass or PGPASSWORD):", QLineEdit.EchoMode.Normal, "postgresql://")
+        if not ok or not url.strip():
+            return None
+        output, _ = QFileDialog.getSaveFileName(w, "Working copy", "", "StanceLabel projects (*.stance)")
+        if not output:
+            return None
+        return self.start_join(url.strip(), Path(output if output.endswith(".stance") else output + ".stance"))
+
+    def start_join(self, url: str, output: Path):
+        from stancelabel.gui.jobs import Job
+
+        w = self.w
+
+        def work(_progress, _stop):
+            from stancelabel.server.sync import join
+
+            return join(url, output, None)  # the name the connected role has in the project
+
+        job = Job("join", work, w)
+
+        def finished(report, error: str) -> None:
+            if error:
+                QMessageBox.warning(w, "Not joined", error)
+                return
+            if w.open_path(str(output)):
+                w.set_annotator(report.annotator)
+                w.statusBar().showMessage(
+                    f"{output.name}: a working copy of the shared project, {count(report.documents)} document(s); "
+                    "it syncs every few seconds", 15000)
+
+        job.finished.connect(finished)
+        w.statusBar().showMessage("Making a working copy of the shared project…")
+        job.start()
+        self.join_job = job
         return job

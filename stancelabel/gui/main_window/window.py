@@ -51,6 +51,7 @@ from stancelabel.gui.main_window.project_dialogs import ProjectDialogs
 from stancelabel.gui.main_window.queuing import SHOW_CHOICES, Queuing
 from stancelabel.gui.main_window.reviewing import Reviewing
 from stancelabel.gui.main_window.spans import SpanEditing
+from stancelabel.gui.main_window.syncing import Syncing
 from stancelabel.gui.main_window.widgets import DocumentDelegate, KeepKeys, QueueDelegate, row_height
 from stancelabel.gui.markup import show_markdown
 from stancelabel.gui.reading_pane import ReadingPane
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.spans = SpanEditing(self)
         self.files = Files(self)
         self.dialogs = ProjectDialogs(self)
+        self.syncing = Syncing(self)
 
         self.view = load_form("annotation_view", self)
         self.setCentralWidget(self.view)
@@ -167,6 +169,8 @@ class MainWindow(QMainWindow):
         self.progress_label = QLabel()
         self.pipeline_label = QLabel()
         self.save_label = QLabel()
+        self.sync_label = QLabel()
+        self.sync_label.setVisible(False)
         self.import_bar = QProgressBar()
         self.import_bar.setMaximumWidth(180)
         self.import_bar.setVisible(False)
@@ -181,7 +185,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.annotator_button)
         bar.addWidget(self.progress_label)
         for widget in (self.import_bar, self.import_cancel, self.export_label, self.export_cancel,
-                       self.pipeline_label, self.save_label):
+                       self.pipeline_label, self.sync_label, self.save_label):
             bar.addPermanentWidget(widget)
 
     def _build_guidelines_dock(self) -> None:
@@ -287,6 +291,7 @@ class MainWindow(QMainWindow):
         self.queuing.apply_filter(keep=self.settings.position(project.path, self.annotator))
         self._update_annotator()
         self.labelling.update_save_state()
+        self.syncing.start(project)
         logs.logger("window").info("opened %s as %s", project.path, self.annotator)
 
     def _close_project(self, remember: bool = True) -> None:
@@ -295,6 +300,7 @@ class MainWindow(QMainWindow):
         if remember:
             self.queuing.remember_position()
         self.files.wait()
+        self.syncing.stop()
         self.labelling.stop()
         self.labelling.forget_pending()
         self.project.close()

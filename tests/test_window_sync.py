@@ -1,0 +1,116 @@
+"""The window's background sync with a real PostgreSQL: labels reach the server, labelling goes on
+while it is away ("Offline since …"), everything arrives when it is back, and others' work shows up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import fill_annotation_project, wait_saved
+from PySide6.QtCore import QSettings
+
+from stancelabel.gui.settings import Settings
+from stancelabel.server.sync import add_annotator, join, publish, sync
+from stancelabel.store.project import Project
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def shared(team_db, tmp_path: Path):
+    """A published project (not blind) and alice's working copy of it."""
+    with Project.open(tmp_path / "news.stance", create=True) as lead:
+        fill_annotation_project(lead)
+        publish(lead, team_db.lead_url, lead="lead", blind=False)
+    role = add_annotator(team_db.lead_url, "alice")[0]
+    join(team_db.url_for(role), tmp_path / "alice.stance", "alice")
+    return team_db
+
+
+def _settings(tmp_path: Path) -> Settings:
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.sync_interval_ms = 1000
+    return settings
+
+
+def _labels_on_server(team_db, tmp_path: Path) -> dict[str, str]:
+    import psycopg
+
+    with Project.open(tmp_path / "news.stance", readonly=True) as lead:
+        schema = json.loads(lead.get_setting("server"))["schema"]
+    with psycopg.connect(team_db.lead_url) as conn:
+        rows = conn.execute(f'SELECT key, value FROM "{schema}".event WHERE kind = %s AND annotator = %s '
+                            "ORDER BY seq", ("label", "alice")).fetchall()
+    return {key: json.loads(value) for key, value in rows}
+
+
+def test_labels_reach_the_server_and_wait_while_it_is_away(qtbot, make_window, shared, tmp_path: Path) -> None:
+    team_db = shared
+    window = make_window(Project.open(tmp_path / "alice.stance"), annotator="alice", settings=_settings(tmp_path))
+    status = window.sync_label
+    qtbot.waitUntil(lambda: status.text().startswith("Synced"), timeout=20_000)
+    window.label("denies")
+    wait_saved(qtbot, window)
+    qtbot.waitUntil(lambda: len(_labels_on_server(team_db, tmp_path)) == 1, timeout=20_000)
+
+    team_db.server.stop()
+    try:
+        qtbot.waitUntil(lambda: "Offline since" in status.text(), timeout=20_000)
+        for label in ("asserts", "qualifies"):  # labelling goes on, at the same pace
+            window.label(label)
+            wait_saved(qtbot, window)
+        assert len(window.project.annotations()) == 3
+        qtbot.waitUntil(lambda: "2 change(s) waiting" in status.text(), timeout=20_000)
+        assert "not saved" not in window.save_label.text()
+        assert window.grab().save(str(tmp_path / "offline.png"))  # looked at: docs/screenshot-offline.png
+    finally:
+        team_db.server.start()
+    qtbot.waitUntil(lambda: status.text().startswith("Synced") and "waiting" not in status.text(), timeout=30_000)
+    on_server = _labels_on_server(team_db, tmp_path)
+    with Project.open(tmp_path / "alice.stance", readonly=True) as mine:
+        given = {mine.attribution(a.attribution_id).key: a.label for a in mine.annotations()}
+    assert on_server == given and len(given) == 3
+
+
+def test_others_labels_arrive_in_the_leads_window(qtbot, make_window, shared, tmp_path: Path) -> None:
+    window = make_window(Project.open(tmp_path / "news.stance"), annotator="lead", settings=_settings(tmp_path))
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced"), timeout=20_000)
+    with Project.open(tmp_path / "alice.stance") as alice:
+        key = window.current.key
+        alice.set_label(alice.attribution_id(key), "alice", "qualifies")
+        sync(alice)
+    qtbot.waitUntil(lambda: window.project.annotation(window.project.attribution_id(key), "alice") is not None,
+                    timeout=20_000)
+    assert window.project.annotation(window.project.attribution_id(key), "alice").label == "qualifies"
+    assert window.current.key == key  # the item shown stays
+
+
+def test_the_lead_opens_the_shared_project_and_reviews_it(qtbot, make_window, shared, tmp_path: Path) -> None:
+    import psycopg
+
+    team_db = shared
+    with Project.open(tmp_path / "alice.stance") as alice:
+        first = alice.attributions(alice.document_ids()[0])[0].key
+        alice.set_label(alice.attribution_id(first), "alice", "denies")
+        sync(alice)
+    window = make_window(Project.open(tmp_path / "other.stance", create=True), annotator="someone",
+                         settings=_settings(tmp_path))
+    window.files.start_join(team_db.lead_url, tmp_path / "lead-copy.stance")
+    qtbot.waitUntil(lambda: window.project.path.name == "lead-copy.stance", timeout=20_000)
+    assert window.annotator == "lead" and window.syncing.active
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced"), timeout=20_000)
+    view = window.reviewing.show_agreement()  # everyone's labels are in the working copy
+    qtbot.addWidget(view)
+    assert window.project.annotation(window.project.attribution_id(first), "alice").label == "denies"
+    window.reviewing.show_items([window.project.attribution_id(first)], "alice's label")  # as the view's cells do
+    assert window.review and window.current.key == first
+    window.label("denies")  # in review mode: the gold label, a lead's event like any other
+    wait_saved(qtbot, window)
+    schema = json.loads(window.project.get_setting("server"))["schema"]
+
+    def gold_on_server() -> list[tuple]:
+        with psycopg.connect(team_db.lead_url) as conn:
+            return conn.execute(f'SELECT annotator, key FROM "{schema}".event WHERE kind = %s', ("gold",)).fetchall()
+
+    qtbot.waitUntil(lambda: gold_on_server() == [("lead", first)], timeout=20_000)
