@@ -245,13 +245,14 @@ class CueModel:
         return scores
 
     def cues(self, doc: Doc, threshold: float | None = None, prior: np.ndarray | None = None,
-             weight: float = 0.5) -> list[tuple[tuple[int, int], float]]:
+             weight: float = 0.5, parsed: Parsed | None = None) -> list[tuple[tuple[int, int], float]]:
         """Cue spans (character offsets) with their anchor's score, best first, not overlapping.
 
         ``prior`` (one probability per token, the accurate detector's encoder) is mixed with
-        the anchor model's probability with ``weight`` before the threshold.
+        the anchor model's probability with ``weight`` before the threshold. ``parsed``: the
+        Doc's ``Parsed`` when the caller has it already (the boundary model reads it too).
         """
-        p = Parsed(doc)
+        p = parsed if parsed is not None else Parsed(doc)
         if not p.n:
             return []
         scores = self.anchor_scores(p, doc)
