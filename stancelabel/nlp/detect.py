@@ -851,16 +851,24 @@ def content_between(doc: Doc, text: str, quotes: list[tuple[int, int]], item, fi
 def detect_with_encoder(doc: Doc, lexicon: Lexicon, encoder, cue_model, boundaries=None) -> list[Detected]:
     """Attributions from the encoder (nlp/encoder.py): its cue probability mixed with the cue
     classifier's, whose extent model then sets each cue's words; its sources where the parse agrees;
-    the rules' contents, each widened to the encoder's content span that overlaps it."""
+    the rules' contents, each widened to the encoder's content span that overlaps it, and then given
+    PolNeAR's edges by the boundary model (nlp/boundaries.py; on a held-out tenth of the training split
+    this order gave content exact F1 .656, against .650 with the model before the widening and .646
+    without the widening)."""
+    from stancelabel.nlp.cues import Parsed
+
+    p = Parsed(doc)
     probabilities, tags = encoder.read(doc)
     if cue_model is not None:
         cues = [span for span, _ in cue_model.cues(doc, encoder.cue_threshold, probabilities[:, 0],
-                                                      encoder.cue_weight)]
+                                                      encoder.cue_weight, parsed=p)]
     else:
         cues = tags["cue"]
     found = detect_with_cues(doc, lexicon, cues, _trim_function_words(doc, tags["source"]))
     for item in found:
         item.content = _snap(item.content, tags["content"])
+    if boundaries is not None:
+        refine_contents(doc, found, boundaries, p)
     return found
 
 
