@@ -264,15 +264,11 @@ def _find_source(cue: Token) -> Token | None:
 
 def _source_span(source: Token, cue: Token, content_tokens: Sequence[Token]) -> tuple[int, int] | None:
     """The source's noun phrase: a relative clause's head, or the subtree without cue and content;
-    a possessive loses its "'s" ("the minister's claim" -> "the minister")."""
+    a possessive keeps its "'s" ("the minister's claim" -> "the minister's"), as PolNeAR's sources
+    before a noun cue do (161 of 164 in the training split)."""
     if source is cue.head and cue.dep_ in ("relcl", "acl"):
         return _trim(source.doc, source.left_edge.i, source.i + 1)
-    span = _subtree_span(source, exclude=[cue, *content_tokens])
-    if span and source.dep_ == "poss":
-        case = [c for c in source.children if c.dep_ == "case"]
-        if case and case[-1].idx + len(case[-1].text) == span[1]:
-            span = _trim(source.doc, source.left_edge.i, case[-1].i)
-    return span
+    return _subtree_span(source, exclude=[cue, *content_tokens])
 
 
 def _content_tokens(cue: Token) -> tuple[list[Token], bool]:
