@@ -19,14 +19,17 @@ with NumPy; weights are a few hundred KB, and NumPy is all it needs at run time.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from spacy.attrs import IS_QUOTE, LENGTH
 
 from stancelabel.nlp.cues import Parsed, _mix
+from stancelabel.nlp.doctext import doc_text
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -35,6 +38,7 @@ MODEL_FILE = "boundaries.npz"
 #: How many sentences after the cue's (or the rules' content's last) sentence a content may run into.
 FOLLOWING = 3
 _MAX_DEPTH = 24
+_NOT_ALNUM = re.compile(r"[\W_]")
 
 
 def _bucket(values: np.ndarray, limit: int = 8) -> np.ndarray:
@@ -44,22 +48,49 @@ def _bucket(values: np.ndarray, limit: int = 8) -> np.ndarray:
     return (out + 64).astype(np.uint64)
 
 
+def _edges(head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each token's subtree's first and last token (spaCy's left_edge and right_edge), from the heads."""
+    n = len(head)
+    left, right = np.arange(n), np.arange(n)
+    if not n:
+        return left, right
+    depth = np.zeros(n, dtype=np.int64)
+    node = np.arange(n)
+    for _ in range(n):
+        parent = head[node]
+        moving = parent != node
+        if not moving.any():
+            break
+        depth += moving
+        node = np.where(moving, parent, node)
+    for level in range(int(depth.max()), 0, -1):
+        at = np.flatnonzero(depth == level)
+        np.minimum.at(left, head[at], left[at])
+        np.maximum.at(right, head[at], right[at])
+    return left, right
+
+
 class BoundaryParse:
     """What the boundary features need of a Doc beyond ``Parsed``: edges of subtrees, letters, line breaks."""
 
     def __init__(self, doc: Doc, p: Parsed) -> None:
         self.p = p
         n = p.n
-        self.left = np.fromiter((t.left_edge.i for t in doc), dtype=np.int64, count=n)
-        self.right = np.fromiter((t.right_edge.i for t in doc), dtype=np.int64, count=n)
-        self.alnum = np.fromiter((any(c.isalnum() for c in t.text) for t in doc), dtype=bool, count=n)
-        newline = np.fromiter(("\n" in t.text_with_ws for t in doc), dtype=np.int64, count=n)
-        self.newlines = np.concatenate([[0], np.cumsum(newline)])  # newlines before token i: newlines[i]
+        self.left, self.right = _edges(p.head)
+        # a word has a letter or digit (what the exact score compares); line breaks before each token
+        text = doc_text(doc)
+        chars = np.frombuffer(_NOT_ALNUM.sub(" ", text).encode("utf-32-le"), dtype=np.uint32)
+        alnum_before = np.concatenate([[0], np.cumsum(chars != 32)])
+        ends = p.starts + (doc.to_array(LENGTH).astype(np.int64) if n else np.zeros(0, dtype=np.int64))
+        self.alnum = alnum_before[ends] > alnum_before[p.starts]
+        newline_before = np.concatenate([[0], np.cumsum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+                                                         == 10)])
+        at = newline_before[np.append(p.starts, len(text))]
+        self.newlines = np.concatenate([[0], np.cumsum(at[1:] > at[:-1])])  # tokens with a line break before i
         sentence = p.sentence
         count = int(sentence.max()) + 1 if n else 0
         # first and last word (with a letter or digit) of each sentence
-        idx = np.arange(n)
-        words = idx[self.alnum]
+        words = np.flatnonzero(self.alnum)
         self.sent_first = np.full(count, -1, dtype=np.int64)
         self.sent_last = np.full(count, -1, dtype=np.int64)
         if len(words):
@@ -67,15 +98,11 @@ class BoundaryParse:
             self.sent_first[sentence[words[::-1]]] = words[::-1]
         self.sent_start = np.searchsorted(sentence, np.arange(count), side="left")
         self.sent_end = np.searchsorted(sentence, np.arange(count), side="right")
-        quote_mark = doc.to_array("IS_QUOTE").astype(bool) if n else np.zeros(0, dtype=bool)
-        self.quote = quote_mark
         # a sentence that begins with a quotation mark (before its first word)
-        opens = np.zeros(count, dtype=bool)
-        for k in range(count):
-            first = self.sent_first[k]
-            if first > self.sent_start[k]:
-                opens[k] = bool(quote_mark[self.sent_start[k]:first].any())
-        self.sent_opens_quote = opens
+        quote_before = np.concatenate([[0], np.cumsum(doc.to_array(IS_QUOTE).astype(np.int64))]) if n else \
+            np.zeros(1, dtype=np.int64)
+        first = np.where(self.sent_first >= 0, self.sent_first, self.sent_start)
+        self.sent_opens_quote = quote_before[first] > quote_before[self.sent_start]
 
     def branch(self, cue: np.ndarray, t: np.ndarray) -> np.ndarray:
         """For each pair, the ancestor of ``t`` that is a child of ``cue`` (``cue`` itself when t is the cue,
@@ -262,9 +289,11 @@ class BoundaryModel:
         rows, hashes = features(bp, items, ei, et, end=True)
         end_scores = self._scores(self.end, self.end_bias, rows, hashes, len(et))
         out = []
+        s_at = np.searchsorted(si, np.arange(len(items) + 1))  # candidates come grouped by item, in order
+        e_at = np.searchsorted(ei, np.arange(len(items) + 1))
         for number, item in enumerate(items):
-            starts, s_scores = st[si == number], start_scores[si == number]
-            ends, e_scores = et[ei == number], end_scores[ei == number]
+            starts, s_scores = st[s_at[number]:s_at[number + 1]], start_scores[s_at[number]:s_at[number + 1]]
+            ends, e_scores = et[e_at[number]:e_at[number + 1]], end_scores[e_at[number]:e_at[number + 1]]
             others = other_cues[number]
             if len(others):
                 # no other detection's cue inside a content the rules did not already stretch over it
