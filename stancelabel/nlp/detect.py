@@ -833,6 +833,15 @@ def content_between(doc: Doc, text: str, quotes: list[tuple[int, int]], item, fi
     cuts = [(a, b) for a, b in cuts if first <= a and b <= last]
     if len(cuts) == 2 and max(cuts[0][0], cuts[1][0]) - min(cuts[0][1], cuts[1][1]) <= 4:
         cuts = [(min(cuts[0][0], cuts[1][0]), max(cuts[0][1], cuts[1][1]))]
+    if len(cuts) == 1 and first < cuts[0][0]:
+        # '"…," he said on Monday. "…"': a content that runs on into the next sentences leaves out the
+        # rest of the cue's sentence up to the next quotation mark
+        sentence_end = doc[item.anchor].sent.end
+        if last >= sentence_end:
+            b = cuts[0][1]
+            while b + 1 < sentence_end and not doc[b + 1].is_quote:
+                b += 1
+            cuts = [(cuts[0][0], b)]
     pieces, at = [], first
     for a, b in sorted(cuts):
         if a > at:
