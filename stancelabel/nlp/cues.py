@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from spacy.attrs import DEP, ENT_TYPE, HEAD, IS_PUNCT, IS_QUOTE, IS_SPACE, LEMMA, LOWER, POS, TAG
+from spacy.attrs import DEP, ENT_TYPE, HEAD, IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, LEMMA, LOWER, POS, TAG
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -71,7 +71,7 @@ class Parsed:
             "ccomp", "xcomp", "dobj", "nsubj", "nsubjpass", "mark", "aux", "neg", "prep", "prt", "poss", "agent",
             "auxpass", "advmod", "ROOT", "VERB", "AUX", "NOUN", "ADP", "ADJ", "PROPN", "ADV", "PRON", "DET", "that")}
         self.time_adverbs = [np.uint64(strings[w]) for w in _TIME_ADVERBS]
-        starts = np.fromiter((t.idx for t in doc), dtype=np.int64, count=n)
+        starts = doc.to_array(IDX).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
         self.starts = starts
         # sentence number of each token
         sentence = np.zeros(n, dtype=np.int64)

@@ -14,7 +14,9 @@ attributions less exactly.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
@@ -165,7 +167,9 @@ def _enclosing_quote(quotes: list[tuple[int, int]], start: int, end: int) -> tup
 
 
 def _inside(quotes: list[tuple[int, int]], at: int) -> bool:
-    return any(s < at < e for s, e in quotes)
+    """Whether ``at`` lies within one of ``quotes`` (quote_spans': in text order, not overlapping)."""
+    i = bisect_left(quotes, at, key=itemgetter(0)) - 1
+    return i >= 0 and at < quotes[i][1]
 
 
 def _negated(token: Token) -> str | None:
