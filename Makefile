@@ -59,7 +59,8 @@ benchmark: $(TEST_STAMP)
 	$(BIN)/python benchmarks/import_speed.py
 
 ## train-detectors: retrain both attribution detectors on PolNeAR (needs ../shared/data; about an hour on
-## 2 CPUs): the parsed caches, the fast cue classifier, the encoder (fine-tuned, exported int8, tuned on dev)
+## 2 CPUs): the parsed caches, the fast cue classifier, the content boundary model, the encoder (fine-tuned,
+## exported int8, tuned on dev)
 DATA ?= ../shared/data
 train-detectors: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
@@ -67,6 +68,7 @@ train-detectors: $(TEST_STAMP)
 	nice -n 10 $(BIN)/python training/corpus.py $(DATA)/polnear-train training/corpus/train
 	nice -n 10 $(BIN)/python training/corpus.py $(DATA)/polnear-dev training/corpus/dev
 	nice -n 10 $(BIN)/python training/cues.py training/corpus/train training/corpus/dev resources/models/cues.npz
+	nice -n 10 $(BIN)/python training/boundaries.py training/corpus/train resources/models/boundaries.npz
 	nice -n 10 $(BIN)/python training/encoder.py train training/corpus/train training/output/encoder \
 		--dev training/corpus/dev
 	nice -n 10 $(BIN)/python training/encoder.py export training/output/encoder resources/models/encoder

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from spacy.attrs import DEP, ENT_TYPE, HEAD, IS_PUNCT, IS_QUOTE, IS_SPACE, LEMMA, LOWER, POS, TAG
+from spacy.attrs import DEP, ENT_TYPE, HEAD, IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, LEMMA, LOWER, POS, TAG
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -71,7 +71,7 @@ class Parsed:
             "ccomp", "xcomp", "dobj", "nsubj", "nsubjpass", "mark", "aux", "neg", "prep", "prt", "poss", "agent",
             "auxpass", "advmod", "ROOT", "VERB", "AUX", "NOUN", "ADP", "ADJ", "PROPN", "ADV", "PRON", "DET", "that")}
         self.time_adverbs = [np.uint64(strings[w]) for w in _TIME_ADVERBS]
-        starts = np.fromiter((t.idx for t in doc), dtype=np.int64, count=n)
+        starts = doc.to_array(IDX).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
         self.starts = starts
         # sentence number of each token
         sentence = np.zeros(n, dtype=np.int64)
@@ -245,13 +245,14 @@ class CueModel:
         return scores
 
     def cues(self, doc: Doc, threshold: float | None = None, prior: np.ndarray | None = None,
-             weight: float = 0.5) -> list[tuple[tuple[int, int], float]]:
+             weight: float = 0.5, parsed: Parsed | None = None) -> list[tuple[tuple[int, int], float]]:
         """Cue spans (character offsets) with their anchor's score, best first, not overlapping.
 
         ``prior`` (one probability per token, the accurate detector's encoder) is mixed with
-        the anchor model's probability with ``weight`` before the threshold.
+        the anchor model's probability with ``weight`` before the threshold. ``parsed``: the
+        Doc's ``Parsed`` when the caller has it already (the boundary model reads it too).
         """
-        p = Parsed(doc)
+        p = parsed if parsed is not None else Parsed(doc)
         if not p.n:
             return []
         scores = self.anchor_scores(p, doc)
