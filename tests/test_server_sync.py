@@ -229,7 +229,8 @@ def test_a_sync_killed_part_way_loses_nothing_and_doubles_nothing(team, tmp_path
         assert _state(alice)[0] == _state(lead)[0]
 
 
-def test_a_sync_cut_off_by_the_server_stopping_completes_the_next_time(team, tmp_path: Path) -> None:
+def _sync_a_third_of(team, tmp_path: Path):
+    """Alice labels 40 items; a sync of hers runs in a process until a third of her events are on the server."""
     team_db, lead, roles = team
     schema = json.loads(lead.get_setting("server"))["schema"]
     alice = _join(team_db, roles, "alice", tmp_path)
@@ -241,6 +242,11 @@ def test_a_sync_cut_off_by_the_server_stopping_completes_the_next_time(team, tmp
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while len(_server_events(team_db, schema)) < total // 3 and child.poll() is None:
         time.sleep(0.005)
+    return team_db, roles, schema, total, child
+
+
+def test_a_sync_cut_off_by_the_server_stopping_completes_the_next_time(team, tmp_path: Path) -> None:
+    team_db, roles, schema, total, child = _sync_a_third_of(team, tmp_path)
     team_db.server.kill()  # a crash, not a polite shutdown
     _, stderr = child.communicate(timeout=60)
     team_db.server.start()
@@ -256,17 +262,7 @@ def test_a_sync_cut_off_by_the_server_stopping_completes_the_next_time(team, tmp
 def test_a_sync_whose_connection_is_dropped_completes_the_next_time(team, tmp_path: Path) -> None:
     import psycopg
 
-    team_db, lead, roles = team
-    schema = json.loads(lead.get_setting("server"))["schema"]
-    alice = _join(team_db, roles, "alice", tmp_path)
-    _label_many(alice, "alice", 40)
-    total = alice.event_count()
-    alice.close()
-    env = {**os.environ, "STANCELABEL_SYNC_BATCH": "5", "PGUSER": roles["alice"]}
-    child = subprocess.Popen([sys.executable, "-m", "stancelabel", "sync", str(tmp_path / "alice.stance")],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while len(_server_events(team_db, schema)) < total // 3 and child.poll() is None:
-        time.sleep(0.005)
+    team_db, roles, schema, total, child = _sync_a_third_of(team, tmp_path)
     with psycopg.connect(team_db.server.conninfo(), autocommit=True) as conn:  # the network drops her connection
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (roles["alice"],))
     _, stderr = child.communicate(timeout=60)

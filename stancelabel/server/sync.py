@@ -366,12 +366,8 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
     report.pushed_attributions, report.pushed_events = _push(conn, s, project, source_id,
                                                              None if owner or is_lead else me)
     # attributions, then events (an event names an attribution the file must have first)
-    after = int(project.get_setting(local.PULLED_ATTRIBUTION) or 0)
-    while True:
-        rows = conn.execute(f"SELECT seq, key, sha256, source, cue, content, origin, source_hint, suggestion, status "
-                            f"FROM {s}.attribution WHERE seq > %s ORDER BY seq LIMIT %s", (after, BATCH)).fetchall()
-        if not rows:
-            break
+    for rows in _after(conn, f"SELECT seq, key, sha256, source, cue, content, origin, source_hint, suggestion, "
+                       f"status FROM {s}.attribution", int(project.get_setting(local.PULLED_ATTRIBUTION) or 0)):
         after = rows[-1][0]
         pushed = int(project.get_setting(local.PUSHED_ATTRIBUTION) or 0)
         report.pulled_attributions += local.add_attributions(project, [r[1:] for r in rows],
@@ -381,13 +377,8 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
             int(project.get_setting(local.PULLED_AUTHORS) or -1):
         authors = conn.execute(f"SELECT key, annotator FROM {s}.attribution_author").fetchall()
         local.add_authors(project, authors, len(authors))  # those of another share's attributions: left out
-    after = int(project.get_setting(local.PULLED_EVENT) or 0)
-    while True:
-        rows = conn.execute(f"SELECT seq, ident, at, annotator, key, kind, value, previous, undoes, target "
-                            f"FROM {s}.event WHERE seq > %s ORDER BY seq LIMIT %s", (after, BATCH)).fetchall()
-        if not rows:
-            break
-        after = rows[-1][0]
+    for rows in _after(conn, f"SELECT seq, ident, at, annotator, key, kind, value, previous, undoes, target "
+                       f"FROM {s}.event", int(project.get_setting(local.PULLED_EVENT) or 0)):
         for i in range(0, len(rows), write_batch):
             chunk = rows[i:i + write_batch]
             pulled = [local.ServerEvent(*r[1:]) for r in chunk]
@@ -397,6 +388,16 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
     if fresh and report.pulled.events:
         local.recompute_annotations(project)
     return report
+
+
+def _after(conn, select: str, after: int):
+    """The server's rows of ``select`` (its first column ``seq``) after ``after``, a batch at a time in order."""
+    while True:
+        rows = conn.execute(f"{select} WHERE seq > %s ORDER BY seq LIMIT %s", (after, BATCH)).fetchall()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
 
 
 def _pull_labels(conn, s: str, project: Project) -> list[str]:
