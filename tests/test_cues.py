@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stancelabel.core.errors import PipelineError
-from stancelabel.nlp.cues import CueModel, Parsed, anchor_features, load_model, model_path
+from stancelabel.nlp.cues import CueModel, Features, Parsed, _mix, anchor_features, load_model, model_path
 from stancelabel.nlp.detect import detected
 
 
@@ -58,6 +58,25 @@ def test_features_are_the_same_for_the_same_parse(fast):
     doc = fast("Officials said the road will reopen on Friday.")
     first, second = anchor_features(Parsed(doc)), anchor_features(Parsed(doc))
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def test_features_hashed_together_are_those_of_the_shipped_weights():
+    """The shipped weight files index by ``_mix``'s hashes: hashing templates of one arity together must give
+    the very same numbers, row for row and in the order the templates were added."""
+    rng = np.random.default_rng(5)
+    rows_a, rows_b = np.arange(7), np.arange(3)
+    added = [(rows_a, 1, (rng.integers(0, 2**63, 7, dtype=np.uint64),)),
+             (rows_a, 2, (rng.integers(-5, 5, 7), rng.integers(0, 2, 7).astype(bool))),
+             (rows_b, 3, (rng.integers(0, 2**63, 3, dtype=np.uint64),)),
+             (rows_a, 4, (rng.integers(0, 9, 7), rng.integers(0, 9, 7).astype(np.uint64))),
+             (rows_a, 5, (rng.integers(0, 2**63, 7, dtype=np.uint64),))]
+    features = Features()
+    for rows, template, parts in added:
+        features.add(rows, template, *parts)
+    rows, hashes = features.hashed()
+    assert rows.tolist() == np.concatenate([r for r, _, _ in added]).tolist()
+    expected = np.concatenate([_mix(template, *[np.asarray(x) for x in parts]) for _, template, parts in added])
+    assert hashes.dtype == np.uint64 and hashes.tolist() == expected.tolist()
 
 
 def test_model_round_trips_through_its_file(tmp_path):

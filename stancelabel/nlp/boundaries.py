@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from spacy.attrs import IS_QUOTE, LENGTH
 
-from stancelabel.nlp.cues import Parsed, _mix
+from stancelabel.nlp.cues import Features, Parsed
 from stancelabel.nlp.doctext import doc_text
 
 if TYPE_CHECKING:
@@ -173,8 +173,7 @@ def features(bp: BoundaryParse, items: list[Item], pair_item: np.ndarray, t: np.
     """(pair index, feature hash) of each (item, candidate word) pair, for the start (``end`` False) or end model."""
     p = bp.p
     n = p.n
-    rows: list[np.ndarray] = []
-    hashes: list[np.ndarray] = []
+    hashed = Features()
     pair = np.arange(len(t))
     if not len(t):
         return pair, np.zeros(0, dtype=np.uint64)
@@ -186,8 +185,7 @@ def features(bp: BoundaryParse, items: list[Item], pair_item: np.ndarray, t: np.
     base = 200 if end else 0
 
     def add(template: int, *parts: np.ndarray) -> None:
-        rows.append(pair)
-        hashes.append(_mix(base + template, *parts))
+        hashed.add(pair, base + template, *parts)
 
     pad = np.uint64(0)
     step = 1 if end else -1
@@ -256,7 +254,7 @@ def features(bp: BoundaryParse, items: list[Item], pair_item: np.ndarray, t: np.
     add(28, inside, rule_inside, at_rule, n_punct)
     add(29, cue_lemma, beyond, sentence_offset)
     add(30, breaks, at_rule)
-    return np.concatenate(rows), np.concatenate(hashes)
+    return hashed.hashed()
 
 
 class BoundaryModel:

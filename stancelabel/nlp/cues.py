@@ -29,7 +29,7 @@ from spacy.attrs import DEP, ENT_TYPE, HEAD, IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-from stancelabel.nlp.doctext import doc_text
+from stancelabel.nlp.doctext import doc_text, sentence_numbers
 from stancelabel.nlp.quotes import quote_spans
 
 MODEL_FILE = "cues.npz"
@@ -49,6 +49,45 @@ def _mix(template: int, *parts: np.ndarray) -> np.ndarray:
         h = np.full(parts[0].shape, np.uint64(template) * _K[3] + np.uint64(1), dtype=np.uint64)
         for n, part in enumerate(parts):
             h = (h ^ (part.astype(np.uint64) * _K[n % 3])) * _K[(n + 1) % 3]
+            h ^= h >> np.uint64(31)
+    return h
+
+
+class Features:
+    """Feature templates as they are added (rows, template number, values); ``hashed`` gives what ``_mix``
+    would give each in turn, computing those of the same arity and length in one pass (a template's
+    arrays are small: one NumPy call per template cost more than the arithmetic)."""
+
+    def __init__(self) -> None:
+        self.added: list[tuple[np.ndarray, int, tuple[np.ndarray, ...]]] = []
+
+    def add(self, rows: np.ndarray, template: int, *parts: np.ndarray) -> None:
+        self.added.append((rows, template, parts))
+
+    def hashed(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, hashes), concatenated in the order the templates were added."""
+        if not self.added:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for number, (rows, _, parts) in enumerate(self.added):
+            groups.setdefault((len(parts), len(rows)), []).append(number)
+        hashes: list[np.ndarray | None] = [None] * len(self.added)
+        for (arity, _), members in groups.items():
+            templates = np.array([self.added[m][1] for m in members], dtype=np.uint64)[:, None]
+            stacked = [np.stack([np.asarray(self.added[m][2][k]).astype(np.uint64) for m in members])
+                       for k in range(arity)]
+            for m, h in zip(members, _mix_rows(templates, stacked)):
+                hashes[m] = h
+        return np.concatenate([rows for rows, _, _ in self.added]), np.concatenate(hashes)
+
+
+def _mix_rows(templates: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
+    """``_mix`` of many templates at once: ``templates`` (m, 1), each part (m, n); row i is
+    ``_mix(templates[i], parts[0][i], parts[1][i], ...)``."""
+    with np.errstate(over="ignore"):
+        h = np.broadcast_to(templates * _K[3] + np.uint64(1), parts[0].shape).copy()
+        for n, part in enumerate(parts):
+            h = (h ^ (part * _K[n % 3])) * _K[(n + 1) % 3]
             h ^= h >> np.uint64(31)
     return h
 
@@ -74,9 +113,7 @@ class Parsed:
         starts = doc.to_array(IDX).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
         self.starts = starts
         # sentence number of each token
-        sentence = np.zeros(n, dtype=np.int64)
-        for number, sent in enumerate(doc.sents):
-            sentence[sent.start:sent.end] = number
+        sentence = sentence_numbers(doc).astype(np.int64)
         self.sentence = sentence
         # inside a quotation (by the marks' character offsets), and beside a quotation mark
         inside = np.zeros(n, dtype=bool)
@@ -121,13 +158,11 @@ class Parsed:
 
 def anchor_features(p: Parsed) -> tuple[np.ndarray, np.ndarray]:
     """(token index, feature hash) pairs of every token's anchor features."""
-    rows: list[np.ndarray] = []
-    hashes: list[np.ndarray] = []
+    features = Features()
     everyone = np.arange(p.n)
 
     def add(template: int, *parts: np.ndarray, at: np.ndarray = everyone) -> None:
-        rows.append(at)
-        hashes.append(_mix(template, *parts))
+        features.add(at, template, *parts)
 
     head_lemma, head_pos, head_dep = p.lemma[p.head], p.pos[p.head], p.dep[p.head]
     add(1, p.lemma)
@@ -164,7 +199,7 @@ def anchor_features(p: Parsed) -> tuple[np.ndarray, np.ndarray]:
     add(41, p.dep[c], p.lower[c], at=h)
     add(42, p.lemma[h], p.dep[c], p.lower[c], at=h)
     add(43, p.pos[h], p.dep[c], p.pos[c], at=h)
-    return np.concatenate(rows), np.concatenate(hashes)
+    return features.hashed()
 
 
 def extent_pairs(p: Parsed, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,8 +217,7 @@ def extent_pairs(p: Parsed, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def extent_features(p: Parsed, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pair index, feature hash) of each (anchor, neighbour) pair's extent features."""
-    rows: list[np.ndarray] = []
-    hashes: list[np.ndarray] = []
+    features = Features()
     pair = np.arange(len(a))
     distance = (t - a).astype(np.int64)
     side = (distance > 0).astype(np.uint64)
@@ -194,8 +228,7 @@ def extent_features(p: Parsed, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray
     relation = child + grandchild + parent
 
     def add(template: int, *parts: np.ndarray) -> None:
-        rows.append(pair)
-        hashes.append(_mix(template, *parts))
+        features.add(pair, template, *parts)
 
     add(100, side)
     add(101, side, near, relation)
@@ -210,7 +243,7 @@ def extent_features(p: Parsed, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray
     add(110, p.punct[t].astype(np.uint64), side, p.lower[t])
     add(111, side, p.dep[t], p.dep[p.head[t]])
     add(112, p.lemma[a], side, near)
-    return np.concatenate(rows), np.concatenate(hashes)
+    return features.hashed()
 
 
 class CueModel:

@@ -18,13 +18,16 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 
+import numpy as np
+from spacy.attrs import POS
 from spacy.language import Language
+from spacy.parts_of_speech import ADV, AUX, NOUN, VERB
 from spacy.tokens import Doc, Span, Token
 
 from stancelabel.core import spans as codec
 from stancelabel.core.model import ImportedAttribution, Spans
-from stancelabel.nlp.doctext import doc_text
-from stancelabel.nlp.hints import PRONOUNS, source_hint
+from stancelabel.nlp.doctext import doc_text, sentences
+from stancelabel.nlp.hints import PRONOUNS, Entities, source_hint
 from stancelabel.nlp.lexicon import CueEntry, Lexicon, load_lexicon
 from stancelabel.nlp.quotes import quote_spans
 from stancelabel.nlp.stance import HEDGES, Suggestion, suggest
@@ -382,15 +385,24 @@ def _hedged(cue: Token) -> str | None:
     return next((c.text for c in cue.children if c.lower_ in HEDGES and c.dep_ in ("aux", "advmod")), None)
 
 
-def detect_parsed(doc: Doc, lexicon: Lexicon, *, hints: bool = True) -> list[Detected]:
-    """Attributions from the dependency parse: verb, noun and phrase cues (and pronoun hints)."""
+def detect_parsed(doc: Doc, lexicon: Lexicon, *, hints: bool = True, verbs: bool = True) -> list[Detected]:
+    """Attributions from the dependency parse: verb, noun and phrase cues (and pronoun hints).
+
+    ``verbs`` False leaves out the verb cues (those of words the tagger calls verbs): what a cue
+    classifier decides, so detect_with_cues asks the rules for the rest only."""
     quotes = quote_spans(doc_text(doc))
     found: list[Detected] = []
-    for sent in doc.sents:
+    # the words that can be cues, picked from one array rather than word by word
+    pos = doc.to_array(POS) if len(doc) else np.zeros(0, dtype=np.uint64)
+    kinds = [NOUN, ADV, VERB, AUX] if verbs else [NOUN, ADV]
+    candidates = np.flatnonzero(np.isin(pos, kinds))
+    for sent in sentences(doc):
         taken: set[int] = set()
         found.extend(_according_to(doc, sent, lexicon, taken))
-        for token in sent:
-            if token.i in taken or _inside(quotes, token.idx):
+        first, last = np.searchsorted(candidates, [sent.start, sent.end])
+        for i in candidates[first:last].tolist():
+            token = doc[i]
+            if i in taken or _inside(quotes, token.idx):
                 continue  # a report inside a quotation belongs to the quoted speaker's words
             if token.pos_ in ("VERB", "AUX") or (token.pos_ == "NOUN" and token.tag_.startswith("VB")):
                 item = _verb_cue(doc, token, sent, lexicon, quotes)
@@ -408,10 +420,13 @@ def detect_parsed(doc: Doc, lexicon: Lexicon, *, hints: bool = True) -> list[Det
 
 
 def _add_hints(doc: Doc, found: list[Detected]) -> None:
+    """Each found source's hint (hints.py), given the sources found before it; the rules' candidates
+    get none before this, as the hint depends on the final list."""
+    entities = Entities(doc)
     for index, item in enumerate(found):
         if item.source:
             item.source_hint = source_hint(doc, item.source, [x.source for x in found[:index] if x.source],
-                                           item.content)
+                                           item.content, entities)
 
 
 def _verb_entry(token: Token, lexicon: Lexicon) -> CueEntry | None:
@@ -448,7 +463,6 @@ def _verb_cue(doc: Doc, token: Token, sent: Span, lexicon: Lexicon, quotes: list
     if source and any(s < source[0][1] and source[0][0] < e for s, e in content):
         source = ()
     return Detected(source=source, cue=(_cue_span(token),), content=content,
-                    source_hint=source_hint(doc, source) if source else None,
                     suggestion=_label(suggest(doc, entry, _negated(token), content, _hedged(token),
                                               (_cue_span(token),))))
 
@@ -481,7 +495,6 @@ def _noun_cue(doc: Doc, token: Token, lexicon: Lexicon, quotes: list[tuple[int, 
     source_span = _source_span(source_token, token, []) if source_token is not None else None
     source: Spans = (source_span,) if source_span else ()
     return Detected(source=source, cue=((token.idx, token.idx + len(token.text)),), content=content,
-                    source_hint=source_hint(doc, source) if source else None,
                     suggestion=_label(suggest(doc, entry, _negated(token), content, None,
                                                  ((token.idx, token.idx + len(token.text)),))))
 
@@ -499,6 +512,8 @@ def _adverb_cue(doc: Doc, token: Token, lexicon: Lexicon) -> Detected | None:
 
 def _phrase_matches(sent: Span, lexicon: Lexicon) -> Iterator[tuple[CueEntry, Token, Token]]:
     """(entry, first word, last word) of each lexicon phrase in the sentence, longest phrases first."""
+    if not lexicon.phrase_pattern.search(doc_text(sent.doc)[sent.start_char:sent.end_char].lower()):
+        return  # none there (most sentences): spare the word-by-word scan
     words = [t.lower_ for t in sent]
     for entry in lexicon.phrases:
         parts = entry.lemma.split()
@@ -525,7 +540,7 @@ def _according_to(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> li
             continue
         taken.update(range(first.i, source_end))
         out.append(Detected(source=(source_span,), cue=((first.idx, last.idx + len(last.text)),),
-                            content=content, source_hint=source_hint(doc, (source_span,)),
+                            content=content,
                             suggestion=_label(suggest(doc, entry, None, content, None,
                                                          ((first.idx, last.idx + len(last.text)),)))))
     return out
@@ -689,7 +704,7 @@ STRONG_CUES = frozenset(
 def detect_with_roles(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]],
                       sources: Sequence[tuple[int, int]],
                       keep_rules: bool | frozenset[str] = STRONG_CUES,
-                      by_rules: list[Detected] | None = None) -> list[Detected]:
+                      by_rules: list[Detected] | None = None, hints: bool = True) -> list[Detected]:
     """Attributions anchored on the tagger's cue spans; sources from the tagger where the parse agrees.
 
     Each tagged cue's head word is handed to the same rules as a lexicon verb
@@ -740,7 +755,8 @@ def detect_with_roles(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]
             if keep_rules is True or _strong_cue(doc, item, keep_rules):
                 found.append(item)
     found.sort(key=lambda d: d.cue[0][0])
-    _add_hints(doc, found)
+    if hints:
+        _add_hints(doc, found)
     return found
 
 
@@ -754,8 +770,9 @@ def detect_with_cues(doc: Doc, lexicon: Lexicon, cues: Sequence[tuple[int, int]]
     encoder's) are preferred where the parse links them to the cue. ``boundaries`` (the
     boundary model, nlp/boundaries.py) then moves each content's edges to PolNeAR's.
     """
-    by_rules = detect_parsed(doc, lexicon, hints=False)
-    found = detect_with_roles(doc, lexicon, cues, sources, keep_rules=False, by_rules=by_rules)
+    by_rules = detect_parsed(doc, lexicon, hints=False, verbs=False)
+    found = detect_with_roles(doc, lexicon, cues, sources, keep_rules=False, by_rules=by_rules,
+                              hints=False)  # given below, once the contents are final
     taken = [c for item in found for c in item.cue]
     for item in by_rules:
         if any(s < item.cue[0][1] and item.cue[0][0] < e for s, e in taken):

@@ -21,13 +21,13 @@ _SINGULAR_PERSON = {"he", "she", "i", "him", "her", "me"}
 _PLURAL = {"they", "them", "we", "us"}
 
 
-def _fits(doc: Doc, pronoun: str, start: int, end: int, strict: bool = False) -> bool:
+def _fits(doc: Doc, pronoun: str, start: int, end: int, entities: Entities, strict: bool = False) -> bool:
     """Whether an earlier source can be what the pronoun refers to (strict: a named one)."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or len(span) == 0 or span.text.strip().lower() in PRONOUNS:
         return False
     head = span.root
-    labels = {ent.label_ for ent in span.ents}
+    labels = entities.labels_within(span.start_char, span.end_char)
     if pronoun in _SINGULAR_PERSON:
         if strict:
             return "PERSON" in labels
@@ -38,7 +38,26 @@ def _fits(doc: Doc, pronoun: str, start: int, end: int, strict: bool = False) ->
     return bool(labels & {"ORG", "GPE", "NORP"}) if strict else head.tag_ in ("NN", "NNP")
 
 
-def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = (), content: Spans = ()) -> str | None:
+class Entities:
+    """A document's named entities as (start offset, end offset, label, text), read from the Doc once
+    when first asked for: ``Doc.ents`` (and ``Span.ents``) build every Span again on each access."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self._items: list[tuple[int, int, str, str]] | None = None
+
+    def __iter__(self):
+        if self._items is None:
+            self._items = [(ent.start_char, ent.end_char, ent.label_, ent.text) for ent in self.doc.ents]
+        return iter(self._items)
+
+    def labels_within(self, start: int, end: int) -> set[str]:
+        """The labels of the entities that lie wholly within the characters start..end (as ``Span.ents``)."""
+        return {label for s, e, label, _ in self if start <= s and e <= end}
+
+
+def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = (), content: Spans = (),
+                entities: Entities | None = None) -> str | None:
     """For a pronoun source, the nearest preceding named mention of the same speaker.
 
     First the earlier attributions' sources that name a fitting speaker, nearest
@@ -55,18 +74,20 @@ def source_hint(doc: Doc, source: Spans, earlier: Sequence[Spans] = (), content:
     word = doc_text(doc)[start:end].strip().lower()
     if word not in PRONOUNS:
         return None
+    if entities is None:
+        entities = Entities(doc)
     if doc.has_annotation("DEP"):
         candidates = [spans[0] for spans in reversed(earlier) if len(spans) == 1 and spans[0][1] <= start
                       and not any(a <= spans[0][0] < b for a, b in content)]  # not a speaker inside the quote
         for strict in (True, False):  # a named person first, then any fitting noun
             for s, e in candidates:
-                if _fits(doc, word, s, e, strict):
+                if _fits(doc, word, s, e, entities, strict):
                     return doc_text(doc)[s:e]
     if doc.has_annotation("ENT_IOB"):
         labels = _HINT_LABELS.get(word, ())
-        for ent in reversed(doc.ents):
-            if ent.end_char <= start and ent.label_ in labels:
-                return ent.text
+        for _, end_char, label, text in reversed(list(entities)):
+            if end_char <= start and label in labels:
+                return text
         return None
     run: list[Token] = []
     for token in reversed(doc[: doc.char_span(start, end, alignment_mode="expand").start]):

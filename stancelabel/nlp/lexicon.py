@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -53,10 +54,16 @@ class Lexicon:
                 return verbs[lemma]
         return None
 
-    @property
+    @cached_property
     def phrases(self) -> list[CueEntry]:
         """Multi-word phrase entries, longest first."""
         return sorted(self.by_kind["phrase"].values(), key=lambda e: -len(e.lemma.split()))
+
+    @cached_property
+    def phrase_pattern(self) -> re.Pattern[str]:
+        """Matches (lower-case) text wherever a phrase entry may be: a cheap test before the word-by-word one."""
+        words = [r"\s+".join(map(re.escape, e.lemma.split())) for e in self.phrases] or [r"(?!)"]
+        return re.compile(r"\b(?:" + "|".join(words) + r")\b")
 
 
 def candidate_lemmas(form: str) -> list[str]:
