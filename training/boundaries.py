@@ -68,7 +68,7 @@ def matches(text: str, found, gold) -> dict[int, tuple]:
 def examples(cache, lexicon, cue_model, mask: int):
     """Sparse start and end matrices with their labels, over the detections that match a gold attribution."""
     from stancelabel.nlp.cues import Parsed
-    from stancelabel.nlp.detect import boundary_items, detect_with_cues
+    from stancelabel.nlp.guided import boundary_items, detect_with_cues
 
     sx, sy, ex, ey = [], [], [], []
     for doc, _name, gold in cache:
@@ -127,7 +127,8 @@ def train(cache, lexicon, cue_model, c_start: float = C_START, c_end: float = C_
 
 def evaluate(cache, lexicon, cue_model, boundaries):
     from stancelabel.nlp.cues import Parsed
-    from stancelabel.nlp.detect import _drop_nested, detect_with_cues
+    from stancelabel.nlp.detect import _drop_nested
+    from stancelabel.nlp.guided import detect_with_cues
     from stancelabel.nlp.scoring import Evaluation, score_document
 
     evaluation = Evaluation()

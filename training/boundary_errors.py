@@ -31,7 +31,9 @@ _SUBORDINATORS = {"because", "when", "while", "if", "as", "after", "before", "si
 
 
 def detect(doc, lexicon, cue_model, detector: str = "fast", boundaries=None):
-    from stancelabel.nlp.detect import _drop_nested, detect_parsed, detect_with_cues
+    from stancelabel.nlp.detect import _drop_nested
+    from stancelabel.nlp.guided import detect_with_cues
+    from stancelabel.nlp.rules import detect_parsed
 
     if detector == "rules":
         found = detect_parsed(doc, lexicon, hints=False)

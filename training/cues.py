@@ -91,7 +91,8 @@ def fit(x, y, c: float) -> tuple[np.ndarray, float]:
 
 def evaluate(model: CueModel, cache, thresholds):
     """Attribution-level scores of the whole fast detector at each threshold."""
-    from stancelabel.nlp.detect import _drop_nested, detect_with_cues
+    from stancelabel.nlp.detect import _drop_nested
+    from stancelabel.nlp.guided import detect_with_cues
     from stancelabel.nlp.lexicon import load_lexicon
     from stancelabel.nlp.scoring import Evaluation, score_document
 

@@ -281,8 +281,9 @@ def tune(args, config: dict) -> None:
     """Choose how the encoder's cue probability is mixed with the cue classifier's: the weight and
     threshold with the best attribution F1 on the held-out articles; written to meta.json."""
     from stancelabel.nlp.cues import load_model
-    from stancelabel.nlp.detect import _drop_nested, detect_with_encoder
+    from stancelabel.nlp.detect import _drop_nested
     from stancelabel.nlp.encoder import EncoderTagger
+    from stancelabel.nlp.guided import detect_with_encoder
     from stancelabel.nlp.lexicon import load_lexicon
     from stancelabel.nlp.scoring import Evaluation, score_document
 
