@@ -10,6 +10,7 @@ from helpers import fill_annotation_project
 
 from stancelabel.cli.main import main
 from stancelabel.server import is_server_url
+from stancelabel.server.reading import cache_folder
 from stancelabel.server.sync import add_annotator, join, publish, sync
 from stancelabel.store.project import Project
 
@@ -49,12 +50,7 @@ def test_urls_are_told_from_files(tmp_path: Path) -> None:
     assert not is_server_url(str(tmp_path / "host=x"))  # a file of that name is a file
 
 
-def test_stats_and_agreement_read_the_server_as_the_synced_file(labelled, tmp_path: Path, capsys,
-                                                               monkeypatch) -> None:
-    import tempfile
-
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+def test_stats_and_agreement_read_the_server_as_the_synced_file(labelled, tmp_path: Path, capsys) -> None:
     url, lead_file = labelled.lead_url, str(tmp_path / "news.stance")
     for command in (["stats", "--json"], ["agreement", "--json"]):
         from_server = json.loads(_run(capsys, command[0], url, *command[1:]))
@@ -62,7 +58,46 @@ def test_stats_and_agreement_read_the_server_as_the_synced_file(labelled, tmp_pa
         assert from_server == from_file
     assert json.loads(_run(capsys, "stats", url, "--json"))["by_annotator"] == {"alice": 3, "bob": 3}
     assert _run(capsys, "agreement", url) == _run(capsys, "agreement", lead_file)  # the text form too
-    assert not list((tmp_path / "tmp").iterdir())  # the command's copy is gone
+    assert len(list(cache_folder().glob("*.stance"))) == 1  # one reading copy, kept in the user's cache
+
+
+def test_later_commands_pull_only_what_is_new(labelled, tmp_path: Path, capsys) -> None:
+    url = labelled.lead_url
+    assert json.loads(_run(capsys, "stats", url, "--json"))["by_annotator"] == {"alice": 3, "bob": 3}
+    (copy,) = cache_folder().glob("*.stance")
+    made = copy.stat().st_ino
+    with Project.open(tmp_path / "alice.stance") as mine:
+        key = sorted(x.key for d in mine.document_ids() for x in mine.attributions(d))[2]
+        mine.set_label(mine.attribution_id(key), "alice", "qualifies")  # now she agrees with bob on all three
+        sync(mine)
+    assert json.loads(_run(capsys, "agreement", url, "--json"))["observed_agreement"] == 1.0
+    assert copy.stat().st_ino == made  # synced in place, not made again
+    with Project.open(copy, readonly=True) as reading:
+        assert reading.get_setting("server_annotator") == "lead"
+
+
+def test_a_damaged_reading_copy_is_made_again(labelled, capsys) -> None:
+    expected = _run(capsys, "stats", labelled.lead_url, "--json")
+    (copy,) = cache_folder().glob("*.stance")
+    copy.write_bytes(b"not a project file at all" * 100)
+    Path(f"{copy}-wal").unlink(missing_ok=True)
+    assert _run(capsys, "stats", labelled.lead_url, "--json") == expected
+    with Project.open(copy, readonly=True) as reading:
+        assert reading.name == "news"
+
+
+def test_a_stopped_server_is_reported_and_the_copy_kept(labelled, capsys) -> None:
+    _run(capsys, "stats", labelled.lead_url, "--json")
+    (copy,) = cache_folder().glob("*.stance")
+    made = copy.stat().st_ino
+    labelled.server.stop()
+    try:
+        assert main(["stats", labelled.lead_url]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "server" in err
+    finally:
+        labelled.server.start()
+    assert copy.stat().st_ino == made
 
 
 def test_export_from_the_server_writes_what_the_file_would(labelled, tmp_path: Path, capsys) -> None:

@@ -43,6 +43,10 @@ BATCH = int(os.environ.get("STANCELABEL_SYNC_BATCH", "5000"))
 # -- connecting ------------------------------------------------------------------------------------
 
 
+class ServerUnavailable(StanceLabelError):
+    """The server could not be reached, or refused or dropped the work: nothing local is at fault."""
+
+
 def without_password(url: str) -> str:
     """The connection string to remember: the same server, database and user, no password."""
     psycopg = require_psycopg()
@@ -64,11 +68,11 @@ def connect(url: str):
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=int(os.environ.get("PGCONNECT_TIMEOUT", "10")))
     except psycopg.Error as error:
-        raise StanceLabelError(f"cannot reach the server ({_first_line(error)})") from None
+        raise ServerUnavailable(f"cannot reach the server ({_first_line(error)})") from None
 
 
 def server_error(error: BaseException) -> StanceLabelError:
-    return StanceLabelError(f"the server refused or dropped the work ({_first_line(error)}); nothing was lost: "
+    return ServerUnavailable(f"the server refused or dropped the work ({_first_line(error)}); nothing was lost: "
                             "run the same command again")
 
 
