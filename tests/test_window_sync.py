@@ -114,3 +114,40 @@ def test_the_lead_opens_the_shared_project_and_reviews_it(qtbot, make_window, sh
             return conn.execute(f'SELECT annotator, key FROM "{schema}".event WHERE kind = %s', ("gold",)).fetchall()
 
     qtbot.waitUntil(lambda: gold_on_server() == [("lead", first)], timeout=20_000)
+
+
+def test_the_agreement_view_follows_the_sync(qtbot, make_window, shared, tmp_path: Path) -> None:
+    """The lead keeps the agreement view open; as annotators' labels arrive by the background sync its
+    figures move, without reopening it, and the pair chosen stays chosen."""
+    team_db = shared
+    with Project.open(tmp_path / "news.stance") as lead:
+        keys = sorted(x.key for d in lead.document_ids() for x in lead.attributions(d))
+    window = make_window(Project.open(tmp_path / "news.stance"), annotator="lead", settings=_settings(tmp_path))
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced"), timeout=20_000)
+    view = window.reviewing.show_agreement()
+    qtbot.addWidget(view)
+    assert view.result.items == 0 and "needs them" in view.figures.text()
+    assert "shared project" in view.updated.text()
+    bob = add_annotator(team_db.lead_url, "bob")[0]
+    join(team_db.url_for(bob), tmp_path / "bob.stance", "bob")
+    for name, labels in (("alice", ["denies", "asserts"]), ("bob", ["denies", "qualifies"])):
+        with Project.open(tmp_path / f"{name}.stance") as mine:
+            for key, label in zip(keys, labels):
+                mine.set_label(mine.attribution_id(key), name, label)
+            sync(mine)
+    qtbot.waitUntil(lambda: view.result.items == 2, timeout=20_000)
+    assert view.result.observed_agreement == 0.5
+    assert view.pair.count() == 1 and view.pair.currentText().startswith("alice × bob")
+    assert view.matrix.item(view.result.labels.index("denies"), view.result.labels.index("denies")).text() == "1"
+    assert view.grab().save(str(tmp_path / "agreement-live.png"))
+    # the bars: a share of 50 % fills half its cell, 0 % none (a gradient brush once filled whole cells)
+    image = view.bars.viewport().grab().toImage()
+    labels = view.result.labels
+
+    def filled(row: int, label: str, at: float) -> bool:
+        rect = view.bars.visualItemRect(view.bars.item(row, labels.index(label)))
+        colour = image.pixelColor(rect.left() + int(rect.width() * at), rect.center().y())
+        return colour.saturation() > 40
+
+    assert filled(0, "denies", 0.25) and not filled(0, "denies", 0.75)
+    assert not filled(0, "qualifies", 0.25) and not filled(0, "qualifies", 0.75)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QBrush, QColor, QLinearGradient
+from PySide6.QtCore import QObject, QRectF, QSignalBlocker, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHeaderView,
     QLabel,
+    QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -21,12 +23,33 @@ from PySide6.QtWidgets import (
 
 from stancelabel.gui.jobs import Job
 from stancelabel.gui.markup import escape
+from stancelabel.server.local import SERVER
 from stancelabel.store.project import Project
 from stancelabel.team.agreement import Agreement, project_agreement
 
 
 def _show(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
+
+
+class BarDelegate(QStyledItemDelegate):
+    """A cell with a bar across the given share of its width, in the label's colour, under its text.
+
+    (A gradient brush in the item's background is laid out against the view rather than the cell
+    in some styles: the bars of the later columns came out full.)"""
+
+    SHARE = Qt.ItemDataRole.UserRole + 1
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        bar = index.data(self.SHARE)
+        if bar:
+            share, colour = bar
+            fill = QColor(colour)
+            fill.setAlphaF(0.55)
+            rect = QRectF(option.rect).adjusted(1, 2, -1, -2)
+            rect.setWidth(rect.width() * max(0.0, min(1.0, share)))
+            painter.fillRect(rect, fill)
+        super().paint(painter, option, index)
 
 
 class AgreementView(QDialog):
@@ -38,19 +61,12 @@ class AgreementView(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Agreement")
         self._show_items = show_items
-        self.labels = [label.name for label in project.labels()]
-        self.colours = {label.name: label.colour for label in project.labels()}
-        self.items = project.labels_by_item()  # for the items behind a cell of a matrix
-        self.report = project_agreement(project)  # the figures `stancelabel agreement` prints
-        self.result: Agreement = self.report.overall
         layout = QVBoxLayout(self)
         self.figures = QLabel()
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.figures)
         layout.addWidget(QLabel("<b>Confusion matrix</b> (rows: the first annotator; click a cell for its items)"))
         self.pair = QComboBox()
-        for pair in self.result.pairs:
-            self.pair.addItem(f"{pair.a} × {pair.b}  ({pair.n} items, Cohen's kappa {_show(pair.cohen_kappa)})")
         self.pair.currentIndexChanged.connect(self._fill_matrix)
         layout.addWidget(self.pair)
         self.matrix = QTableWidget()
@@ -61,21 +77,45 @@ class AgreementView(QDialog):
         layout.addWidget(QLabel("<b>Labels given</b> (among the items labelled by at least two)"))
         self.bars = QTableWidget()
         self.bars.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.bars.setItemDelegate(BarDelegate(self.bars))
         layout.addWidget(self.bars)
         self.spans = QLabel()
         self.spans.setWordWrap(True)
-        rows = self.report.spans
-        if rows:
-            self.spans.setText("<b>Attributions themselves</b> (overlap F1, as evaluate scores them): " + "; ".join(
-                f"{escape(r['a'])} / {escape(r['b'])} {r['attribution_f1']:.3f}" for r in rows))
         layout.addWidget(self.spans)
+        self.updated = QLabel()
+        self.updated.setEnabled(False)  # drawn greyed: a note, not a figure
+        layout.addWidget(self.updated)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.refresh(project)
+        self.resize(720, 720)
+
+    def refresh(self, project: Project) -> None:
+        """Compute the figures again from the project (a shared project's sync brought labels), keeping
+        the pair shown."""
+        shown = self.pair.currentText().split("  (")[0]
+        self.labels = [label.name for label in project.labels()]
+        self.colours = {label.name: label.colour for label in project.labels()}
+        self.items = project.labels_by_item()  # for the items behind a cell of a matrix
+        self.report = project_agreement(project)  # the figures `stancelabel agreement` prints
+        self.result: Agreement = self.report.overall
+        names = [f"{pair.a} × {pair.b}" for pair in self.result.pairs]
+        with QSignalBlocker(self.pair):
+            self.pair.clear()
+            for name, pair in zip(names, self.result.pairs):
+                self.pair.addItem(f"{name}  ({pair.n} items, Cohen's kappa {_show(pair.cohen_kappa)})")
+            if shown in names:
+                self.pair.setCurrentIndex(names.index(shown))
+        rows = self.report.spans
+        self.spans.setText("<b>Attributions themselves</b> (overlap F1, as evaluate scores them): " + "; ".join(
+            f"{escape(r['a'])} / {escape(r['b'])} {r['attribution_f1']:.3f}" for r in rows) if rows else "")
+        self.updated.setText(f"As of {time.strftime('%H:%M:%S')}"
+                             + (": a shared project's figures follow its sync" if project.get_setting(SERVER)
+                                else ""))
         self._fill_figures()
         self._fill_matrix()
         self._fill_bars()
-        self.resize(720, 720)
 
     def _fill_figures(self) -> None:
         r = self.result
@@ -141,15 +181,7 @@ class AgreementView(QDialog):
             for j, label in enumerate(labels):
                 share = given.get(label, 0) / total
                 cell = QTableWidgetItem(f"{given.get(label, 0)}  ({share:.0%})")
-                gradient = QLinearGradient(0, 0, 1, 0)
-                gradient.setCoordinateMode(QLinearGradient.CoordinateMode.ObjectBoundingMode)
-                colour = QColor(self.colours.get(label, "#607d8b"))
-                colour.setAlphaF(0.55)
-                gradient.setColorAt(0, colour)
-                gradient.setColorAt(max(share - 0.001, 0), colour)
-                gradient.setColorAt(min(share + 0.001, 1), QColor(0, 0, 0, 0))
-                gradient.setColorAt(1, QColor(0, 0, 0, 0))
-                cell.setBackground(QBrush(gradient))
+                cell.setData(BarDelegate.SHARE, (share, self.colours.get(label, "#607d8b")))
                 self.bars.setItem(i, j, cell)
         self.bars.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
 

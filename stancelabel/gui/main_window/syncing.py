@@ -180,6 +180,9 @@ class Syncing(QObject):
             w.queuing.reload_current()
             w.display.show_current()
             w.files.refresh_after_import()  # new attributions join the queue; the counts are redone
+        view = w.reviewing.agreement_view
+        if view is not None and view.isVisible() and (result.pulled.events or result.labels_added):
+            view.refresh(w.project)  # the lead watching agreement sees it move as labels arrive
 
     def _show(self) -> None:
         waiting = f" · {self.waiting} change(s) waiting" if self.waiting > 0 else ""
