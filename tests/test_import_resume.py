@@ -108,3 +108,27 @@ def test_ctrl_c_stops_cleanly_with_a_message(tmp_path, processes):
     stored = check_consistent(project)
     assert 20 <= stored < DOCUMENTS
     assert f"{stored} document(s) imported" in err  # the summary counts what is in the file
+
+
+@pytest.mark.parametrize("stop_after", [None, 5])
+def test_an_imports_commits_are_forced_to_disk_at_its_end(tmp_path, stop_after):
+    """Each document is its own commit; the import does not force each one to disk (synchronous
+    NORMAL while it runs: a killed import keeps them, see above) but ends with one that is, and the
+    file is back to forcing every commit (a label) whether the import finished or was stopped."""
+    from stancelabel.io.importer import ImportOptions, import_paths
+    from stancelabel.nlp.pipeline import load_pipeline
+
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 12)
+    nlp, info = load_pipeline("blank:en")
+    seen: list[int] = []
+    with Project.open(tmp_path / "p.stance", create=True) as project:
+        synchronous = lambda: project.connection.execute("PRAGMA synchronous").fetchone()[0]  # noqa: E731
+        assert synchronous() == 2  # FULL
+        report = import_paths(project, [corpus], ImportOptions(), nlp, info,
+                              progress=lambda _p: seen.append(synchronous()),
+                              should_stop=lambda: stop_after is not None and len(seen) >= stop_after)
+        assert seen and set(seen) == {1}  # NORMAL while documents are committed
+        assert synchronous() == 2
+        assert report.documents_added == (12 if stop_after is None else stop_after)
+        assert project.document_count() == report.documents_added

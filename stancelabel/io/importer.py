@@ -364,9 +364,10 @@ def import_sources(
     log.info("import into %s: %d document(s) to parse with %s", project.path, len(pending), pipeline.name)
     total = len(pending)
     try:
-        # closing the pipe (also on Ctrl+C) tells spaCy's worker processes to stop
+        # closing the pipe (also on Ctrl+C) tells spaCy's worker processes to stop; one commit per
+        # document, forced to disk by finish_import's at the end (an import resumes where it stopped)
         with closing(process(nlp, (s.text for s in pending), n_process=options.n_process,
-                             batch_size=options.batch_size)) as stream:
+                             batch_size=options.batch_size)) as stream, project.durable_at_end():
             for index, doc in enumerate(stream):
                 source = pending[index]
                 sentences = sentence_offsets(doc)

@@ -370,6 +370,22 @@ class Database:
     # -- transactions ----------------------------------------------------------------------
 
     @contextmanager
+    def durable_at_end(self) -> Iterator[None]:
+        """Commits inside are not each forced to disk (WAL with ``synchronous=NORMAL``); the first
+        commit after the block is, and with it every one before (it syncs the whole log).
+
+        For a long run of transactions that can be run again, such as an import (it resumes where it
+        stopped): a crash of the program loses none of them, a power loss or system crash only the
+        last ones, never the file's consistency. Labels and every other change a person makes stay
+        one forced commit each."""
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            if self.conn is not None:
+                self.conn.execute("PRAGMA synchronous = FULL")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One durable transaction; nested calls become savepoints.
 

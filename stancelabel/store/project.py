@@ -106,6 +106,10 @@ class Project:
         """One durable transaction; nested calls become savepoints (see ``Database.transaction``)."""
         return self._db.transaction()
 
+    def durable_at_end(self) -> AbstractContextManager[None]:
+        """Commits inside are not each forced to disk, the first one after is (see ``Database.durable_at_end``)."""
+        return self._db.durable_at_end()
+
     @property
     def schema_version(self) -> int:
         return self._db.schema_version
