@@ -23,8 +23,9 @@ from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import Label
 from stancelabel.core.names import clean_name
 from stancelabel.core.outputs import Kind, plan_output
-from stancelabel.server import local, require_psycopg
+from stancelabel.server import documents, local, require_psycopg
 from stancelabel.server.schema import (
+    FORMAT,
     MARK,
     annotator_role,
     check_schema_name,
@@ -142,6 +143,9 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
     for key in (local.PUSHED_EVENT, local.PUSHED_ATTRIBUTION, local.PULLED_EVENT, local.PULLED_ATTRIBUTION,
                 local.PULLED_AUTHORS):
         project.set_setting(key, "0")  # cursors of an earlier server mean nothing here
+    for key in (local.PUSHED_DOCUMENT, local.SEEN_DOCUMENTS, local.GUIDELINES):
+        project.set_setting(key, "")  # unknown: the first sync asks the server
+    project.set_setting(local.TO_FILL, "[]")
     psycopg = require_psycopg()
     s = quoted(schema)
     try:
@@ -149,7 +153,7 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
             for statement in create_statements(schema):
                 conn.execute(statement)
             meta = {"name": project.name, "guidelines": project.guidelines(), "blind": "true" if blind else "false",
-                    "published_at": utc_now(), "format": "1"}
+                    "published_at": utc_now(), "format": FORMAT}
             for key in ("split", "pipeline"):
                 if project.get_setting(key):
                     meta[key] = project.get_setting(key)
@@ -158,7 +162,8 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
                 cur.executemany(f"INSERT INTO {s}.label (name, shortcut, colour, description, position) "
                                 "VALUES (%s, %s, %s, %s, %s)",
                                 [(x.name, x.shortcut, x.colour, x.description, x.position) for x in project.labels()])
-                report.documents = _push_documents(cur, s, project, set())
+                rows, last_document = local.documents_after(project, 0, -1)
+                report.documents = documents.insert_documents(cur, s, rows)
                 names = set(project.annotators())
                 if lead:
                     names.add(clean_name(lead, "annotator name"))
@@ -173,6 +178,8 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
                     cur.executemany(f"INSERT INTO {s}.assignment (annotator, sha256) VALUES (%s, %s) "
                                     "ON CONFLICT DO NOTHING", shares)
             report.attributions, report.events = _push(conn, s, project, None, None)
+        project.set_setting(local.PUSHED_DOCUMENT, str(last_document))
+        project.set_setting(local.GUIDELINES, meta["guidelines"])
         with connect(url) as conn:  # everything on the server is this file's: nothing to pull back
             project.set_setting(local.PULLED_EVENT, str(conn.execute(
                 f"SELECT coalesce(max(seq), 0) FROM {s}.event").fetchone()[0]))
@@ -181,13 +188,6 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
     except psycopg.Error as error:
         raise server_error(error) from None
     return report
-
-
-def _push_documents(cur, s: str, project: Project, present: set[str]) -> int:
-    rows = local.local_documents(project, present)
-    cur.executemany(f"INSERT INTO {s}.document (sha256, external_id, title, text, meta, source_file, target, "
-                    "sentences) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
-    return len(rows)
 
 
 def _push(conn, s: str, project: Project, source_id: int | None, annotator: str | None) -> tuple[int, int]:
@@ -321,12 +321,18 @@ class SyncReport:
     pulled_attributions: int = 0
     pulled: local.Pulled = field(default_factory=local.Pulled)
     labels_added: list[str] = field(default_factory=list)
+    pushed_documents: int = 0
+    pulled_documents: int = 0
+    guidelines: str | None = None  # 'sent', 'received' or None
+    unassigned: int = 0            # after a lead sent documents to a split project: those in nobody's share
 
     def to_json(self) -> dict[str, Any]:
         return {"pushed_attributions": self.pushed_attributions, "pushed_events": self.pushed_events,
                 "pulled_attributions": self.pulled_attributions, "pulled_events": self.pulled.events,
                 "already_there": self.pulled.already, "other_shares": self.pulled.elsewhere,
-                "refused": self.pulled.refused, "labels_added": self.labels_added}
+                "refused": self.pulled.refused, "labels_added": self.labels_added,
+                "pushed_documents": self.pushed_documents, "pulled_documents": self.pulled_documents,
+                "guidelines": self.guidelines, "unassigned_documents": self.unassigned}
 
 
 def sync(project: Project, url: str | None = None, *, write_batch: int | None = None,
@@ -363,8 +369,17 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
                                "annotators with stancelabel server add-annotator")
     source_id = project.merge_source_id(Location.of(project).url, f"server:{schema}")
     report.labels_added = _pull_labels(conn, s, project)
+    if owner:
+        documents.upgrade(conn, schema)
+    lead = documents.writable(conn, s, owner, is_lead)
+    report.guidelines = documents.sync_guidelines(conn, s, project, lead, report.pulled.refused)
+    if lead:  # documents before the attributions that name them
+        report.pushed_documents = documents.push_documents(conn, s, project)
+        if report.pushed_documents:
+            report.unassigned = documents.unassigned(conn, s)
     report.pushed_attributions, report.pushed_events = _push(conn, s, project, source_id,
                                                              None if owner or is_lead else me)
+    report.pulled_documents = documents.pull_documents(conn, s, project, report.pulled.refused)
     # attributions, then events (an event names an attribution the file must have first)
     for rows in _after(conn, f"SELECT seq, key, sha256, source, cue, content, origin, source_hint, suggestion, "
                        f"status FROM {s}.attribution", int(project.get_setting(local.PULLED_ATTRIBUTION) or 0)):
@@ -387,6 +402,9 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
                                    annotations=not fresh)
     if fresh and report.pulled.events:
         local.recompute_annotations(project)
+    filled = documents.fill_documents(conn, s, project, source_id, write_batch, write_turn)
+    report.pulled_attributions += filled[0]
+    report.pulled.events += filled[1]
     return report
 
 
