@@ -22,6 +22,7 @@ whose server text differs from it takes the server's. Only leads may change the 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -32,7 +33,7 @@ from stancelabel.server.schema import FORMAT, quoted, team_role, upgrade_stateme
 from stancelabel.store.project import Project
 
 #: Documents per transaction (a document may hold up to a million characters).
-DOCUMENT_BATCH = 200
+DOCUMENT_BATCH = int(os.environ.get("STANCELABEL_SYNC_DOCUMENT_BATCH", "200"))
 
 
 def upgrade(conn, schema: str) -> None:

@@ -377,8 +377,16 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
         report.pushed_documents = documents.push_documents(conn, s, project)
         if report.pushed_documents:
             report.unassigned = documents.unassigned(conn, s)
-    report.pushed_attributions, report.pushed_events = _push(conn, s, project, source_id,
-                                                             None if owner or is_lead else me)
+    try:
+        report.pushed_attributions, report.pushed_events = _push(conn, s, project, source_id,
+                                                                 None if owner or is_lead else me)
+    except require_psycopg().errors.ForeignKeyViolation:
+        raise StanceLabelError(
+            f"{project.path}: it holds attributions of documents the server does not have, which cannot be "
+            "sent: " + ("the server takes documents from this lead's role once the project's owner has synced "
+                        "with this version (it upgrades the shared project); then sync again" if is_lead else
+                        "only a lead adds documents to a shared project (import them into the lead's file)")
+            + "; nothing was lost") from None
     report.pulled_documents = documents.pull_documents(conn, s, project, report.pulled.refused)
     # attributions, then events (an event names an attribution the file must have first)
     for rows in _after(conn, f"SELECT seq, key, sha256, source, cue, content, origin, source_hint, suggestion, "
@@ -476,3 +484,51 @@ def add_annotator(url: str, name: str, role: str | None = None, schema: str | No
     except psycopg.Error as error:
         raise server_error(error) from None
     return role, sql
+
+
+def assign(url: str, annotators: list[str], names: list[str], *, unassigned: bool = False,
+           schema: str | None = None) -> tuple[int, int]:
+    """Put documents in annotators' shares: those named (external id or sha256) and, with ``unassigned``,
+    every document in nobody's share yet. Their next sync brings them. Returns (documents, new
+    assignments); one transaction, repeatable (an assignment already there is left)."""
+    psycopg = require_psycopg()
+    annotators = [clean_name(name, "annotator name") for name in annotators]
+    try:
+        with connect(url) as conn:
+            schema = find_schema(conn, schema)
+            s = quoted(schema)
+            is_lead, owner = conn.execute(f"SELECT {s}.is_lead(), pg_get_userbyid(nspowner) = current_user "
+                                          "FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+            if owner:
+                documents.upgrade(conn, schema)
+            if not documents.writable(conn, s, owner, is_lead):
+                raise StanceLabelError(f"the database role {conn.info.user!r} may not assign documents: connect "
+                                       "as the project's lead" + ("" if not is_lead else " who published it (an "
+                                                                  "older schema: their next sync upgrades it)"))
+            known = {r[0] for r in conn.execute(f"SELECT name FROM {s}.annotator")}
+            unknown = [name for name in annotators if name not in known]
+            if unknown:
+                raise StanceLabelError(f"no annotator {unknown[0]!r} in this project (known: "
+                                       f"{', '.join(sorted(known)) or 'none'}); add one with stancelabel server "
+                                       "add-annotator")
+            found = conn.execute(f"SELECT sha256, external_id FROM {s}.document WHERE external_id = ANY(%s) "
+                                 "OR sha256 = ANY(%s) ORDER BY seq", (names, names)).fetchall()
+            named = {x for row in found for x in row}
+            missing = [name for name in names if name not in named]
+            if missing:
+                raise StanceLabelError(f"no document {missing[0]!r} on the server"
+                                       + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                                       + ": name documents by id or sha256, and sync the file they were "
+                                       "imported into first")
+            shas = list(dict.fromkeys(row[0] for row in found))
+            if unassigned:
+                shas += [r[0] for r in conn.execute(
+                    f"SELECT sha256 FROM {s}.document d WHERE NOT EXISTS (SELECT 1 FROM {s}.assignment a "
+                    "WHERE a.sha256 = d.sha256) ORDER BY seq") if r[0] not in shas]
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO {s}.assignment (annotator, sha256) VALUES (%s, %s) "
+                                "ON CONFLICT DO NOTHING", [(a, sha) for a in annotators for sha in shas])
+                added = max(cur.rowcount, 0)
+    except psycopg.Error as error:
+        raise server_error(error) from None
+    return len(shas), added
