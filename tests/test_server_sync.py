@@ -350,3 +350,259 @@ def test_publish_add_annotator_join_and_sync_on_the_command_line(team_db, tmp_pa
         assert "unused" not in lead.get_setting("server")
     assert main(["sync", str(tmp_path / "news.stance"), "--url", team_db.lead_url]) == 0
     assert "brought in 1 event(s)" in capsys.readouterr().out
+
+
+# -- documents and guidelines after publish -------------------------------------------------------------
+
+
+def _add_article(project: Project, name: str, words: str = "the harbour is safe") -> str:
+    """A document imported after publish, with one attribution the import detected; returns its sha256."""
+    from stancelabel.core.model import ImportedAttribution, SourceDocument
+
+    text = f"Officials in {name} said that {words}. Nobody else spoke."
+    cue, content = text.index("said"), text.index(words)
+    source = SourceDocument(name, text, f"{name}.txt", meta={"day": name})
+    project.add_document(source, [(0, text.index(".") + 1), (text.index(".") + 2, len(text))], attributions=[
+        (ImportedAttribution(((0, cue - 1),), ((cue, cue + 4),), ((content, content + len(words)),),
+                             suggestion="asserts"), "auto")])
+    return source.sha256
+
+
+def _documents(project: Project) -> dict[str, tuple]:
+    return {project.document(d).sha256: (project.document(d).external_id, project.document(d).meta,
+                                         [(s.start, s.end) for s in project.sentences(d)],
+                                         sorted(x.key for x in project.attributions(d)))
+            for d in project.document_ids()}
+
+
+def test_documents_the_lead_imports_later_reach_every_copy_of_the_whole_project(team, tmp_path: Path) -> None:
+    team_db, lead, roles = team
+    alice = _join(team_db, roles, "alice", tmp_path)
+    _add_article(lead, "monday")
+    _add_article(lead, "tuesday")
+    report = sync(lead)
+    assert (report.pushed_documents, report.pushed_attributions, report.unassigned) == (2, 2, 0)
+    report = sync(alice)
+    assert (report.pulled_documents, report.pulled_attributions) == (2, 2)
+    assert _documents(alice) == _documents(lead)
+    # she labels a new one; the lead sees it
+    key = alice.attributions(alice.document_ids()[-1])[0].key
+    alice.set_label(alice.attribution_id(key), "alice", "denies")
+    sync(alice)
+    sync(lead)
+    assert lead.annotation(lead.attribution_id(key), "alice").label == "denies"
+    # syncing again changes nothing, anywhere
+    before = [(_state(p), _documents(p)) for p in (alice, lead)]
+    for project in (alice, lead, alice):
+        again = sync(project)
+        assert (again.pushed_documents, again.pulled_documents, again.pushed_attributions, again.pushed_events,
+                again.pulled_attributions, again.pulled.events) == (0, 0, 0, 0, 0, 0)
+    assert [(_state(p), _documents(p)) for p in (alice, lead)] == before
+    # a lead's own working copy adds documents too
+    join(team_db.url_for(add_annotator(team_db.lead_url, "chief", lead=True)[0]), tmp_path / "chief.stance", "chief")
+    with Project.open(tmp_path / "chief.stance") as chief:
+        assert len(_documents(chief)) == 4
+        _add_article(chief, "wednesday")
+        assert sync(chief).pushed_documents == 1
+    assert sync(alice).pulled_documents == 1 and sync(lead).pulled_documents == 1
+    assert _documents(alice) == _documents(lead)
+    alice.close()
+
+
+def test_a_share_gets_the_new_documents_assigned_to_it_and_only_those(team_db, tmp_path: Path) -> None:
+    from stancelabel.server.sync import assign
+    from stancelabel.team.split import split
+
+    lead = Project.open(tmp_path / "news.stance", create=True)
+    fill_annotation_project(lead)
+    split(lead, ["alice", "bob"], 0.0, 1, tmp_path / "shares")
+    publish(lead, team_db.lead_url, lead="lead")
+    roles = {name: add_annotator(team_db.lead_url, name)[0] for name in ("alice", "bob")}
+    alice, bob = _join(team_db, roles, "alice", tmp_path), _join(team_db, roles, "bob", tmp_path)
+    assert alice.document_count() == bob.document_count() == 1
+    mon, tue = _add_article(lead, "monday"), _add_article(lead, "tuesday")
+    assert sync(lead).unassigned == 2
+    assert sync(alice).pulled_documents == 0 and sync(bob).pulled_documents == 0  # nobody's share yet
+    # the lead rejects tuesday's attribution before anyone has it: it must still arrive rejected
+    tuesday = lead.attributions(lead.document_id_by_sha(tue))[0]
+    lead.set_status(tuesday.id, "lead", "rejected")
+    sync(lead)
+    sync(bob)  # his pull cursors pass that event and the attribution
+    assert assign(team_db.lead_url, ["alice"], ["monday"]) == (1, 1)
+    assert assign(team_db.lead_url, ["alice"], ["monday"]) == (1, 0)  # again: nothing new
+    assert assign(team_db.lead_url, ["bob"], [], unassigned=True) == (1, 1)  # tuesday
+    assert sync(alice).pulled_documents == 1 and sync(bob).pulled_documents == 1
+    assert mon in _documents(alice) and tue not in _documents(alice)
+    assert tue in _documents(bob) and mon not in _documents(bob)
+    assert bob.attribution(bob.attribution_id(tuesday.key)).status == "rejected"
+    assert json.loads(bob.get_setting("assignment"))["documents"] == 2
+    assert bob.get_setting("server_documents_to_fill") == "[]"
+    for project in (alice, bob):
+        again = sync(project)
+        assert (again.pulled_documents, again.pulled_attributions, again.pulled.events) == (0, 0, 0)
+    # what the lead may not do wrong, in one line each
+    with pytest.raises(StanceLabelError, match="no document 'friday'"):
+        assign(team_db.lead_url, ["alice"], ["friday"])
+    with pytest.raises(StanceLabelError, match="no annotator 'carol'"):
+        assign(team_db.lead_url, ["carol"], ["monday"])
+    with pytest.raises(StanceLabelError, match="may not assign documents"):
+        assign(team_db.url_for(roles["alice"]), ["alice"], ["tuesday"])
+    for project in (alice, bob, lead):
+        project.close()
+
+
+def test_the_server_refuses_documents_assignments_and_guidelines_from_an_annotator(team, tmp_path: Path) -> None:
+    import psycopg
+
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    s = f'"{schema}"'
+    alice = _join(team_db, roles, "alice", tmp_path)
+    sha = next(iter(_documents(alice)))
+    with psycopg.connect(team_db.url_for(roles["alice"]), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute(f"INSERT INTO {s}.document (sha256, external_id, text, sentences) "
+                         "VALUES ('abc', 'mine', 'My own article.', '[[0, 15]]')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute(f"INSERT INTO {s}.assignment (annotator, sha256) VALUES ('alice', %s)", (sha,))
+        updated = conn.execute(f"UPDATE {s}.meta SET value = 'mine' WHERE key = 'guidelines'")
+        assert updated.rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"UPDATE {s}.meta SET key = 'guidelines' WHERE key = 'blind'")
+        assert conn.execute(f"SELECT count(*) FROM {s}.document WHERE external_id = 'mine'").fetchone()[0] == 0
+    # a document she imports into her own copy is not sent (nor its attributions: said in one line)
+    _add_article(alice, "private")
+    with pytest.raises(StanceLabelError, match="only a lead adds documents"):
+        sync(alice)
+    with psycopg.connect(team_db.lead_url) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {s}.document").fetchone()[0] == 2
+    alice.close()
+
+
+def test_the_leads_guidelines_reach_everyone(team, tmp_path: Path) -> None:
+    from stancelabel.io.guidelines import set_guidelines
+
+    team_db, lead, roles = team
+    alice = _join(team_db, roles, "alice", tmp_path)
+    assert sync(alice).guidelines is None
+    text = "# Our rules\n\n## denies\n\nThe source says the content is false.\n"
+    set_guidelines(lead, text)
+    assert sync(lead).guidelines == "sent"
+    assert sync(lead).guidelines is None
+    assert sync(alice).guidelines == "received"
+    assert alice.guidelines() == text
+    assert {x.name: x.description for x in alice.labels()}["denies"] == "The source says the content is false."
+    assert sync(alice).guidelines is None
+    # an annotator's own edit is not sent; the lead's next edit replaces it
+    set_guidelines(alice, "# My notes\n")
+    assert sync(alice).guidelines is None and sync(lead).guidelines is None
+    assert lead.guidelines() == text
+    set_guidelines(lead, text + "\n## asserts\n\nThe source says it is true.\n")
+    sync(lead)
+    assert sync(alice).guidelines == "received" and alice.guidelines() == lead.guidelines()
+    alice.close()
+
+
+def test_a_document_sync_killed_part_way_loses_nothing_and_doubles_nothing(team, tmp_path: Path) -> None:
+    import psycopg
+
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    alice = _join(team_db, roles, "alice", tmp_path)
+    alice.close()
+    shas = [_add_article(lead, f"day{n}", f"the harbour is safe on day {n}") for n in range(120)]
+    lead.close()
+    total = len(shas) + 2
+
+    def on_server() -> int:
+        with psycopg.connect(team_db.lead_url) as conn:
+            return conn.execute(f'SELECT count(*) FROM "{schema}".document').fetchone()[0]
+
+    def in_file(path: Path) -> int:
+        import sqlite3
+
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM document").fetchone()[0]
+
+    env = {**os.environ, "STANCELABEL_SYNC_DOCUMENT_BATCH": "3"}
+    seen = []
+    for path, count, role in ((tmp_path / "news.stance", on_server, team_db.lead),
+                              (tmp_path / "alice.stance", lambda: in_file(tmp_path / "alice.stance"), roles["alice"])):
+        for threshold in (total // 4, total // 2):
+            child = subprocess.Popen([sys.executable, "-m", "stancelabel", "sync", str(path)],
+                                     env={**env, "PGUSER": role}, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 60
+            while count() < threshold and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            seen.append(count())
+        if path.name == "news.stance":
+            assert any(2 < n < total for n in seen), seen  # a kill came part-way through the push
+            with Project.open(path) as project:
+                sync(project)
+            assert on_server() == total
+    assert any(2 < n < total for n in seen[2:]), seen  # and one part-way through alice's pull
+    with Project.open(tmp_path / "alice.stance") as alice, Project.open(tmp_path / "news.stance") as lead:
+        sync(alice)
+        again = sync(alice)
+        assert (again.pulled_documents, again.pulled_attributions) == (0, 0)
+        assert _documents(alice) == _documents(lead)
+        assert len(_documents(alice)) == total
+    with psycopg.connect(team_db.lead_url) as conn:
+        assert conn.execute(f'SELECT count(*) FROM "{schema}".attribution').fetchone()[0] == 5 + len(shas)
+
+
+def test_a_schema_published_by_an_older_version_is_upgraded_by_its_owners_sync(team, tmp_path: Path) -> None:
+    import psycopg
+
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    s, team_role = f'"{schema}"', f'"{schema}_team"'
+    with psycopg.connect(team_db.lead_url, autocommit=True) as conn:  # back to format 1
+        for table in ("document", "assignment", "meta"):
+            for policy in ("read", "write"):
+                conn.execute(f"DROP POLICY {table}_{policy} ON {s}.{table}")
+            conn.execute(f"ALTER TABLE {s}.{table} DISABLE ROW LEVEL SECURITY")
+        conn.execute(f"REVOKE INSERT ON {s}.document, {s}.assignment FROM {team_role}")
+        conn.execute(f"REVOKE UPDATE ON {s}.meta FROM {team_role}")
+        conn.execute(f"UPDATE {s}.meta SET value = '1' WHERE key = 'format'")
+    join(team_db.url_for(add_annotator(team_db.lead_url, "chief", lead=True)[0]), tmp_path / "chief.stance", "chief")
+    with Project.open(tmp_path / "chief.stance") as chief:
+        _add_article(chief, "monday")
+        with pytest.raises(StanceLabelError, match="once the project's owner has synced"):
+            sync(chief)  # a lead's role may not add documents yet: said in one line, nothing lost
+        sync(lead)  # the owner's sync upgrades the schema
+        assert sync(chief).pushed_documents == 1
+    assert sync(lead).pulled_documents == 1
+    with psycopg.connect(team_db.url_for(roles["alice"]), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            conn.execute(f"INSERT INTO {s}.document (sha256, external_id, text, sentences) "
+                         "VALUES ('a', 'b', 'c', '[]')")
+
+
+def test_assign_and_sync_tell_the_lead_about_new_documents_on_the_command_line(team_db, tmp_path: Path,
+                                                                                capsys) -> None:
+    from stancelabel.cli.main import main
+    from stancelabel.team.split import split
+
+    with Project.open(tmp_path / "news.stance", create=True) as lead:
+        fill_annotation_project(lead)
+        split(lead, ["alice", "bob"], 0.0, 1, tmp_path / "shares")
+        publish(lead, team_db.lead_url, lead="lead")
+        _add_article(lead, "monday")
+    role = add_annotator(team_db.lead_url, "alice")[0]
+    join(team_db.url_for(role), tmp_path / "alice.stance", "alice")
+    capsys.readouterr()
+    assert main(["sync", str(tmp_path / "news.stance")]) == 0
+    out = capsys.readouterr().out
+    assert "documents: 1 sent" in out and "1 document(s) on the server are in nobody's share" in out
+    assert main(["server", "assign", team_db.lead_url, "--annotator", "alice"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["server", "assign", team_db.lead_url, "--annotator", "alice", "--unassigned"]) == 0
+    assert "1 new assignment(s)" in capsys.readouterr().out
+    assert main(["server", "assign", team_db.lead_url, "nosuch", "--annotator", "alice"]) == 1
+    assert capsys.readouterr().err.startswith("error: no document 'nosuch' on the server")
+    assert main(["sync", str(tmp_path / "alice.stance"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pulled_documents"] == 1

@@ -151,3 +151,23 @@ def test_the_agreement_view_follows_the_sync(qtbot, make_window, shared, tmp_pat
 
     assert filled(0, "denies", 0.25) and not filled(0, "denies", 0.75)
     assert not filled(0, "qualifies", 0.25) and not filled(0, "qualifies", 0.75)
+
+
+def test_a_document_the_lead_adds_appears_in_the_window_after_its_sync(qtbot, make_window, shared,
+                                                                      tmp_path: Path) -> None:
+    from stancelabel.core.model import ImportedAttribution, SourceDocument
+
+    window = make_window(Project.open(tmp_path / "alice.stance"), annotator="alice", settings=_settings(tmp_path))
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced"), timeout=20_000)
+    documents, queue = window.queuing.documents.rowCount(), window.queuing.queue.rowCount()
+    shown = window.current.key
+    text = "The minister said that the bridge will open in May. Nobody else spoke."
+    with Project.open(tmp_path / "news.stance") as lead:
+        lead.add_document(SourceDocument("bridge", text, "bridge.txt"), [(0, 51), (52, len(text))], attributions=[
+            (ImportedAttribution(((0, 12),), ((13, 17),), ((23, 50),)), "auto")])
+        lead.set_guidelines("# Bridges\n\nLabel what the source says about the bridge.\n")
+        sync(lead)
+    qtbot.waitUntil(lambda: window.queuing.documents.rowCount() == documents + 1, timeout=20_000)
+    qtbot.waitUntil(lambda: window.queuing.queue.rowCount() == queue + 1, timeout=20_000)
+    qtbot.waitUntil(lambda: "Bridges" in window.guidelines_view.toPlainText(), timeout=20_000)
+    assert window.current.key == shown  # the item shown stays

@@ -173,14 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("sync", help="exchange a working copy's changes with its shared project",
                             description="Send PROJECT's new labels, notes, flags, span edits and attributions to "
                             "its server and bring back what it lacks; the later of two labels wins, as in merge. "
-                            "An interrupted sync loses nothing: run it again.")
+                            "A lead's file also sends the documents imported into it since (with their "
+                            "attributions) and its guideline edits; every copy brings in the new documents it "
+                            "should hold (all of them, or for an annotator with a share those the lead assigned "
+                            "with stancelabel server assign) and the lead's guidelines. An interrupted sync loses "
+                            "nothing: run it again.")
     p.add_argument("project", metavar="PROJECT")
     p.add_argument("--url", metavar="URL", help="connect this way for this run (the file keeps its own address)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
     p = commands.add_parser("server", help="manage a shared project on PostgreSQL",
                             description="Manage a shared project on PostgreSQL: add-annotator gives an annotator a "
-                            "database role of their own.")
+                            "database role of their own; assign puts documents in annotators' shares.")
     server = p.add_subparsers(dest="server_command", metavar="ACTION", required=True)
     q = server.add_parser("add-annotator", parents=[common],
                           help="give an annotator a database role of their own",
@@ -193,6 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--schema", metavar="NAME", help="the shared project (needed when the database holds several)")
     q.add_argument("--lead", action="store_true", help="a lead: reads everyone's labels and writes gold")
     q.add_argument("--print", action="store_true", dest="print_only", help="print the SQL instead of running it")
+    q = server.add_parser("assign", parents=[common], help="put documents in annotators' shares",
+                          description="In a split project an annotator's working copy holds the documents "
+                          "assigned to them; documents the lead imports later are in nobody's share until "
+                          "assigned here (copies of every document get them at once). Name documents by id or "
+                          "sha256, or take every unassigned one with --unassigned; each annotator's next sync "
+                          "brings them. Run as the lead; repeating it changes nothing.")
+    q.add_argument("url", metavar="URL")
+    q.add_argument("documents", metavar="DOC", nargs="*", help="a document's id (as imported) or sha256")
+    q.add_argument("--annotator", action="append", required=True, metavar="NAME",
+                   help="whose share (repeat for several: each gets the documents)")
+    q.add_argument("--unassigned", action="store_true", help="also every document in nobody's share yet")
+    q.add_argument("--schema", metavar="NAME", help="the shared project (needed when the database holds several)")
 
     p = commands.add_parser("gui", help="open the annotation window",
                             description="Open the annotation window on PROJECT. Without one, on the most "

@@ -1,11 +1,11 @@
-"""The shared-project commands: publish, join, sync and server add-annotator."""
+"""The shared-project commands: publish, join, sync, server add-annotator and server assign."""
 
 from __future__ import annotations
 
 import argparse
 
-from stancelabel.cli.commands import _out, _out_json, _warn
-from stancelabel.cli.main import EXIT_OK
+from stancelabel.cli.commands import _err, _out, _out_json, _warn
+from stancelabel.cli.main import EXIT_OK, EXIT_USAGE
 from stancelabel.store.project import Project
 
 
@@ -14,7 +14,7 @@ def run(args: argparse.Namespace) -> int:
 
     require_psycopg()  # one line saying how to install it, before anything is opened
     if args.command == "server":
-        return cmd_add_annotator(args)
+        return cmd_assign(args) if args.server_command == "assign" else cmd_add_annotator(args)
     return {"publish": cmd_publish, "join": cmd_join, "sync": cmd_sync}[args.command](args)
 
 
@@ -53,6 +53,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     _out(f"sent {report.pushed_events} event(s) and {report.pushed_attributions} attribution(s); brought in "
          f"{pulled.events} event(s) and {report.pulled_attributions} attribution(s) ({pulled.already} already "
          "here)")
+    if report.pushed_documents or report.pulled_documents:
+        _out(f"  documents: {report.pushed_documents} sent, {report.pulled_documents} brought in")
+    if report.unassigned:
+        _out(f"  {report.unassigned} document(s) on the server are in nobody's share: stancelabel server assign "
+             "URL --annotator NAME --unassigned (or name them)")
+    if report.guidelines:
+        _out(f"  guidelines {report.guidelines}")
     for name in report.labels_added:
         _out(f"  label {name!r} added to the schema")
     for reason in pulled.refused:
@@ -70,4 +77,17 @@ def cmd_add_annotator(args: argparse.Namespace) -> int:
         return EXIT_OK
     _out(f"annotator {args.name} has the database role {role!r}; give it a password with: "
          f"psql URL -c '\\password {role}' (or let it log in the way your server is set up)")
+    return EXIT_OK
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from stancelabel.server.sync import assign
+
+    if not args.documents and not args.unassigned:
+        _err("error: name the documents to assign (DOC ...), or give --unassigned")
+        return EXIT_USAGE
+    count, added = assign(args.url, args.annotator, args.documents, unassigned=args.unassigned,
+                          schema=args.schema)
+    _out(f"{count} document(s) for {', '.join(args.annotator)}: {added} new assignment(s); they come with each "
+         "one's next sync")
     return EXIT_OK

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stancelabel.core.errors import StanceLabelError
-from stancelabel.core.model import normalize_target
+from stancelabel.core.model import normalize_target, text_sha256
 from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, text_problem
 from stancelabel.server.schema import EVENT_KINDS
 from stancelabel.store.connection import indexes_rebuilt
@@ -33,6 +33,10 @@ PULLED_EVENT = "server_pulled_event"      # the last server event seq pulled
 PUSHED_ATTRIBUTION = "server_pushed_attribution"
 PULLED_ATTRIBUTION = "server_pulled_attribution"
 PULLED_AUTHORS = "server_pulled_authors"  # how many author rows the server had when last read
+PUSHED_DOCUMENT = "server_pushed_document"  # the last local document id pushed ('' unknown: ask the server)
+SEEN_DOCUMENTS = "server_seen_documents"    # how many documents (of the share) the server had when last read
+TO_FILL = "server_documents_to_fill"        # pulled documents whose earlier attributions and events may be due
+GUIDELINES = "server_guidelines"            # the guidelines the file and the server last agreed on
 
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 
@@ -137,20 +141,59 @@ def local_attributions(project: Project, after: int) -> tuple[list[tuple], list[
     return [r[1:] for r in rows], authors, last
 
 
-def local_documents(project: Project, leave_out: set[str]) -> list[tuple]:
-    """Every document as a server row (sha256, external id, title, text, meta, source file, target,
-    sentences as JSON), in two queries, leaving out the hashes in ``leave_out``."""
+def documents_after(project: Project, after: int, limit: int, leave_out: set[str] = frozenset()) \
+        -> tuple[list[tuple], int]:
+    """The documents with ids after ``after`` (at most ``limit``, -1: all) as server rows, leaving out
+    the hashes in ``leave_out``, and the last id read (``after`` when there is none)."""
     with project.reading() as conn:
+        documents = conn.execute(
+            "SELECT d.id, d.sha256, d.external_id, d.title, d.text, d.meta, d.source_file, t.text "
+            "FROM document d LEFT JOIN target t ON t.id = d.target_id WHERE d.id > ? ORDER BY d.id LIMIT ?",
+            (after, limit)).fetchall()
+        if not documents:
+            return [], after
+        last = documents[-1][0]
         sentences: dict[int, list[list[int]]] = {}
-        for document_id, start, end in conn.execute('SELECT document_id, start, "end" FROM sentence '
-                                                    "ORDER BY document_id, idx"):
+        for document_id, start, end in conn.execute('SELECT document_id, start, "end" FROM sentence WHERE '
+                                                    "document_id > ? AND document_id <= ? ORDER BY document_id, idx",
+                                                    (after, last)):
             sentences.setdefault(document_id, []).append([start, end])
-        return [(sha, external_id, title, text, json.dumps(json.loads(meta), ensure_ascii=False), source_file,
-                 target, json.dumps(sentences.get(document_id, [])))
-                for document_id, sha, external_id, title, text, meta, source_file, target in conn.execute(
-                    "SELECT d.id, d.sha256, d.external_id, d.title, d.text, d.meta, d.source_file, t.text "
-                    "FROM document d LEFT JOIN target t ON t.id = d.target_id ORDER BY d.id")
-                if sha not in leave_out]
+    return [(sha, external_id, title, text, json.dumps(json.loads(meta), ensure_ascii=False), source_file,
+             target, json.dumps(sentences.get(document_id, [])))
+            for document_id, sha, external_id, title, text, meta, source_file, target in documents
+            if sha not in leave_out], last
+
+
+def add_documents(project: Project, rows: Sequence[tuple], refused: list[str]) -> list[str]:
+    """Server documents (external id, title, text, sha256, meta, source file, target, sentences as JSON)
+    the file lacks, in one transaction with their hashes noted in ``TO_FILL`` (their attributions and
+    events already pulled past are fetched for them next, see sync's ``fill_documents``); returns the
+    hashes added. A document this version cannot store is left out with a line in ``refused``."""
+    from stancelabel.store.documents import check_document
+
+    with project.transaction() as conn:
+        present = {r[0] for r in conn.execute("SELECT sha256 FROM json_each(?) j JOIN document d ON d.sha256 = "
+                                              "j.value", (json.dumps([r[3] for r in rows]),))}
+        fresh = []
+        for external_id, title, text, sha, meta, source_file, target, sentences in rows:
+            if sha in present:
+                continue
+            try:
+                check_document(external_id, title, text, json.loads(meta))
+                if text_sha256(text) != sha:
+                    raise ValueError("its text does not have the hash it is named by")
+                spans = [(int(a), int(b)) for a, b in json.loads(sentences)]
+            except (StanceLabelError, TypeError, ValueError) as error:
+                refused.append(f"document {external_id!r} ({sha[:12]}): {error}")
+                continue
+            present.add(sha)
+            fresh.append((external_id, title, text, sha, meta, source_file, target, spans))
+        if fresh:
+            project.copy_documents(fresh)
+            waiting = conn.execute("SELECT value FROM project_meta WHERE key = ?", (TO_FILL,)).fetchone()
+            _set(conn, TO_FILL, json.dumps(sorted({*json.loads(waiting[0] if waiting and waiting[0] else "[]"),
+                                                   *(x[3] for x in fresh)})))
+    return [x[3] for x in fresh]
 
 
 def add_authors(project: Project, rows: Sequence[tuple[str, str]], seen: int) -> int:

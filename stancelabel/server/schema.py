@@ -130,10 +130,31 @@ CREATE POLICY author_write ON {s}.attribution_author FOR INSERT WITH CHECK (
     {s}.is_lead() OR annotator = {s}.me());
 """
 
+#: What only a lead may change after publish: add documents, assign them, edit the guidelines. The
+#: team role holds the privileges (a lead's role is a team member like an annotator's); these
+#: policies let only lead roles use them, so an annotator's document insert is refused by the server.
+#: Part of every new schema; run once by the owner's sync on a schema published before (format 1).
+_LEAD_WRITES = r"""
+ALTER TABLE {s}.document ENABLE ROW LEVEL SECURITY;
+CREATE POLICY document_read ON {s}.document FOR SELECT USING (true);
+CREATE POLICY document_write ON {s}.document FOR INSERT WITH CHECK ({s}.is_lead());
+ALTER TABLE {s}.assignment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY assignment_read ON {s}.assignment FOR SELECT USING (true);
+CREATE POLICY assignment_write ON {s}.assignment FOR INSERT WITH CHECK ({s}.is_lead());
+ALTER TABLE {s}.meta ENABLE ROW LEVEL SECURITY;
+CREATE POLICY meta_read ON {s}.meta FOR SELECT USING (true);
+CREATE POLICY meta_write ON {s}.meta FOR UPDATE USING ({s}.is_lead() AND key = 'guidelines')
+    WITH CHECK (key = 'guidelines');
+"""
+
+#: The schema's format (meta ``format``): 2 lets leads add documents, assignments and guidelines.
+FORMAT = "2"
+
 _TEAM_GRANTS = """
 GRANT USAGE ON SCHEMA {s} TO {team};
 GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {team};
-GRANT INSERT ON {s}.event, {s}.attribution, {s}.attribution_author TO {team};
+GRANT INSERT ON {s}.event, {s}.attribution, {s}.attribution_author, {s}.document, {s}.assignment TO {team};
+GRANT UPDATE (value) ON {s}.meta TO {team};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {team};
 """
 
@@ -152,7 +173,15 @@ def statements(template: str, **names: str) -> list[str]:
 
 def create_statements(schema: str) -> list[str]:
     """The DDL of a new shared project in ``schema``."""
-    return statements(_DDL, s=schema)
+    return statements(_DDL, s=schema) + statements(_LEAD_WRITES, s=schema)
+
+
+def upgrade_statements(schema: str, team_exists: bool) -> list[str]:
+    """What brings a format-1 schema to format 2 (run by its owner, in one transaction)."""
+    team = team_role(schema)
+    return [*statements(_LEAD_WRITES, s=schema),
+            *(statements(_TEAM_GRANTS, s=schema, team=team) if team_exists else []),
+            f"UPDATE {_quoted(schema)}.meta SET value = '{FORMAT}' WHERE key = 'format'"]
 
 
 def team_statements(schema: str, database: str, create: bool) -> list[str]:

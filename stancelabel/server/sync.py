@@ -23,8 +23,9 @@ from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import Label
 from stancelabel.core.names import clean_name
 from stancelabel.core.outputs import Kind, plan_output
-from stancelabel.server import local, require_psycopg
+from stancelabel.server import documents, local, require_psycopg
 from stancelabel.server.schema import (
+    FORMAT,
     MARK,
     annotator_role,
     check_schema_name,
@@ -146,6 +147,9 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
     for key in (local.PUSHED_EVENT, local.PUSHED_ATTRIBUTION, local.PULLED_EVENT, local.PULLED_ATTRIBUTION,
                 local.PULLED_AUTHORS):
         project.set_setting(key, "0")  # cursors of an earlier server mean nothing here
+    for key in (local.PUSHED_DOCUMENT, local.SEEN_DOCUMENTS, local.GUIDELINES):
+        project.set_setting(key, "")  # unknown: the first sync asks the server
+    project.set_setting(local.TO_FILL, "[]")
     psycopg = require_psycopg()
     s = quoted(schema)
     try:
@@ -153,7 +157,7 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
             for statement in create_statements(schema):
                 conn.execute(statement)
             meta = {"name": project.name, "guidelines": project.guidelines(), "blind": "true" if blind else "false",
-                    "published_at": utc_now(), "format": "1"}
+                    "published_at": utc_now(), "format": FORMAT}
             for key in ("split", "pipeline"):
                 if project.get_setting(key):
                     meta[key] = project.get_setting(key)
@@ -162,7 +166,8 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
                 cur.executemany(f"INSERT INTO {s}.label (name, shortcut, colour, description, position) "
                                 "VALUES (%s, %s, %s, %s, %s)",
                                 [(x.name, x.shortcut, x.colour, x.description, x.position) for x in project.labels()])
-                report.documents = _push_documents(cur, s, project, set())
+                rows, last_document = local.documents_after(project, 0, -1)
+                report.documents = documents.insert_documents(cur, s, rows)
                 names = set(project.annotators())
                 if lead:
                     names.add(clean_name(lead, "annotator name"))
@@ -177,6 +182,8 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
                     cur.executemany(f"INSERT INTO {s}.assignment (annotator, sha256) VALUES (%s, %s) "
                                     "ON CONFLICT DO NOTHING", shares)
             report.attributions, report.events = _push(conn, s, project, None, None)
+        project.set_setting(local.PUSHED_DOCUMENT, str(last_document))
+        project.set_setting(local.GUIDELINES, meta["guidelines"])
         with connect(url) as conn:  # everything on the server is this file's: nothing to pull back
             project.set_setting(local.PULLED_EVENT, str(conn.execute(
                 f"SELECT coalesce(max(seq), 0) FROM {s}.event").fetchone()[0]))
@@ -185,13 +192,6 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
     except psycopg.Error as error:
         raise server_error(error) from None
     return report
-
-
-def _push_documents(cur, s: str, project: Project, present: set[str]) -> int:
-    rows = local.local_documents(project, present)
-    cur.executemany(f"INSERT INTO {s}.document (sha256, external_id, title, text, meta, source_file, target, "
-                    "sentences) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
-    return len(rows)
 
 
 def _push(conn, s: str, project: Project, source_id: int | None, annotator: str | None) -> tuple[int, int]:
@@ -325,12 +325,18 @@ class SyncReport:
     pulled_attributions: int = 0
     pulled: local.Pulled = field(default_factory=local.Pulled)
     labels_added: list[str] = field(default_factory=list)
+    pushed_documents: int = 0
+    pulled_documents: int = 0
+    guidelines: str | None = None  # 'sent', 'received' or None
+    unassigned: int = 0            # after a lead sent documents to a split project: those in nobody's share
 
     def to_json(self) -> dict[str, Any]:
         return {"pushed_attributions": self.pushed_attributions, "pushed_events": self.pushed_events,
                 "pulled_attributions": self.pulled_attributions, "pulled_events": self.pulled.events,
                 "already_there": self.pulled.already, "other_shares": self.pulled.elsewhere,
-                "refused": self.pulled.refused, "labels_added": self.labels_added}
+                "refused": self.pulled.refused, "labels_added": self.labels_added,
+                "pushed_documents": self.pushed_documents, "pulled_documents": self.pulled_documents,
+                "guidelines": self.guidelines, "unassigned_documents": self.unassigned}
 
 
 def sync(project: Project, url: str | None = None, *, write_batch: int | None = None,
@@ -367,8 +373,25 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
                                "annotators with stancelabel server add-annotator")
     source_id = project.merge_source_id(Location.of(project).url, f"server:{schema}")
     report.labels_added = _pull_labels(conn, s, project)
-    report.pushed_attributions, report.pushed_events = _push(conn, s, project, source_id,
-                                                             None if owner or is_lead else me)
+    if owner:
+        documents.upgrade(conn, schema)
+    lead = documents.writable(conn, s, owner, is_lead)
+    report.guidelines = documents.sync_guidelines(conn, s, project, lead, report.pulled.refused)
+    if lead:  # documents before the attributions that name them
+        report.pushed_documents = documents.push_documents(conn, s, project)
+        if report.pushed_documents:
+            report.unassigned = documents.unassigned(conn, s)
+    try:
+        report.pushed_attributions, report.pushed_events = _push(conn, s, project, source_id,
+                                                                 None if owner or is_lead else me)
+    except require_psycopg().errors.ForeignKeyViolation:
+        raise StanceLabelError(
+            f"{project.path}: it holds attributions of documents the server does not have, which cannot be "
+            "sent: " + ("the server takes documents from this lead's role once the project's owner has synced "
+                        "with this version (it upgrades the shared project); then sync again" if is_lead else
+                        "only a lead adds documents to a shared project (import them into the lead's file)")
+            + "; nothing was lost") from None
+    report.pulled_documents = documents.pull_documents(conn, s, project, report.pulled.refused)
     # attributions, then events (an event names an attribution the file must have first)
     for rows in _after(conn, f"SELECT seq, key, sha256, source, cue, content, origin, source_hint, suggestion, "
                        f"status FROM {s}.attribution", int(project.get_setting(local.PULLED_ATTRIBUTION) or 0)):
@@ -391,6 +414,9 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
                                    annotations=not fresh)
     if fresh and report.pulled.events:
         local.recompute_annotations(project)
+    filled = documents.fill_documents(conn, s, project, source_id, write_batch, write_turn)
+    report.pulled_attributions += filled[0]
+    report.pulled.events += filled[1]
     return report
 
 
@@ -462,3 +488,51 @@ def add_annotator(url: str, name: str, role: str | None = None, schema: str | No
     except psycopg.Error as error:
         raise server_error(error) from None
     return role, sql
+
+
+def assign(url: str, annotators: list[str], names: list[str], *, unassigned: bool = False,
+           schema: str | None = None) -> tuple[int, int]:
+    """Put documents in annotators' shares: those named (external id or sha256) and, with ``unassigned``,
+    every document in nobody's share yet. Their next sync brings them. Returns (documents, new
+    assignments); one transaction, repeatable (an assignment already there is left)."""
+    psycopg = require_psycopg()
+    annotators = [clean_name(name, "annotator name") for name in annotators]
+    try:
+        with connect(url) as conn:
+            schema = find_schema(conn, schema)
+            s = quoted(schema)
+            is_lead, owner = conn.execute(f"SELECT {s}.is_lead(), pg_get_userbyid(nspowner) = current_user "
+                                          "FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+            if owner:
+                documents.upgrade(conn, schema)
+            if not documents.writable(conn, s, owner, is_lead):
+                raise StanceLabelError(f"the database role {conn.info.user!r} may not assign documents: connect "
+                                       "as the project's lead" + ("" if not is_lead else " who published it (an "
+                                                                  "older schema: their next sync upgrades it)"))
+            known = {r[0] for r in conn.execute(f"SELECT name FROM {s}.annotator")}
+            unknown = [name for name in annotators if name not in known]
+            if unknown:
+                raise StanceLabelError(f"no annotator {unknown[0]!r} in this project (known: "
+                                       f"{', '.join(sorted(known)) or 'none'}); add one with stancelabel server "
+                                       "add-annotator")
+            found = conn.execute(f"SELECT sha256, external_id FROM {s}.document WHERE external_id = ANY(%s) "
+                                 "OR sha256 = ANY(%s) ORDER BY seq", (names, names)).fetchall()
+            named = {x for row in found for x in row}
+            missing = [name for name in names if name not in named]
+            if missing:
+                raise StanceLabelError(f"no document {missing[0]!r} on the server"
+                                       + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                                       + ": name documents by id or sha256, and sync the file they were "
+                                       "imported into first")
+            shas = list(dict.fromkeys(row[0] for row in found))
+            if unassigned:
+                shas += [r[0] for r in conn.execute(
+                    f"SELECT sha256 FROM {s}.document d WHERE NOT EXISTS (SELECT 1 FROM {s}.assignment a "
+                    "WHERE a.sha256 = d.sha256) ORDER BY seq") if r[0] not in shas]
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO {s}.assignment (annotator, sha256) VALUES (%s, %s) "
+                                "ON CONFLICT DO NOTHING", [(a, sha) for a in annotators for sha in shas])
+                added = max(cur.rowcount, 0)
+    except psycopg.Error as error:
+        raise server_error(error) from None
+    return len(shas), added

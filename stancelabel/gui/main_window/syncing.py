@@ -6,7 +6,8 @@ sync reads the file in plain read transactions and writes pulled events in small
 so the saver (the window's only other writer) is never kept waiting long: labelling goes on at
 the same speed, with the server there or not. The status bar says "Synced 14:02", "Offline since
 14:05 · 12 changes waiting" or "Syncing…"; what the sync brought in is shown once it is
-committed (the queue's rows re-read, the current item redrawn, the counts redone).
+committed (the queue's rows re-read, new documents and their attributions added to the lists, the
+current item redrawn, the counts redone, the guidelines shown again).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.gui.failures import report
-from stancelabel.gui.markup import escape
+from stancelabel.gui.markup import escape, show_markdown
 from stancelabel.gui.saver import LABELS_FIRST
 from stancelabel.store.project import Project
 
@@ -163,23 +164,26 @@ class Syncing(QObject):
             self.error = error
         else:
             self.synced_at, self.offline_since, self.error = time.time(), None, ""
-            if result.pulled.events or result.pulled_attributions or result.labels_added:
+            if result.pulled.events or result.pulled_attributions or result.labels_added or \
+                    result.pulled_documents or result.guidelines == "received":
                 self._show_what_came(result)
         self._show()
         self.finished.emit(not error, result if not error else error)
 
     def _show_what_came(self, result: Any) -> None:
-        """Labels, spans and attributions from the server are in the file: show them."""
+        """Labels, spans, attributions, documents and guidelines from the server are in the file: show them."""
         w = self.w
         if w.project is None:
             return
         with w.display.batch():
-            if result.labels_added:
+            if result.guidelines == "received":
+                show_markdown(w.guidelines_view, w.project.guidelines())
+            if result.labels_added or result.guidelines == "received":  # descriptions from the guidelines
                 w.load_labels()
             w.queuing.queue.refresh_all()
             w.queuing.reload_current()
             w.display.show_current()
-            w.files.refresh_after_import()  # new attributions join the queue; the counts are redone
+            w.files.refresh_after_import()  # new documents and attributions join the lists; the counts are redone
         view = w.reviewing.agreement_view
         if view is not None and view.isVisible() and (result.pulled.events or result.labels_added):
             view.refresh(w.project)  # the lead watching agreement sees it move as labels arrive
