@@ -606,3 +606,39 @@ def test_assign_and_sync_tell_the_lead_about_new_documents_on_the_command_line(t
     assert capsys.readouterr().err.startswith("error: no document 'nosuch' on the server")
     assert main(["sync", str(tmp_path / "alice.stance"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["pulled_documents"] == 1
+
+
+def test_an_event_on_an_attribution_sent_during_a_sync_is_not_lost(team, tmp_path: Path, monkeypatch) -> None:
+    """The lead sends a new attribution and its rejection while alice's sync runs, after its pull of
+    attributions and before its pull of events: the rejection must not be taken before its attribution
+    (and then passed over for good); it comes with her next sync, after the attribution."""
+    from stancelabel.core.model import ImportedAttribution
+    from stancelabel.server import sync as sync_module
+
+    team_db, lead, roles = team
+    alice = _join(team_db, roles, "alice", tmp_path)
+    document = lead.document_ids()[0]
+    read_after = sync_module._after
+    sent: list[str] = []
+
+    def lead_sends_meanwhile(conn, select, *args, **kwargs):
+        if " FROM " in select and select.split(" FROM ")[1].endswith(".event") and not sent:
+            sent.append("now")
+            lead.add_attributions(document, [ImportedAttribution(((0, 3),), ((4, 9),), ((10, 20),))], "manual")
+            new = max(x.id for x in lead.attributions(document))
+            lead.set_status(new, "lead", "rejected")
+            sent.append(lead.attribution(new).key)
+            sync(lead)
+        return read_after(conn, select, *args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "_after", lead_sends_meanwhile)
+    sync(alice)
+    monkeypatch.setattr(sync_module, "_after", read_after)
+    assert len(sent) == 2, "the lead's sync must land inside alice's"
+    sync(alice)
+    rejected = alice.attribution_id(sent[1])
+    assert alice.attribution(rejected).status == "rejected"
+    events = alice.connection.execute("SELECT kind, value FROM event WHERE attribution_id = ?", (rejected,)).fetchall()
+    assert events == [("status", '"rejected"')]  # the event itself, not only the row's state, in her log
+    assert sync(alice).pulled.events == 0
+    alice.close()

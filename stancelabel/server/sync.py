@@ -392,7 +392,11 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
                         "only a lead adds documents to a shared project (import them into the lead's file)")
             + "; nothing was lost") from None
     report.pulled_documents = documents.pull_documents(conn, s, project, report.pulled.refused)
-    # attributions, then events (an event names an attribution the file must have first)
+    # attributions, then events (an event names an attribution the file must have first). Events only up to
+    # those committed before the attributions are read: one committed later may name an attribution
+    # committed later too, which this pull would not have; it comes with the next sync, after its attribution
+    # (the server's inserts take one lock, so seq order is commit order).
+    events_upto = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {s}.event").fetchone()[0]
     for rows in _after(conn, f"SELECT seq, key, sha256, source, cue, content, origin, source_hint, suggestion, "
                        f"status FROM {s}.attribution", int(project.get_setting(local.PULLED_ATTRIBUTION) or 0)):
         after = rows[-1][0]
@@ -405,7 +409,7 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
         authors = conn.execute(f"SELECT key, annotator FROM {s}.attribution_author").fetchall()
         local.add_authors(project, authors, len(authors))  # those of another share's attributions: left out
     for rows in _after(conn, f"SELECT seq, ident, at, annotator, key, kind, value, previous, undoes, target "
-                       f"FROM {s}.event", int(project.get_setting(local.PULLED_EVENT) or 0)):
+                       f"FROM {s}.event", int(project.get_setting(local.PULLED_EVENT) or 0), upto=events_upto):
         for i in range(0, len(rows), write_batch):
             chunk = rows[i:i + write_batch]
             pulled = [local.ServerEvent(*r[1:]) for r in chunk]
@@ -420,10 +424,12 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
     return report
 
 
-def _after(conn, select: str, after: int):
-    """The server's rows of ``select`` (its first column ``seq``) after ``after``, a batch at a time in order."""
+def _after(conn, select: str, after: int, upto: int | None = None):
+    """The server's rows of ``select`` (its first column ``seq``) after ``after`` (and up to ``upto``), a
+    batch at a time in order."""
+    bound = "" if upto is None else f" AND seq <= {int(upto)}"
     while True:
-        rows = conn.execute(f"{select} WHERE seq > %s ORDER BY seq LIMIT %s", (after, BATCH)).fetchall()
+        rows = conn.execute(f"{select} WHERE seq > %s{bound} ORDER BY seq LIMIT %s", (after, BATCH)).fetchall()
         if not rows:
             return
         yield rows
