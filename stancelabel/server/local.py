@@ -16,7 +16,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stancelabel.core.errors import StanceLabelError
@@ -250,6 +250,24 @@ def _id(conn: sqlite3.Connection, table: str, column: str, value: str) -> int:
     return conn.execute(f"INSERT INTO {table} ({column}, created_at) VALUES (?, ?)", (value, utc_now())).lastrowid
 
 
+def _checked(event: ServerEvent, ids: dict[str, int]) -> tuple[str | None, Any, str, str]:
+    """What an event's kind, value and previous value allow: why it cannot go into the file (None: it
+    can, as far as they go; its time and annotator are checked apart), the value read, and the value and
+    previous value as the file stores them. The same for every event with the same three."""
+    problem, value, previous = _problem(replace(event, at=_SOME_TIME, annotator="x"), _SOME_TIME)
+    if problem is None and event.kind == "note" and value:
+        try:
+            check_text(value, "the note")
+        except StanceLabelError as error:
+            problem = str(error)
+    if problem is not None:
+        return problem, value, "", ""
+    return None, value, _local(event.kind, value, ids), _local(event.kind, previous, ids)
+
+
+_SOME_TIME = "2000-01-01T00:00:00Z"
+
+
 def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int, cursor: tuple[str, int],
                  report: Pulled, *, annotations: bool = True) -> None:
     """Insert pulled events not yet in the file and recompute what they touch, with the pull cursor,
@@ -263,10 +281,16 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
     with project.transaction() as conn:
         ids = {name: i for i, name in _label_names(conn).items()}
         names = {i: name for name, i in ids.items()}
-        attributions: dict[str, tuple[int, int]] = {
-            key: (attribution_id, length) for key, attribution_id, length in conn.execute(
-                "SELECT a.key, a.id, length(d.text) FROM json_each(?) j JOIN attribution a ON a.key = j.value "
-                "JOIN document d ON d.id = a.document_id", (json.dumps(sorted({e.key for e in events})),))}
+        attributions: dict[str, tuple[int, int]] = {  # key -> (attribution id, document id)
+            key: (attribution_id, document_id) for key, attribution_id, document_id in conn.execute(
+                "SELECT a.key, a.id, a.document_id FROM json_each(?) j JOIN attribution a ON a.key = j.value",
+                (json.dumps(sorted({e.key for e in events})),))}
+        # the lengths of the documents of span events only: length() reads a document's whole text
+        lengths: dict[int, int] = dict(conn.execute(
+            "SELECT id, length(text) FROM document WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({attributions[e.key][1] for e in events
+                                if e.kind == "span" and e.key in attributions})),))) if any(
+            e.kind == "span" for e in events) else {}
         keys = {attribution_id: key for key, (attribution_id, _) in attributions.items()}
         # the file's events with the attribution and time of a pulled one: the only ones it can already have
         moments = sorted({(attributions[e.key][0], e.at) for e in events if e.key in attributions})
@@ -278,26 +302,38 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
             known[identity(at, who, keys[attribution_id], kind, _named(kind, value, names),
                            _named(kind, previous, names))] = event_id
         annotators: dict[str, int] = {}
+        bad_names: dict[str, bool] = {}  # annotator name -> refused (checked once a batch)
+        # (kind, value, previous) -> the check and the stored values: a batch holds few distinct ones
+        values: dict[tuple[str, str, str], tuple[str | None, Any, str, str]] = {}
         targets: dict[str, int] = {}
         searched: set[tuple[int, int]] = set()
         touched_pairs: set[tuple[int, int]] = set()
         touched: set[int] = set()
         next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM event").fetchone()[0]
         rows = []  # ids given here (the write lock is held): an undo may name an event of the same batch
+        match_time = _TIME.match
         for event in events:
             if event.key not in attributions:
                 report.elsewhere += 1
                 continue
-            problem, value, previous = _problem(event, latest)
-            if problem is None and event.kind == "span":
-                length = attributions[event.key][1]
+            kind, at, who = event.kind, event.at, event.annotator
+            seen = values.get((kind, event.value, event.previous))
+            if seen is None:
+                seen = values[kind, event.value, event.previous] = _checked(event, ids)
+            problem, value, stored_value, stored_previous = seen
+            if kind in EVENT_KINDS:  # the time and the annotator, as _problem checks them, after the kind
+                if not match_time(at) or at > latest:
+                    problem = f"has the time {at!r}, not a valid time or more than a day ahead"
+                else:
+                    bad = bad_names.get(who)
+                    if bad is None:
+                        bad = bad_names[who] = bool(text_problem(who) or not who.strip())
+                    if bad:
+                        problem = "names an annotator whose name is not printable text"
+            if problem is None and kind == "span":
+                length = lengths[attributions[event.key][1]]
                 if any(end > length for role in ("source", "cue", "content") for _, end in value[role]):
                     problem = "has spans outside its document"
-            if problem is None and event.kind == "note" and value:
-                try:
-                    check_text(value, "the note")
-                except StanceLabelError as error:
-                    problem = str(error)
             if problem is not None:
                 report.refused.append(f"event {event.ident} by {event.annotator!r} {problem}")
                 continue
@@ -314,10 +350,10 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
             if event.undoes and event.undoes not in known and pair not in searched:
                 # an undo of an older event (rare): that annotator's events on it, identified
                 searched.add(pair)
-                for i, at, kind, v, p in conn.execute("SELECT id, at, kind, value, previous FROM event "
-                                                      "WHERE attribution_id = ? AND annotator_id = ?", pair):
-                    known.setdefault(identity(at, event.annotator, event.key, kind, _named(kind, v, names),
-                                              _named(kind, p, names)), i)
+                for i, x_at, x_kind, v, p in conn.execute("SELECT id, at, kind, value, previous FROM event "
+                                                          "WHERE attribution_id = ? AND annotator_id = ?", pair):
+                    known.setdefault(identity(x_at, event.annotator, event.key, x_kind, _named(x_kind, v, names),
+                                              _named(x_kind, p, names)), i)
             target_id = None
             target = normalize_target(event.target) if event.kind == "label" else None
             if target is not None and text_problem(target) is None and len(target) <= 1000:
@@ -325,8 +361,8 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
                     targets[target] = _id(conn, "target", "text", target)
                 target_id = targets[target]
             undoes = known.get(event.undoes) if event.undoes else None
-            rows.append((next_id, event.at, annotator_id, attribution_id, event.kind, _local(event.kind, value, ids),
-                         _local(event.kind, previous, ids), undoes, target_id, source_id))
+            rows.append((next_id, event.at, annotator_id, attribution_id, event.kind, stored_value, stored_previous,
+                         undoes, target_id, source_id))
             known[event.ident] = next_id
             next_id += 1
             report.events += 1
