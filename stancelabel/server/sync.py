@@ -377,16 +377,17 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
             int(project.get_setting(local.PULLED_AUTHORS) or -1):
         authors = conn.execute(f"SELECT key, annotator FROM {s}.attribution_author").fetchall()
         local.add_authors(project, authors, len(authors))  # those of another share's attributions: left out
-    for rows in _after(conn, f"SELECT seq, ident, at, annotator, key, kind, value, previous, undoes, target "
-                       f"FROM {s}.event", int(project.get_setting(local.PULLED_EVENT) or 0)):
-        for i in range(0, len(rows), write_batch):
-            chunk = rows[i:i + write_batch]
-            pulled = [local.ServerEvent(*r[1:]) for r in chunk]
-            with write_turn():
-                local.apply_events(project, pulled, source_id, (local.PULLED_EVENT, chunk[-1][0]), report.pulled,
-                                   annotations=not fresh)
-    if fresh and report.pulled.events:
-        local.recompute_annotations(project)
+    with local.building(project) if fresh else nullcontext() as building:
+        for rows in _after(conn, f"SELECT seq, ident, at, annotator, key, kind, value, previous, undoes, target "
+                           f"FROM {s}.event", int(project.get_setting(local.PULLED_EVENT) or 0)):
+            for i in range(0, len(rows), write_batch):
+                chunk = rows[i:i + write_batch]
+                pulled = [local.ServerEvent(*r[1:]) for r in chunk]
+                with write_turn():
+                    local.apply_events(project, pulled, source_id, (local.PULLED_EVENT, chunk[-1][0]),
+                                       report.pulled, annotations=not fresh, fresh=building)
+        if fresh and report.pulled.events:
+            local.recompute_annotations(project)
     return report
 
 
