@@ -339,16 +339,16 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
             (json.dumps(sorted({attributions[e.key][1] for e in events
                                 if e.kind == "span" and e.key in attributions})),))) if any(
             e.kind == "span" for e in events) else {}
-        keys = {attributions[e.key][0]: e.key for e in events if e.key in attributions}
         # the file's events with the attribution and time of a pulled one: the only ones it can already have
-        moments = sorted({(attributions[e.key][0], e.at) for e in events if e.key in attributions})
+        moments = {(attributions[e.key][0], e.at) for e in events if e.key in attributions}
         if fresh is not None:
-            moments = [moment for moment in moments if fresh.may_hold(moment)]
+            moments = {moment for moment in moments if fresh.may_hold(moment)}
+        keys = {attributions[e.key][0]: e.key for e in events if e.key in attributions} if moments else {}
         known: dict[str, int] = {}  # identity -> event id
         for event_id, attribution_id, who, at, kind, value, previous in conn.execute(
                 "SELECT e.id, e.attribution_id, u.name, e.at, e.kind, e.value, e.previous FROM json_each(?) j "
                 "JOIN event e ON e.attribution_id = j.value ->> 0 AND e.at = j.value ->> 1 "
-                "JOIN annotator u ON u.id = e.annotator_id", (json.dumps(moments),)):
+                "JOIN annotator u ON u.id = e.annotator_id", (json.dumps(sorted(moments)),)):
             known[identity(at, who, keys[attribution_id], kind, _named(kind, value, names),
                            _named(kind, previous, names))] = event_id
         annotators: dict[str, int] = {}
