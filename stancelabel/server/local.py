@@ -306,12 +306,16 @@ def building(project: Project) -> Iterator[Fresh]:
     thrown away if the join fails: written as a merge writes its output (a rollback journal in memory,
     no syncing: ``target.building()`` syncs the finished file), and the event log's indexes built once
     at the end, as the merge does, but ``event_by_attribution``, which each batch needs (the file's
-    events at a pulled one's moment, the earlier events an undo names)."""
+    events at a pulled one's moment, the earlier events an undo names). As in the merge, foreign keys
+    are not checked row by row meanwhile: ``apply_events`` writes only ids it found in the file or
+    gave itself (attributions, annotators and targets looked up, undone events in ``known``)."""
     conn = project.connection
     conn.execute("PRAGMA journal_mode = MEMORY")
     conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA foreign_keys = OFF")
     with indexes_rebuilt(conn, "event", keep=("event_by_attribution",)):
         yield Fresh()
+    conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
 
