@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,7 +25,7 @@ from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import normalize_target
 from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, text_problem
 from stancelabel.server.schema import EVENT_KINDS
-from stancelabel.store.connection import indexes_rebuilt
+from stancelabel.store.connection import COPY_CACHE_KB, indexes_rebuilt
 from stancelabel.store.project import Project, utc_now
 
 #: project_meta keys a synced file keeps (no secrets: the connection string has no password).
@@ -442,8 +443,16 @@ def _set(conn: sqlite3.Connection, key: str, value: Any) -> None:
 
 def recompute_annotations(project: Project) -> None:
     """Every annotation from the event log, in one transaction (after pulls that left them out)."""
-    with project.transaction() as conn, indexes_rebuilt(conn, "annotation"):
-        _recompute_annotations(conn, None)
+    conn = project.connection
+    cache, threads = conn.execute("PRAGMA cache_size").fetchone()[0], conn.execute("PRAGMA threads").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = -{COPY_CACHE_KB}")  # ranking every event is a sort: room for it
+    conn.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
+    try:
+        with project.transaction() as conn, indexes_rebuilt(conn, "annotation"):
+            _recompute_annotations(conn, None)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {cache}")
+        conn.execute(f"PRAGMA threads = {threads}")
 
 
 def _recompute_annotations(conn: sqlite3.Connection, pairs: set[tuple[int, int]] | None) -> None:
@@ -457,7 +466,7 @@ def _recompute_annotations(conn: sqlite3.Connection, pairs: set[tuple[int, int]]
     else:
         conn.execute("DELETE FROM annotation WHERE (attribution_id, annotator_id) IN "
                      "(SELECT value ->> 0, value ->> 1 FROM json_each(?))", (touched,))
-    events = ("event e" if touched is None else
+    events = ("event e NOT INDEXED" if touched is None else  # the whole log: read in its order, then sorted
               "json_each(?) j JOIN event e ON e.attribution_id = j.value ->> 0 AND e.annotator_id = j.value ->> 1")
     conn.execute(f"""
         WITH ranked AS (
