@@ -104,6 +104,8 @@ def local_events(project: Project, after: int, *, skip_source: int | None, annot
             "LEFT JOIN annotator xu ON xu.id = x.annotator_id LEFT JOIN attribution xa ON xa.id = x.attribution_id "
             "WHERE e.id > ? ORDER BY e.id LIMIT ?", (after, limit)).fetchall()
     out, last = [], after
+    # (kind, value, previous) -> both named, and as JSON text: a batch of labels holds a handful
+    seen: dict[tuple[str, str | None, str | None], tuple[Any, Any, str, str]] = {}
     for (event_id, source_id, at, who, key, kind, value, previous, target, x_at, x_who, x_key, x_kind, x_value,
          x_previous) in rows:
         last = event_id
@@ -112,16 +114,14 @@ def local_events(project: Project, after: int, *, skip_source: int | None, annot
             continue
         undoes = identity(x_at, x_who, x_key, x_kind, _named(x_kind, x_value, names),
                           _named(x_kind, x_previous, names)) if x_at else None
-        out.append(_server_event(at, who, key, kind, _named(kind, value, names), _named(kind, previous, names),
-                                 target, undoes))
+        named = seen.get((kind, value, previous))
+        if named is None:
+            v, p = _named(kind, value, names), _named(kind, previous, names)
+            named = seen[kind, value, previous] = (v, p, json.dumps(v, ensure_ascii=False),
+                                                   json.dumps(p, ensure_ascii=False))
+        out.append(ServerEvent(identity(at, who, key, kind, named[0], named[1]), at, who, key, kind, named[2],
+                               named[3], undoes, target))
     return out, last
-
-
-def _server_event(at: str, annotator: str, key: str, kind: str, value: Any, previous: Any, target: str | None,
-                  undoes: str | None) -> ServerEvent:
-    return ServerEvent(identity(at, annotator, key, kind, value, previous), at, annotator, key, kind,
-                       json.dumps(value, ensure_ascii=False), json.dumps(previous, ensure_ascii=False), undoes,
-                       target)
 
 
 def local_attributions(project: Project, after: int) -> tuple[list[tuple], list[tuple], int]:
