@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import normalize_target, text_sha256
 from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, text_problem
 from stancelabel.server.schema import EVENT_KINDS
-from stancelabel.store.connection import indexes_rebuilt
+from stancelabel.store.connection import COPY_CACHE_KB, indexes_rebuilt
 from stancelabel.store.project import Project, utc_now
 
 #: project_meta keys a synced file keeps (no secrets: the connection string has no password).
@@ -106,6 +108,8 @@ def local_events(project: Project, after: int, *, skip_source: int | None, annot
             "LEFT JOIN annotator xu ON xu.id = x.annotator_id LEFT JOIN attribution xa ON xa.id = x.attribution_id "
             "WHERE e.id > ? ORDER BY e.id LIMIT ?", (after, limit)).fetchall()
     out, last = [], after
+    # (kind, value, previous) -> both named, and as JSON text: a batch of labels holds a handful
+    seen: dict[tuple[str, str | None, str | None], tuple[Any, Any, str, str]] = {}
     for (event_id, source_id, at, who, key, kind, value, previous, target, x_at, x_who, x_key, x_kind, x_value,
          x_previous) in rows:
         last = event_id
@@ -114,16 +118,14 @@ def local_events(project: Project, after: int, *, skip_source: int | None, annot
             continue
         undoes = identity(x_at, x_who, x_key, x_kind, _named(x_kind, x_value, names),
                           _named(x_kind, x_previous, names)) if x_at else None
-        out.append(_server_event(at, who, key, kind, _named(kind, value, names), _named(kind, previous, names),
-                                 target, undoes))
+        named = seen.get((kind, value, previous))
+        if named is None:
+            v, p = _named(kind, value, names), _named(kind, previous, names)
+            named = seen[kind, value, previous] = (v, p, json.dumps(v, ensure_ascii=False),
+                                                   json.dumps(p, ensure_ascii=False))
+        out.append(ServerEvent(identity(at, who, key, kind, named[0], named[1]), at, who, key, kind, named[2],
+                               named[3], undoes, target))
     return out, last
-
-
-def _server_event(at: str, annotator: str, key: str, kind: str, value: Any, previous: Any, target: str | None,
-                  undoes: str | None) -> ServerEvent:
-    return ServerEvent(identity(at, annotator, key, kind, value, previous), at, annotator, key, kind,
-                       json.dumps(value, ensure_ascii=False), json.dumps(previous, ensure_ascii=False), undoes,
-                       target)
 
 
 def local_attributions(project: Project, after: int) -> tuple[list[tuple], list[tuple], int]:
@@ -293,8 +295,77 @@ def _id(conn: sqlite3.Connection, table: str, column: str, value: str) -> int:
     return conn.execute(f"INSERT INTO {table} ({column}, created_at) VALUES (?, ?)", (value, utc_now())).lastrowid
 
 
+def _checked(event: ServerEvent, ids: dict[str, int]) -> tuple[str | None, Any, str, str]:
+    """What an event's kind, value and previous value allow: why it cannot go into the file (None: it
+    can, as far as they go; its time and annotator are checked apart), the value read, and the value and
+    previous value as the file stores them. The same for every event with the same three."""
+    problem, value, previous = _problem(replace(event, at=_SOME_TIME, annotator="x"), _SOME_TIME)
+    if problem is None and event.kind == "note" and value:
+        try:
+            check_text(value, "the note")
+        except StanceLabelError as error:
+            problem = str(error)
+    if problem is not None:
+        return problem, value, "", ""
+    return None, value, _local(event.kind, value, ids), _local(event.kind, previous, ids)
+
+
+_SOME_TIME = "2000-01-01T00:00:00Z"
+
+
+class Fresh:
+    """What a pull into a file being made (join) keeps from batch to batch: nobody else writes the file
+    until it is complete, so its attributions are read once, and the (attribution, time) of every event
+    it holds is remembered as one bit of a hash, so that a batch asks the file only about the moments it
+    may hold already (a bit set: few) rather than probing the log for every pulled event."""
+
+    BITS = 1 << 26  # 8 MB: about 1.5% of moments asked about in vain at a million events
+
+    def __init__(self) -> None:
+        self.attributions: dict[str, tuple[int, int]] | None = None
+        self.bits = bytearray(self.BITS >> 3)
+
+    def start(self, conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+        """The file's attributions, key -> (id, document id); on the first batch, the file's events noted."""
+        if self.attributions is None:
+            self.attributions = {key: (attribution_id, document_id) for key, attribution_id, document_id in
+                                 conn.execute("SELECT key, id, document_id FROM attribution")}
+            self.hold(conn.execute("SELECT attribution_id, at FROM event"))
+        return self.attributions
+
+    def hold(self, moments: Iterable[tuple[int, str]]) -> None:
+        bits, mask = self.bits, self.BITS - 1
+        for moment in moments:
+            h = hash(moment) & mask
+            bits[h >> 3] |= 1 << (h & 7)
+
+    def may_hold(self, moment: tuple[int, str]) -> bool:
+        h = hash(moment) & (self.BITS - 1)
+        return bool(self.bits[h >> 3] & (1 << (h & 7)))
+
+
+@contextmanager
+def building(project: Project) -> Iterator[Fresh]:
+    """A pull into a file being made (join), which nobody reads until it is complete and which is
+    thrown away if the join fails: written as a merge writes its output (a rollback journal in memory,
+    no syncing: ``target.building()`` syncs the finished file), and the event log's indexes built once
+    at the end, as the merge does, but ``event_by_attribution``, which each batch needs (the file's
+    events at a pulled one's moment, the earlier events an undo names). As in the merge, foreign keys
+    are not checked row by row meanwhile: ``apply_events`` writes only ids it found in the file or
+    gave itself (attributions, annotators and targets looked up, undone events in ``known``)."""
+    conn = project.connection
+    conn.execute("PRAGMA journal_mode = MEMORY")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    with indexes_rebuilt(conn, "event", keep=("event_by_attribution",)):
+        yield Fresh()
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+
+
 def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int, cursor: tuple[str, int],
-                 report: Pulled, *, annotations: bool = True) -> None:
+                 report: Pulled, *, annotations: bool = True, fresh: Fresh | None = None) -> None:
     """Insert pulled events not yet in the file and recompute what they touch, with the pull cursor,
     in one transaction: interrupted, nothing of it is there and the next pull brings it again.
 
@@ -306,41 +377,61 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
     with project.transaction() as conn:
         ids = {name: i for i, name in _label_names(conn).items()}
         names = {i: name for name, i in ids.items()}
-        attributions: dict[str, tuple[int, int]] = {
-            key: (attribution_id, length) for key, attribution_id, length in conn.execute(
-                "SELECT a.key, a.id, length(d.text) FROM json_each(?) j JOIN attribution a ON a.key = j.value "
-                "JOIN document d ON d.id = a.document_id", (json.dumps(sorted({e.key for e in events})),))}
-        keys = {attribution_id: key for key, (attribution_id, _) in attributions.items()}
+        attributions: dict[str, tuple[int, int]] = fresh.start(conn) if fresh is not None else {
+            key: (attribution_id, document_id) for key, attribution_id, document_id in conn.execute(
+                "SELECT a.key, a.id, a.document_id FROM json_each(?) j JOIN attribution a ON a.key = j.value",
+                (json.dumps(sorted({e.key for e in events})),))}  # key -> (attribution id, document id)
+        # the lengths of the documents of span events only: length() reads a document's whole text
+        lengths: dict[int, int] = dict(conn.execute(
+            "SELECT id, length(text) FROM document WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({attributions[e.key][1] for e in events
+                                if e.kind == "span" and e.key in attributions})),))) if any(
+            e.kind == "span" for e in events) else {}
         # the file's events with the attribution and time of a pulled one: the only ones it can already have
-        moments = sorted({(attributions[e.key][0], e.at) for e in events if e.key in attributions})
+        moments = {(attributions[e.key][0], e.at) for e in events if e.key in attributions}
+        if fresh is not None:
+            moments = {moment for moment in moments if fresh.may_hold(moment)}
+        keys = {attributions[e.key][0]: e.key for e in events if e.key in attributions} if moments else {}
         known: dict[str, int] = {}  # identity -> event id
         for event_id, attribution_id, who, at, kind, value, previous in conn.execute(
                 "SELECT e.id, e.attribution_id, u.name, e.at, e.kind, e.value, e.previous FROM json_each(?) j "
                 "JOIN event e ON e.attribution_id = j.value ->> 0 AND e.at = j.value ->> 1 "
-                "JOIN annotator u ON u.id = e.annotator_id", (json.dumps(moments),)):
+                "JOIN annotator u ON u.id = e.annotator_id", (json.dumps(sorted(moments)),)):
             known[identity(at, who, keys[attribution_id], kind, _named(kind, value, names),
                            _named(kind, previous, names))] = event_id
         annotators: dict[str, int] = {}
+        bad_names: dict[str, bool] = {}  # annotator name -> refused (checked once a batch)
+        # (kind, value, previous) -> the check and the stored values: a batch holds few distinct ones
+        values: dict[tuple[str, str, str], tuple[str | None, Any, str, str]] = {}
         targets: dict[str, int] = {}
         searched: set[tuple[int, int]] = set()
         touched_pairs: set[tuple[int, int]] = set()
         touched: set[int] = set()
         next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM event").fetchone()[0]
         rows = []  # ids given here (the write lock is held): an undo may name an event of the same batch
+        match_time = _TIME.match
         for event in events:
             if event.key not in attributions:
                 report.elsewhere += 1
                 continue
-            problem, value, previous = _problem(event, latest)
-            if problem is None and event.kind == "span":
-                length = attributions[event.key][1]
+            kind, at, who = event.kind, event.at, event.annotator
+            seen = values.get((kind, event.value, event.previous))
+            if seen is None:
+                seen = values[kind, event.value, event.previous] = _checked(event, ids)
+            problem, value, stored_value, stored_previous = seen
+            if kind in EVENT_KINDS:  # the time and the annotator, as _problem checks them, after the kind
+                if not match_time(at) or at > latest:
+                    problem = f"has the time {at!r}, not a valid time or more than a day ahead"
+                else:
+                    bad = bad_names.get(who)
+                    if bad is None:
+                        bad = bad_names[who] = bool(text_problem(who) or not who.strip())
+                    if bad:
+                        problem = "names an annotator whose name is not printable text"
+            if problem is None and kind == "span":
+                length = lengths[attributions[event.key][1]]
                 if any(end > length for role in ("source", "cue", "content") for _, end in value[role]):
                     problem = "has spans outside its document"
-            if problem is None and event.kind == "note" and value:
-                try:
-                    check_text(value, "the note")
-                except StanceLabelError as error:
-                    problem = str(error)
             if problem is not None:
                 report.refused.append(f"event {event.ident} by {event.annotator!r} {problem}")
                 continue
@@ -357,10 +448,10 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
             if event.undoes and event.undoes not in known and pair not in searched:
                 # an undo of an older event (rare): that annotator's events on it, identified
                 searched.add(pair)
-                for i, at, kind, v, p in conn.execute("SELECT id, at, kind, value, previous FROM event "
-                                                      "WHERE attribution_id = ? AND annotator_id = ?", pair):
-                    known.setdefault(identity(at, event.annotator, event.key, kind, _named(kind, v, names),
-                                              _named(kind, p, names)), i)
+                for i, x_at, x_kind, v, p in conn.execute("SELECT id, at, kind, value, previous FROM event "
+                                                          "WHERE attribution_id = ? AND annotator_id = ?", pair):
+                    known.setdefault(identity(x_at, event.annotator, event.key, x_kind, _named(x_kind, v, names),
+                                              _named(x_kind, p, names)), i)
             target_id = None
             target = normalize_target(event.target) if event.kind == "label" else None
             if target is not None and text_problem(target) is None and len(target) <= 1000:
@@ -368,8 +459,8 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
                     targets[target] = _id(conn, "target", "text", target)
                 target_id = targets[target]
             undoes = known.get(event.undoes) if event.undoes else None
-            rows.append((next_id, event.at, annotator_id, attribution_id, event.kind, _local(event.kind, value, ids),
-                         _local(event.kind, previous, ids), undoes, target_id, source_id))
+            rows.append((next_id, event.at, annotator_id, attribution_id, event.kind, stored_value, stored_previous,
+                         undoes, target_id, source_id))
             known[event.ident] = next_id
             next_id += 1
             report.events += 1
@@ -379,6 +470,8 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
                 touched.add(attribution_id)
         conn.executemany("INSERT INTO event (id, at, annotator_id, attribution_id, kind, value, previous, undoes, "
                          "target_id, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if fresh is not None:
+            fresh.hold((row[3], row[1]) for row in rows)
         if annotations:
             _recompute_annotations(conn, touched_pairs)
         for attribution_id in touched:
@@ -393,8 +486,16 @@ def _set(conn: sqlite3.Connection, key: str, value: Any) -> None:
 
 def recompute_annotations(project: Project) -> None:
     """Every annotation from the event log, in one transaction (after pulls that left them out)."""
-    with project.transaction() as conn, indexes_rebuilt(conn, "annotation"):
-        _recompute_annotations(conn, None)
+    conn = project.connection
+    cache, threads = conn.execute("PRAGMA cache_size").fetchone()[0], conn.execute("PRAGMA threads").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = -{COPY_CACHE_KB}")  # ranking every event is a sort: room for it
+    conn.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
+    try:
+        with project.transaction() as conn, indexes_rebuilt(conn, "annotation"):
+            _recompute_annotations(conn, None)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {cache}")
+        conn.execute(f"PRAGMA threads = {threads}")
 
 
 def _recompute_annotations(conn: sqlite3.Connection, pairs: set[tuple[int, int]] | None) -> None:
@@ -408,7 +509,7 @@ def _recompute_annotations(conn: sqlite3.Connection, pairs: set[tuple[int, int]]
     else:
         conn.execute("DELETE FROM annotation WHERE (attribution_id, annotator_id) IN "
                      "(SELECT value ->> 0, value ->> 1 FROM json_each(?))", (touched,))
-    events = ("event e" if touched is None else
+    events = ("event e NOT INDEXED" if touched is None else  # the whole log: read in its order, then sorted
               "json_each(?) j JOIN event e ON e.attribution_id = j.value ->> 0 AND e.annotator_id = j.value ->> 1")
     conn.execute(f"""
         WITH ranked AS (

@@ -167,11 +167,12 @@ def inspect(path: Path) -> tuple[int, int]:
 
 
 @contextmanager
-def indexes_rebuilt(conn: sqlite3.Connection, table: str) -> Iterator[None]:
-    """A table's indexes dropped while many rows go in, and built again from their own SQL after:
-    sorting a million entries once is cheaper than inserting them one by one."""
-    indexes = conn.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? "
-                           "AND sql IS NOT NULL", (table,)).fetchall()
+def indexes_rebuilt(conn: sqlite3.Connection, table: str, keep: Sequence[str] = ()) -> Iterator[None]:
+    """A table's indexes (but those named in ``keep``) dropped while many rows go in, and built again
+    from their own SQL after: sorting a million entries once is cheaper than inserting them one by one."""
+    indexes = [(name, sql) for name, sql in conn.execute(
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        (table,)).fetchall() if name not in keep]
     for name, _ in indexes:
         conn.execute(f'DROP INDEX "{name}"')
     yield
