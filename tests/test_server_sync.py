@@ -642,3 +642,33 @@ def test_an_event_on_an_attribution_sent_during_a_sync_is_not_lost(team, tmp_pat
     assert events == [("status", '"rejected"')]  # the event itself, not only the row's state, in her log
     assert sync(alice).pulled.events == 0
     alice.close()
+
+
+def test_hostile_rows_on_the_server_are_refused_one_by_one_and_the_sync_goes_on(team, tmp_path: Path) -> None:
+    """The server is input like any file: events a tampered or buggy server holds (a span that is null, an
+    annotator name with a terminal escape, a value that is not JSON, a time far ahead) are each refused
+    in one line naming the event, the events around them arrive, and the next sync does not stumble on
+    them again."""
+    import psycopg
+
+    team_db, lead, _ = team
+    key = sorted(x.key for d in lead.document_ids() for x in lead.attributions(d))[0]
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    at = "2026-01-02T03:04:05Z"
+    rows = [("bad-span", at, "bob", "span", "null", "null"),
+            ("bad-name", at, "bob\x1b[31m", "flag", "true", "null"),
+            ("bad-json", at, "bob", "note", "{not json", "null"),
+            ("bad-time", "2999-01-01T00:00:00Z", "bob", "flag", "true", "null"),
+            ("good", at, "lead", "status", '"rejected"', '"active"')]
+    with psycopg.connect(team_db.lead_url, autocommit=True) as conn:  # the schema's owner, past the policies
+        for ident, when, who, kind, value, previous in rows:
+            conn.execute(f'INSERT INTO "{schema}".event (ident, at, annotator, key, kind, value, previous) '
+                         "VALUES (%s, %s, %s, %s, %s, %s, %s)", (ident, when, who, key, kind, value, previous))
+    report = sync(lead)  # the lead reads every annotator's events
+    refused = report.pulled.refused
+    assert len(refused) == 4 and all("\n" not in line for line in refused)
+    assert [line.split()[1] for line in refused] == ["bad-span", "bad-name", "bad-json", "bad-time"]
+    assert lead.attribution(lead.attribution_id(key)).status == "rejected"  # the good one arrived
+    assert "bob\x1b[31m" not in lead.annotators()
+    again = sync(lead)
+    assert again.pulled.events == 0 and again.pulled.refused == []

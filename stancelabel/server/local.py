@@ -23,7 +23,7 @@ from typing import Any
 
 from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import normalize_target, text_sha256
-from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, text_problem
+from stancelabel.core.names import check_text, clean_name, latest_acceptable_time, name_problem, text_problem
 from stancelabel.server.schema import EVENT_KINDS
 from stancelabel.store.connection import COPY_CACHE_KB, indexes_rebuilt
 from stancelabel.store.project import Project, utc_now
@@ -270,16 +270,22 @@ def _problem(event: ServerEvent, latest: str) -> tuple[str | None, Any, Any]:
         return f"has an unknown kind {event.kind!r}", None, None
     if not _TIME.match(event.at) or event.at > latest:
         return f"has the time {event.at!r}, not a valid time or more than a day ahead", None, None
-    if text_problem(event.annotator) or not event.annotator.strip():
+    if _bad_name(event.annotator):
         return "names an annotator whose name is not printable text", None, None
     try:
         value, previous = json.loads(event.value), json.loads(event.previous)
     except (TypeError, ValueError, RecursionError):
         return "holds a value that is not JSON", None, None
     ok = _VALUE_OK[event.kind]
-    if not (ok(value) and ok(previous)) or (event.kind == "status" and value is None):
+    if not (ok(value) and ok(previous)) or (event.kind in ("status", "span") and value is None):
         return f"holds a {event.kind} value this version cannot read", value, previous
     return None, value, previous
+
+
+def _bad_name(name: str) -> bool:
+    """An annotator's name no project file may hold (as ``Project.add_annotator`` checks it): refused
+    with its event, rather than stopping the sync at that event every time."""
+    return bool(text_problem(name) or not name.strip() or name_problem(name.strip()))
 
 
 def _spans_ok(value: Any) -> bool:
@@ -425,7 +431,7 @@ def apply_events(project: Project, events: Sequence[ServerEvent], source_id: int
                 else:
                     bad = bad_names.get(who)
                     if bad is None:
-                        bad = bad_names[who] = bool(text_problem(who) or not who.strip())
+                        bad = bad_names[who] = _bad_name(who)
                     if bad:
                         problem = "names an annotator whose name is not printable text"
             if problem is None and kind == "span":
