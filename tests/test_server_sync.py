@@ -470,12 +470,23 @@ def test_the_server_refuses_documents_assignments_and_guidelines_from_an_annotat
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(f"UPDATE {s}.meta SET key = 'guidelines' WHERE key = 'blind'")
         assert conn.execute(f"SELECT count(*) FROM {s}.document WHERE external_id = 'mine'").fetchone()[0] == 0
-    # a document she imports into her own copy is not sent (nor its attributions: said in one line)
+    # a document she imports into her own copy is not sent, nor its attribution and her label on it: they
+    # stay in her file, counted, and the rest of her work goes on syncing
     _add_article(alice, "private")
-    with pytest.raises(StanceLabelError, match="only a lead adds documents"):
-        sync(alice)
+    private = max(x.id for d in alice.document_ids() for x in alice.attributions(d))
+    shared = alice.attributions(alice.document_ids()[0])[0].id
+    alice.set_label(private, "alice", "asserts")
+    alice.set_label(shared, "alice", "denies")
+    report = sync(alice)
+    assert report.kept == [1, 1] and report.pushed_events == 1 and report.pushed_attributions == 0
+    alice.set_label(private, "alice", "qualifies")
+    again = sync(alice)
+    assert again.kept == [0, 1] and again.pushed_events == 0
     with psycopg.connect(team_db.lead_url) as conn:
         assert conn.execute(f"SELECT count(*) FROM {s}.document").fetchone()[0] == 2
+        assert conn.execute(f"SELECT kind, value FROM {s}.event WHERE annotator = 'alice'").fetchall() == \
+            [("label", '"denies"')]
+    assert alice.annotation(private, "alice").label == "qualifies"  # kept in her file
     alice.close()
 
 

@@ -58,6 +58,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if report.unassigned:
         _out(f"  {report.unassigned} document(s) on the server are in nobody's share: stancelabel server assign "
              "URL --annotator NAME --unassigned (or name them)")
+    if any(report.kept):
+        _out(f"  kept here, not sent: {report.kept[0]} attribution(s) and {report.kept[1]} event(s) on documents "
+             "the shared project does not have (only a lead adds documents)")
     if report.guidelines:
         _out(f"  guidelines {report.guidelines}")
     for name in report.labels_added:

@@ -195,17 +195,27 @@ def publish(project: Project, url: str, schema: str | None = None, blind: bool =
 
 
 def _push(conn, s: str, project: Project, source_id: int | None, annotator: str | None, *,
-          copy: bool = False) -> tuple[int, int]:
+          copy: bool = False, kept: list[int] | None = None) -> tuple[int, int]:
     """Send the file's attributions and events after its push cursors; (attributions, events) new there.
 
     Each batch is one server transaction; the cursor moves after its commit. ``copy`` (publish, a whole
-    file at once): the events go through ``COPY`` (see ``_copy_events``) rather than a statement each."""
+    file at once): the events go through ``COPY`` (see ``_copy_events``) rather than a statement each.
+    ``kept`` (an annotator's sync): attributions of documents the server does not have (the annotator
+    imported them into their own copy; only a lead adds documents), and events on attributions it does
+    not have, stay in the file unsent, counted there, instead of stopping every sync."""
     attributions = events = 0
     after = int(project.get_setting(local.PUSHED_ATTRIBUTION) or 0)
     while True:
         rows, authors, last = local.local_attributions(project, after)
         if not rows:
             break
+        if kept is not None:
+            present = {sha for (sha,) in conn.execute(f"SELECT sha256 FROM {s}.document WHERE sha256 = ANY(%s)",
+                                                      (sorted({r[1] for r in rows}),))}
+            sent = [r for r in rows if r[1] in present]
+            kept[0] += len(rows) - len(sent)
+            keys = {r[0] for r in sent}
+            rows, authors = sent, [x for x in authors if x[0] in keys]
         with conn.transaction(), conn.cursor() as cur:
             for i in range(0, len(rows), BATCH):
                 cur.executemany(
@@ -223,6 +233,12 @@ def _push(conn, s: str, project: Project, source_id: int | None, annotator: str 
         batch, last = local.local_events(project, after, skip_source=source_id, annotator=annotator, limit=BATCH)
         if last == after:
             break
+        if batch and kept is not None:
+            present = {key for (key,) in conn.execute(f"SELECT key FROM {s}.attribution WHERE key = ANY(%s)",
+                                                      (sorted({e.key for e in batch}),))}
+            sent = [e for e in batch if e.key in present]
+            kept[1] += len(batch) - len(sent)
+            batch = sent
         if batch:
             with conn.transaction(), conn.cursor() as cur:
                 if copy:
@@ -352,6 +368,8 @@ class SyncReport:
     pulled_documents: int = 0
     guidelines: str | None = None  # 'sent', 'received' or None
     unassigned: int = 0            # after a lead sent documents to a split project: those in nobody's share
+    #: (attributions, events) of an annotator's own documents, which the server does not have: kept, not sent
+    kept: list[int] = field(default_factory=lambda: [0, 0])
 
     def to_json(self) -> dict[str, Any]:
         return {"pushed_attributions": self.pushed_attributions, "pushed_events": self.pushed_events,
@@ -359,7 +377,8 @@ class SyncReport:
                 "already_there": self.pulled.already, "other_shares": self.pulled.elsewhere,
                 "refused": self.pulled.refused, "labels_added": self.labels_added,
                 "pushed_documents": self.pushed_documents, "pulled_documents": self.pulled_documents,
-                "guidelines": self.guidelines, "unassigned_documents": self.unassigned}
+                "guidelines": self.guidelines, "unassigned_documents": self.unassigned,
+                "kept_attributions": self.kept[0], "kept_events": self.kept[1]}
 
 
 def sync(project: Project, url: str | None = None, *, write_batch: int | None = None,
@@ -405,8 +424,9 @@ def _sync(conn, project: Project, schema: str, write_batch: int = BATCH,
         if report.pushed_documents:
             report.unassigned = documents.unassigned(conn, s)
     try:
-        report.pushed_attributions, report.pushed_events = _push(conn, s, project, source_id,
-                                                                 None if owner or is_lead else me)
+        report.pushed_attributions, report.pushed_events = _push(
+            conn, s, project, source_id, None if owner or is_lead else me,
+            kept=None if owner or is_lead else report.kept)
     except require_psycopg().errors.ForeignKeyViolation:
         raise StanceLabelError(
             f"{project.path}: it holds attributions of documents the server does not have, which cannot be "
