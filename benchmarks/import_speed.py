@@ -62,6 +62,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def cpu_seconds() -> float:
+    """User and system CPU time of this process and of its children that have ended (spaCy's workers
+    end with each nlp.pipe run)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def time_bare(nlp, texts: list[str], n_process: int, batch_size: int) -> float:
     """Seconds for nlp.pipe over the texts, every doc consumed and its sentences walked.
 
@@ -187,22 +194,28 @@ def main(argv: list[str] | None = None) -> int:
     time_import(nlp, info, warm_files, 1, len({read_text(p) for p in warm_files}), args.tmp)
 
     times: dict[tuple[str, int], list[float]] = {}
+    cpu: dict[tuple[str, int], list[float]] = {}
     outside: dict[int, list[float]] = {}
-    print(f"  {'run':>3}  {'n_proc':>6}  {'side':<6}  {'seconds':>8}  {'words/s':>9}  {'outside parse':>13}")
+    print(f"  {'run':>3}  {'n_proc':>6}  {'side':<6}  {'seconds':>8}  {'words/s':>9}  {'CPU s':>7}"
+          f"  {'outside parse':>13}")
     for run in range(1, args.repeat + 1):
         for position, n in enumerate(args.n_process):
             # Alternate which side goes first, so drift on a shared machine favours neither.
             order = ("bare", "import") if (run + position) % 2 else ("import", "bare")
             for side in order:
                 extra = ""
+                used = cpu_seconds()
                 if side == "bare":
                     seconds = time_bare(nlp, texts, n, batch_size)
                 else:
                     seconds, rest = time_import(nlp, info, files, n, len(texts), args.tmp)
                     outside.setdefault(n, []).append(rest)
                     extra = f"{rest:8.2f} s ({rest / seconds:.1%})"
+                used = cpu_seconds() - used
                 times.setdefault((side, n), []).append(seconds)
-                print(f"  {run:>3}  {n:>6}  {side:<6}  {seconds:8.2f}  {words / seconds:9,.0f}  {extra}", flush=True)
+                cpu.setdefault((side, n), []).append(used)
+                print(f"  {run:>3}  {n:>6}  {side:<6}  {seconds:8.2f}  {words / seconds:9,.0f}  {used:7.1f}  {extra}",
+                      flush=True)
 
     best = {key: min(values) for key, values in times.items()}
     reference = args.n_process[0]
@@ -222,6 +235,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"{words / statistics.median(times[('import', n)]):9,.0f}")
     print("  (outside parse: share of the import spent reading, hashing, taking sentence offsets and")
     print("   writing SQLite, i.e. not waiting for the pipeline; measured within the same run)")
+    if args.repeat > 1:
+        print()
+        print("Paired (each run's bare and import back to back, the median over runs) and CPU time")
+        print(f"  {'n_process':>9}  {'import/bare':>11}  {'CPU bare/import':>15}")
+        for n in args.n_process:
+            paired = statistics.median(b / i for b, i in zip(times[("bare", n)], times[("import", n)]))
+            by_cpu = statistics.median(b / i for b, i in zip(cpu[("bare", n)], cpu[("import", n)]))
+            print(f"  {n:>9}  {paired:11.3f}  {by_cpu:15.3f}")
+        print("  (on a shared machine the best of each side pairs the luckiest runs of each; the paired")
+        print("   median compares runs made next to each other, and CPU time, of the main process and its")
+        print("   workers, is not stretched by waiting for a core)")
 
     print()
     print("Goals")
