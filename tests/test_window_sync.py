@@ -171,3 +171,35 @@ def test_a_document_the_lead_adds_appears_in_the_window_after_its_sync(qtbot, ma
     qtbot.waitUntil(lambda: window.queuing.queue.rowCount() == queue + 1, timeout=20_000)
     qtbot.waitUntil(lambda: "Bridges" in window.guidelines_view.toPlainText(), timeout=20_000)
     assert window.current.key == shown  # the item shown stays
+
+
+def test_a_working_copy_opens_as_its_annotator_without_asking(qtbot, shared, tmp_path: Path, monkeypatch) -> None:
+    """alice's working copy, opened from the command line by someone whose usual name is another, labels
+    as alice without a name prompt (the server would refuse labels under another name from her role);
+    switching the name is explained, not done; another project opened after it is labelled under the
+    usual name again."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from stancelabel.gui import app, dialogs
+    from stancelabel.gui.main_window import window as window_module
+    from stancelabel.gui.settings import Settings
+
+    def no_prompt(*_args, **_kwargs):
+        raise AssertionError("asked for a name")
+
+    monkeypatch.setattr(dialogs, "ask_annotator", no_prompt)
+    monkeypatch.setattr(window_module, "ask_annotator", no_prompt)
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _parent, _title, text, *a, **k: told.append(text))
+    Settings().annotator = "Usual Name"
+    window = app.open_main_window(tmp_path / "alice.stance")
+    qtbot.addWidget(window)
+    assert window.annotator == "alice" and window.annotator_button.text() == "Annotator: alice"
+    window.switch_annotator()
+    assert window.annotator == "alice" and "alice's working copy" in told[0]
+    with Project.open(tmp_path / "plain.stance", create=True) as plain:
+        fill_annotation_project(plain)
+    assert window.open_path(str(tmp_path / "plain.stance"))
+    assert window.annotator == "Usual Name" and not window.annotator_fixed
+    assert Settings().annotator == "Usual Name"  # the usual name was never replaced
+    window.close()

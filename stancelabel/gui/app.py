@@ -90,7 +90,10 @@ def open_main_window(project_path: str | Path | None, sample: bool = False, anno
         with no_new_companions(path):
             project = Project.open(path)
             try:
-                name = annotator or settings.annotator
+                from stancelabel.server.local import working_copy_annotator
+
+                # a shared project's working copy is labelled as its annotator, whatever the usual name
+                name = annotator or working_copy_annotator(project) or settings.annotator
                 if not name:
                     name = ask_annotator(project.annotators())
                     if not name:

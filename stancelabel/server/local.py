@@ -43,6 +43,18 @@ GUIDELINES = "server_guidelines"            # the guidelines the file and the se
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 
 
+def working_copy_annotator(project: Project) -> str | None:
+    """Whose working copy of a shared project this file is (``join`` records it), or None: the window
+    labels a working copy as that annotator only, since the server takes no other name from their role."""
+    raw = project.get_setting("server_annotator") if project.get_setting(SERVER) else None
+    if not raw:
+        return None
+    try:
+        return clean_name(raw, "annotator name")
+    except StanceLabelError:
+        return None
+
+
 def identity(at: str, annotator: str, key: str, kind: str, value: Any, previous: Any) -> str:
     """An event's identity on the server: merge's (at, annotator, attribution key, kind, value, previous)."""
     text = json.dumps([at, annotator, key, kind, value, previous], ensure_ascii=False, sort_keys=True,

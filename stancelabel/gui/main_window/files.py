@@ -298,8 +298,7 @@ class Files:
             if error:
                 QMessageBox.warning(w, "Not joined", error)
                 return
-            if w.open_path(str(output)):
-                w.set_annotator(report.annotator)
+            if w.open_path(str(output)):  # labelled as report.annotator: the file says whose copy it is
                 w.statusBar().showMessage(
                     f"{output.name}: a working copy of the shared project, {count(report.documents)} document(s); "
                     "it syncs every few seconds", 15000)

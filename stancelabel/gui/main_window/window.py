@@ -56,6 +56,7 @@ from stancelabel.gui.main_window.widgets import DocumentDelegate, KeepKeys, Queu
 from stancelabel.gui.markup import show_markdown
 from stancelabel.gui.reading_pane import ReadingPane
 from stancelabel.gui.settings import Settings
+from stancelabel.server.local import working_copy_annotator
 from stancelabel.store.project import Project, check_project_path
 
 _FIELD_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Up, Qt.Key.Key_Down}
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.lock: ProjectLock | None = None
         self.annotator = annotator or self.settings.annotator
+        self.annotator_fixed = False  # True on a shared project's working copy (its annotator's only)
         self.labels = []
         self.label_actions = []
         self.display = Display(self)
@@ -277,9 +279,13 @@ class MainWindow(QMainWindow):
     def _show_project(self, project: Project, pipeline_note: str | None) -> None:
         self.labelling.start(project)
         self.settings.add_recent(project.path)
-        if not self.annotator:
-            self.annotator = ask_annotator(project.annotators(), "", self) or "annotator"
+        fixed = working_copy_annotator(project)
+        if fixed:  # a shared project's working copy: the server takes its labels under this name only
+            self.annotator = fixed
+        elif self.annotator_fixed or not self.annotator:  # back from a working copy: the usual name
+            self.annotator = self.settings.annotator or ask_annotator(project.annotators(), "", self) or "annotator"
             self.settings.annotator = self.annotator
+        self.annotator_fixed = bool(fixed)
         self.queuing.attach()
         self.display.forget_document()
         self.load_labels()
@@ -340,6 +346,12 @@ class MainWindow(QMainWindow):
     # -- annotators ------------------------------------------------------------------------
 
     def switch_annotator(self) -> None:
+        if self.annotator_fixed:
+            QMessageBox.information(
+                self, "Annotator", f"This file is {self.annotator}'s working copy of a shared project: its labels go "
+                f"to the server as {self.annotator}'s, and the server takes no other name from this copy. "
+                "Another annotator works on a copy of their own (Team › Work on a shared project…).")
+            return
         name = ask_annotator(self.project.annotators(), self.annotator, self)
         if name and name != self.annotator:
             if not self.may_leave(f"Switch to {name} anyway"):
