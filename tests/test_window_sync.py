@@ -195,6 +195,7 @@ def test_a_working_copy_opens_as_its_annotator_without_asking(qtbot, shared, tmp
     window = app.open_main_window(tmp_path / "alice.stance")
     qtbot.addWidget(window)
     assert window.annotator == "alice" and window.annotator_button.text() == "Annotator: alice"
+    assert "no documents imported" not in window.pipeline_label.text()  # they came with the working copy
     window.switch_annotator()
     assert window.annotator == "alice" and "alice's working copy" in told[0]
     with Project.open(tmp_path / "plain.stance", create=True) as plain:

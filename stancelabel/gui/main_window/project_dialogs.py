@@ -120,6 +120,9 @@ class ProjectDialogs:
     def pipeline_text(self) -> str:
         imports = self.w.project.imports()
         if not imports:
+            if self.w.project.document_count():  # a working copy or a split share: documents came with the file
+                chosen = self.w.project.get_setting("pipeline")
+                return f"spaCy: {chosen} (the project's)" if chosen else ""
             return "no documents imported yet"
         last = imports[-1]
         return f"spaCy: {last['pipeline_name']} {last['pipeline_version']}"
