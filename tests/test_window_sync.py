@@ -196,11 +196,14 @@ def test_a_working_copy_opens_as_its_annotator_without_asking(qtbot, shared, tmp
     qtbot.addWidget(window)
     assert window.annotator == "alice" and window.annotator_button.text() == "Annotator: alice"
     assert "no documents imported" not in window.pipeline_label.text()  # they came with the working copy
+    tip = window.annotator_button.toolTip()
+    assert "alice's working copy" in tip and "Ctrl+Shift+U" not in tip
     window.switch_annotator()
     assert window.annotator == "alice" and "alice's working copy" in told[0]
     with Project.open(tmp_path / "plain.stance", create=True) as plain:
         fill_annotation_project(plain)
     assert window.open_path(str(tmp_path / "plain.stance"))
     assert window.annotator == "Usual Name" and not window.annotator_fixed
+    assert "Ctrl+Shift+U switches" in window.annotator_button.toolTip()
     assert Settings().annotator == "Usual Name"  # the usual name was never replaced
     window.close()

@@ -102,20 +102,30 @@ class ProjectDialogs:
     # -- what the status bar says of the project -------------------------------------------------
 
     def show_assignment(self) -> None:
-        """A copy made by split says whose share it is, and how much of it everyone else has too."""
+        """A copy made by split (or joined from a server) says whose share it is, how much of it everyone
+        else has too, and whether the name may be switched."""
         try:
             assignment = json.loads(self.w.project.get_setting("assignment") or "null")
         except ValueError:
             assignment = None
+        fixed = self.w.annotator_fixed
+        switching = (f" Its labels go to the server as {self.w.annotator}'s." if fixed
+                     else " Ctrl+Shift+U switches annotator.")
         if isinstance(assignment, dict) and {"annotator", "documents", "shared_documents"} <= assignment.keys():
+            # documents the lead assigned later arrive with the sync: the file's own count is the share's
             self.w.annotator_button.setToolTip(
                 f"This file is {assignment['annotator']}'s share of {assignment.get('source_project', 'a project')}: "
-                f"{assignment['documents']} documents, {assignment['shared_documents']} of them given to every "
-                "annotator (for agreement). Ctrl+Shift+U switches annotator.")
+                f"{self.w.project.document_count()} documents, {assignment['shared_documents']} of them given to "
+                f"every annotator (for agreement).{switching}")
             if self.w.annotator != assignment["annotator"]:
                 self.w.statusBar().showMessage(
                     f"Note: this file is {assignment['annotator']}'s share, and you are labelling as "
                     f"{self.w.annotator} (Ctrl+Shift+U switches).", 15000)
+        elif fixed:
+            self.w.annotator_button.setToolTip(f"This file is {self.w.annotator}'s working copy of a shared "
+                                               f"project.{switching}")
+        else:
+            self.w.annotator_button.setToolTip("The annotator labelling now (Ctrl+Shift+U switches)")
 
     def pipeline_text(self) -> str:
         imports = self.w.project.imports()

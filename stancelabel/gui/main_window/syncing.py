@@ -184,6 +184,8 @@ class Syncing(QObject):
             w.queuing.reload_current()
             w.display.show_current()
             w.files.refresh_after_import()  # new documents and attributions join the lists; the counts are redone
+            if result.pulled_documents:
+                w.dialogs.show_assignment()  # the share grew
         view = w.reviewing.agreement_view
         if view is not None and view.isVisible() and (result.pulled.events or result.labels_added):
             view.refresh(w.project)  # the lead watching agreement sees it move as labels arrive
