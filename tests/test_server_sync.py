@@ -683,3 +683,30 @@ def test_hostile_rows_on_the_server_are_refused_one_by_one_and_the_sync_goes_on(
     assert "bob\x1b[31m" not in lead.annotators()
     again = sync(lead)
     assert again.pulled.events == 0 and again.pulled.refused == []
+
+
+def test_hostile_documents_on_the_server_are_left_out_of_a_join_and_a_sync(team, tmp_path: Path, capsys) -> None:
+    """Documents are input too, through both doors: one whose text does not have the hash it is named by,
+    and one whose sentences are not JSON, are each left out in one line by join and by sync; the others
+    arrive."""
+    import psycopg
+
+    from stancelabel.cli.main import main
+    from stancelabel.core.model import text_sha256
+
+    team_db, lead, roles = team
+    schema = json.loads(lead.get_setting("server"))["schema"]
+    with psycopg.connect(team_db.lead_url, autocommit=True) as conn:  # the schema's owner, past the policies
+        for sha, name, sentences in (("0" * 64, "forged", "[[0, 5]]"), (None, "garbled", "{not json")):
+            text = f"The {name} text."
+            conn.execute(f'INSERT INTO "{schema}".document (sha256, external_id, text, sentences) '
+                         "VALUES (%s, %s, %s, %s)", (sha or text_sha256(text), name, text, sentences))
+    out = tmp_path / "alice.stance"
+    assert main(["join", team_db.url_for(roles["alice"]), "-o", str(out), "--annotator", "alice"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "'forged'" in err[0] and "hash" in err[0] and "'garbled'" in err[1]
+    with Project.open(out) as alice:
+        assert sorted(alice.document(d).external_id for d in alice.document_ids()) == \
+            sorted(lead.document(d).external_id for d in lead.document_ids())
+    refused = sync(lead).pulled.refused  # the lead's file pulls them as new documents
+    assert [line.split("'")[1] for line in refused] == ["forged", "garbled"]

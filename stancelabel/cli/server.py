@@ -38,6 +38,8 @@ def cmd_join(args: argparse.Namespace) -> int:
     _out(f"{args.output}: {what} ({report.documents} document(s), {report.attributions} attribution(s)) for "
          f"{report.annotator}; {report.sync.pulled.events if report.sync else 0} event(s) brought in; "
          f"run stancelabel sync {args.output} to exchange changes")
+    for reason in report.sync.pulled.refused if report.sync else []:
+        _warn(f"left out: {reason}")
     return EXIT_OK
 
 

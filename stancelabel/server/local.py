@@ -178,30 +178,39 @@ def documents_after(project: Project, after: int, limit: int, leave_out: set[str
             if sha not in leave_out], last
 
 
+def checked_documents(rows: Iterable[tuple], refused: list[str]) -> list[tuple]:
+    """Server documents (external id, title, text, sha256, meta, source file, target, sentences as JSON) as
+    ``Project.copy_documents`` takes them; one this version cannot store, or whose text does not have the
+    hash it is named by, is left out with a line in ``refused``."""
+    from stancelabel.store.documents import check_document
+
+    out = []
+    for external_id, title, text, sha, meta, source_file, target, sentences in rows:
+        try:
+            check_document(external_id, title, text, json.loads(meta))
+            if text_sha256(text) != sha:
+                raise ValueError("its text does not have the hash it is named by")
+            spans = [(int(a), int(b)) for a, b in json.loads(sentences)]
+        except (StanceLabelError, TypeError, ValueError) as error:
+            refused.append(f"document {external_id!r} ({str(sha)[:12]}): {error}")
+            continue
+        out.append((external_id, title, text, sha, meta, source_file, target, spans))
+    return out
+
+
 def add_documents(project: Project, rows: Sequence[tuple], refused: list[str]) -> list[str]:
     """Server documents (external id, title, text, sha256, meta, source file, target, sentences as JSON)
     the file lacks, in one transaction with their hashes noted in ``TO_FILL`` (their attributions and
     events already pulled past are fetched for them next, see sync's ``fill_documents``); returns the
     hashes added. A document this version cannot store is left out with a line in ``refused``."""
-    from stancelabel.store.documents import check_document
-
     with project.transaction() as conn:
         present = {r[0] for r in conn.execute("SELECT sha256 FROM json_each(?) j JOIN document d ON d.sha256 = "
                                               "j.value", (json.dumps([r[3] for r in rows]),))}
         fresh = []
-        for external_id, title, text, sha, meta, source_file, target, sentences in rows:
-            if sha in present:
-                continue
-            try:
-                check_document(external_id, title, text, json.loads(meta))
-                if text_sha256(text) != sha:
-                    raise ValueError("its text does not have the hash it is named by")
-                spans = [(int(a), int(b)) for a, b in json.loads(sentences)]
-            except (StanceLabelError, TypeError, ValueError) as error:
-                refused.append(f"document {external_id!r} ({sha[:12]}): {error}")
-                continue
-            present.add(sha)
-            fresh.append((external_id, title, text, sha, meta, source_file, target, spans))
+        for row in checked_documents([r for r in rows if r[3] not in present], refused):
+            if row[3] not in present:  # the same document twice in the rows
+                present.add(row[3])
+                fresh.append(row)
         if fresh:
             project.copy_documents(fresh)
             waiting = conn.execute("SELECT value FROM project_meta WHERE key = ?", (TO_FILL,)).fetchone()

@@ -327,8 +327,9 @@ def join(url: str, output: str | Path, annotator: str | None, schema: str | None
                         copy.set_setting("pipeline", meta["pipeline"])
                     if whole and meta.get("split"):
                         copy.set_setting("split", meta["split"])
-                    copy.copy_documents([(*row[:7], [tuple(x) for x in json.loads(row[7])]) for row in documents])
-                    report.documents = len(documents)
+                    # the server is input like any file; what is refused here, the sync below (its pull of the
+                    # documents this copy lacks) tries again and reports
+                    report.documents = len(copy.copy_documents(local.checked_documents(documents, [])))
                     if not whole:  # a reading copy lists only who labelled, as the file does
                         copy.add_annotator(annotator)
                     if shas:
