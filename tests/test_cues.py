@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stancelabel.core.errors import PipelineError
-from stancelabel.nlp.cues import CueModel, Features, Parsed, _mix, anchor_features, load_model, model_path
+from stancelabel.nlp.cues import _K, CueModel, Features, Parsed, anchor_features, load_model, model_path
 from stancelabel.nlp.detect import detected
 
 
@@ -58,6 +58,16 @@ def test_features_are_the_same_for_the_same_parse(fast):
     doc = fast("Officials said the road will reopen on Friday.")
     first, second = anchor_features(Parsed(doc)), anchor_features(Parsed(doc))
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def _mix(template: int, *parts: np.ndarray) -> np.ndarray:
+    """The feature hash the shipped weights were trained with, one template at a time, element-wise."""
+    with np.errstate(over="ignore"):
+        h = np.full(parts[0].shape, np.uint64(template) * _K[3] + np.uint64(1), dtype=np.uint64)
+        for n, part in enumerate(parts):
+            h = (h ^ (part.astype(np.uint64) * _K[n % 3])) * _K[(n + 1) % 3]
+            h ^= h >> np.uint64(31)
+    return h
 
 
 def test_features_hashed_together_are_those_of_the_shipped_weights():

@@ -34,7 +34,6 @@ from stancelabel.nlp.quotes import quote_spans
 
 MODEL_FILE = "cues.npz"
 _ATTRS = [LOWER, LEMMA, POS, TAG, DEP, HEAD, ENT_TYPE, IS_PUNCT, IS_SPACE, IS_QUOTE]
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _K = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9),
       np.uint64(0xD6E8FEB86659FD93))
 #: Adverbs of time that never end a cue in PolNeAR (weekdays do, about 100 times).
@@ -43,20 +42,11 @@ _TIME_ADVERBS = ("earlier", "later", "again", "today", "now", "then", "yesterday
 REACH = 6
 
 
-def _mix(template: int, *parts: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of a feature template and its values, element-wise."""
-    with np.errstate(over="ignore"):
-        h = np.full(parts[0].shape, np.uint64(template) * _K[3] + np.uint64(1), dtype=np.uint64)
-        for n, part in enumerate(parts):
-            h = (h ^ (part.astype(np.uint64) * _K[n % 3])) * _K[(n + 1) % 3]
-            h ^= h >> np.uint64(31)
-    return h
-
-
 class Features:
-    """Feature templates as they are added (rows, template number, values); ``hashed`` gives what ``_mix``
-    would give each in turn, computing those of the same arity and length in one pass (a template's
-    arrays are small: one NumPy call per template cost more than the arithmetic)."""
+    """Feature templates as they are added (rows, template number, values); ``hashed`` gives each one's
+    64-bit hashes (``_mix_rows``), those of the same arity and length computed in one pass (a template's
+    arrays are small: one NumPy call per template cost more than the arithmetic). The weight files index
+    by these hashes: the test suite keeps the one-template-at-a-time definition they were trained with."""
 
     def __init__(self) -> None:
         self.added: list[tuple[np.ndarray, int, tuple[np.ndarray, ...]]] = []
@@ -82,8 +72,8 @@ class Features:
 
 
 def _mix_rows(templates: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
-    """``_mix`` of many templates at once: ``templates`` (m, 1), each part (m, n); row i is
-    ``_mix(templates[i], parts[0][i], parts[1][i], ...)``."""
+    """The 64-bit hash of each template and its values, element-wise: ``templates`` (m, 1), each part
+    (m, n) of uint64; row i hashes template i with ``parts[0][i], parts[1][i], ...``."""
     with np.errstate(over="ignore"):
         h = np.broadcast_to(templates * _K[3] + np.uint64(1), parts[0].shape).copy()
         for n, part in enumerate(parts):

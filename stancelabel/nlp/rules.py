@@ -402,8 +402,13 @@ def _according_to(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int]) -> li
         if not content or not source_span:
             continue
         taken.update(range(first.i, source_end))
-        out.append(Detected(source=(source_span,), cue=((first.idx, last.idx + len(last.text)),),
-                            content=content,
-                            suggestion=_label(suggest(doc, entry, None, content, None,
-                                                         ((first.idx, last.idx + len(last.text)),)))))
+        out.append(phrase_attribution(doc, entry, first, last, source_span, content))
     return out
+
+
+def phrase_attribution(doc: Doc, entry: CueEntry, first: Token, last: Token, source: tuple[int, int],
+                       content: Spans) -> Detected:
+    """The attribution of a phrase cue ("according to") from its first to its last word."""
+    cue = ((first.idx, last.idx + len(last.text)),)
+    return Detected(source=(source,), cue=cue, content=content,
+                    suggestion=_label(suggest(doc, entry, None, content, None, cue)))

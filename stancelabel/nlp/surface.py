@@ -13,7 +13,7 @@ from stancelabel.nlp.doctext import doc_text
 from stancelabel.nlp.hints import PRONOUNS, source_hint
 from stancelabel.nlp.lexicon import CueEntry, Lexicon
 from stancelabel.nlp.quotes import quote_spans
-from stancelabel.nlp.rules import Detected, _inside, _label, _merge, _phrase_matches, _trim
+from stancelabel.nlp.rules import Detected, _inside, _label, _merge, _phrase_matches, _trim, phrase_attribution
 from stancelabel.nlp.stance import suggest
 
 _SURFACE_SKIP = {"also", "then", "later", "previously", "repeatedly", "publicly", "has", "have", "had", "was",
@@ -163,8 +163,5 @@ def _according_to_surface(doc: Doc, sent: Span, lexicon: Lexicon, taken: set[int
         content = tuple(s for s in (_trim(doc, sent.start, first.i), _trim(doc, j, sent.end)) if s)
         if source and content:
             taken.update(range(first.i, j))
-            out.append(Detected(source=(source,), cue=((first.idx, last.idx + len(last.text)),),
-                                content=content,
-                                suggestion=_label(suggest(doc, entry, None, content, None,
-                                                          ((first.idx, last.idx + len(last.text)),)))))
+            out.append(phrase_attribution(doc, entry, first, last, source, content))
     return out

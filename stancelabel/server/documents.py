@@ -36,11 +36,16 @@ from stancelabel.store.project import Project
 DOCUMENT_BATCH = int(os.environ.get("STANCELABEL_SYNC_DOCUMENT_BATCH", "200"))
 
 
+def _current(conn, s: str) -> bool:
+    """Whether the shared project's schema is of this version's format (else an older one's)."""
+    row = conn.execute(f"SELECT value FROM {s}.meta WHERE key = 'format'").fetchone()
+    return row is not None and row[0].isdigit() and int(row[0]) >= int(FORMAT)
+
+
 def upgrade(conn, schema: str) -> None:
     """A schema published by an older version (format 1) gets the lead's document, assignment and
     guideline rights; run by its owner, in one transaction."""
-    row = conn.execute(f"SELECT value FROM {quoted(schema)}.meta WHERE key = 'format'").fetchone()
-    if row is None or not row[0].isdigit() or int(row[0]) >= int(FORMAT):
+    if _current(conn, quoted(schema)):
         return
     team = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (team_role(schema),)).fetchone()
     with conn.transaction():
@@ -53,10 +58,7 @@ def writable(conn, s: str, owner: bool, is_lead: bool) -> bool:
     of format 2; the owner upgrades an older one on their next sync)."""
     if owner:
         return True
-    if not is_lead:
-        return False
-    row = conn.execute(f"SELECT value FROM {s}.meta WHERE key = 'format'").fetchone()
-    return row is not None and row[0].isdigit() and int(row[0]) >= int(FORMAT)
+    return is_lead and _current(conn, s)
 
 
 def insert_documents(cur, s: str, rows: list[tuple]) -> int:
