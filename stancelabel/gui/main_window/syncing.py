@@ -96,6 +96,8 @@ class Syncing(QObject):
         self.offline_since: float | None = None
         self.error = ""
         self.waiting = 0
+        self.agreement_due = 0.0  # the open agreement view is recomputed no sooner than this (monotonic)
+        self.agreement_stale = False  # labels came while it waited: recompute when it is due
 
     @property
     def active(self) -> bool:
@@ -167,6 +169,7 @@ class Syncing(QObject):
             if result.pulled.events or result.pulled_attributions or result.labels_added or \
                     result.pulled_documents or result.guidelines == "received":
                 self._show_what_came(result)
+            self._follow_agreement(bool(result.pulled.events or result.labels_added))
         self._show()
         self.finished.emit(not error, result if not error else error)
 
@@ -186,9 +189,21 @@ class Syncing(QObject):
             w.files.refresh_after_import()  # new documents and attributions join the lists; the counts are redone
             if result.pulled_documents:
                 w.dialogs.show_assignment()  # the share grew
-        view = w.reviewing.agreement_view
-        if view is not None and view.isVisible() and (result.pulled.events or result.labels_added):
-            view.refresh(w.project)  # the lead watching agreement sees it move as labels arrive
+
+    def _follow_agreement(self, labels_came: bool) -> None:
+        """The lead watching the agreement view sees it move as labels arrive. It is computed on the GUI
+        thread, so after a recomputation it waits fifty times what that took (a sliver of the time on a
+        big project); labels that came meanwhile are shown at the first sync after that."""
+        view = self.w.reviewing.agreement_view
+        if view is None or not view.isVisible() or self.w.project is None:
+            self.agreement_stale = False
+            return
+        self.agreement_stale = self.agreement_stale or labels_came
+        if self.agreement_stale and time.monotonic() >= self.agreement_due:
+            started = time.monotonic()
+            view.refresh(self.w.project)
+            self.agreement_due = time.monotonic() + 50 * (time.monotonic() - started)
+            self.agreement_stale = False
 
     def _show(self) -> None:
         waiting = f" · {self.waiting} change(s) waiting" if self.waiting > 0 else ""
