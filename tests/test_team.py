@@ -331,6 +331,35 @@ def test_agreement_view_split_and_merge_from_the_window(qtbot, make_project, mak
     assert asked and "merged 2 input(s)" in asked[0] and (tmp_path / "merged.stance").exists()
 
 
+def test_the_agreement_view_is_brought_up_to_date_off_the_gui_thread(qtbot, make_project, make_window):
+    """Labels that a sync writes into the file move the open agreement view; the figures are computed by a
+    job with its own connection, so the window does not wait for them, and one job runs at a time."""
+    project = make_project()
+    ids = fill_annotation_project(project)
+    for annotator in ("ann", "bob"):
+        project.set_label(ids[0], annotator, "denies")
+    window = make_window(project, annotator="lead")
+    view = window.reviewing.show_agreement()
+    qtbot.addWidget(view)
+    assert view.result.items == 1
+    with Project.open(project.path) as other:  # as the background sync writes: another connection
+        other.set_label(ids[1], "ann", "asserts")
+        other.set_label(ids[1], "bob", "qualifies")
+    window.syncing._follow_agreement(True)
+    job = window.syncing.agreement_job
+    assert job is not None and job.thread.objectName() == "stancelabel-agreement"
+    window.syncing._follow_agreement(True)  # more labels while it runs: no second job
+    assert window.syncing.agreement_job is job
+    qtbot.waitUntil(lambda: view.result.items == 2, timeout=20_000)
+    assert view.result.observed_agreement == 0.5
+    labels = view.result.labels
+    assert view.matrix.item(labels.index("asserts"), labels.index("qualifies")).text() == "1"
+    assert view.cell_items(labels.index("asserts"), labels.index("qualifies"))[0] == [ids[1]]
+    view.close()
+    window.syncing._follow_agreement(True)  # a closed view is not computed for
+    assert window.syncing.agreement_job is job and not window.syncing.agreement_stale
+
+
 def test_agreement_on_the_attributions_themselves(shared_data, blank_nlp, tmp_path):
     """PolNeAR's six annotators: span agreement per pair, scored exactly like evaluate --pred-dir."""
     from helpers import run_import

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from PySide6.QtCore import QObject, QRectF, QSignalBlocker, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter
@@ -21,11 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stancelabel.core.model import Label
 from stancelabel.gui.jobs import Job
 from stancelabel.gui.markup import escape
 from stancelabel.server.local import SERVER
 from stancelabel.store.project import Project
-from stancelabel.team.agreement import Agreement, project_agreement
+from stancelabel.team.agreement import Agreement, AgreementReport, project_agreement
 
 
 def _show(value: float | None) -> str:
@@ -50,6 +52,32 @@ class BarDelegate(QStyledItemDelegate):
             rect.setWidth(rect.width() * max(0.0, min(1.0, share)))
             painter.fillRect(rect, fill)
         super().paint(painter, option, index)
+
+
+class AgreementFigures(NamedTuple):
+    """What the agreement view shows, read from the project at one moment."""
+
+    labels: list[Label]
+    items: dict[int, dict[str, str]]  # attribution id -> annotator -> label: the items behind a matrix cell
+    report: AgreementReport  # the figures `stancelabel agreement` prints
+    shared: bool  # a shared project's working copy: the figures follow its sync
+    at: float  # when they were read (time.time())
+
+
+def agreement_figures(project: Project) -> AgreementFigures:
+    return AgreementFigures(project.labels(), project.labels_by_item(), project_agreement(project),
+                            bool(project.get_setting(SERVER)), time.time())
+
+
+def agreement_job(path, parent: QObject | None = None) -> Job:
+    """``agreement_figures`` with its own read-only connection, off the GUI thread (on a project of a
+    million labels they take seconds); the job's result is the AgreementFigures."""
+
+    def work(_progress, _stop):
+        with Project.open(path, readonly=True) as project:
+            return agreement_figures(project)
+
+    return Job("agreement", work, parent)
 
 
 class AgreementView(QDialog):
@@ -92,13 +120,17 @@ class AgreementView(QDialog):
         self.resize(720, 720)
 
     def refresh(self, project: Project) -> None:
-        """Compute the figures again from the project (a shared project's sync brought labels), keeping
-        the pair shown."""
+        """Compute the figures again from the project, on this thread, keeping the pair shown."""
+        self.show_figures(agreement_figures(project))
+
+    def show_figures(self, figures: AgreementFigures) -> None:
+        """Show figures computed from the project (here, or by ``agreement_job`` on a thread of its own
+        when a shared project's sync brought labels), keeping the pair shown."""
         shown = self.pair.currentText().split("  (")[0]
-        self.labels = [label.name for label in project.labels()]
-        self.colours = {label.name: label.colour for label in project.labels()}
-        self.items = project.labels_by_item()  # for the items behind a cell of a matrix
-        self.report = project_agreement(project)  # the figures `stancelabel agreement` prints
+        self.labels = [label.name for label in figures.labels]
+        self.colours = {label.name: label.colour for label in figures.labels}
+        self.items = figures.items
+        self.report = figures.report
         self.result: Agreement = self.report.overall
         names = [f"{pair.a} × {pair.b}" for pair in self.result.pairs]
         with QSignalBlocker(self.pair):
@@ -110,9 +142,8 @@ class AgreementView(QDialog):
         rows = self.report.spans
         self.spans.setText("<b>Attributions themselves</b> (overlap F1, as evaluate scores them): " + "; ".join(
             f"{escape(r['a'])} / {escape(r['b'])} {r['attribution_f1']:.3f}" for r in rows) if rows else "")
-        self.updated.setText(f"As of {time.strftime('%H:%M:%S')}"
-                             + (": a shared project's figures follow its sync" if project.get_setting(SERVER)
-                                else ""))
+        self.updated.setText(f"As of {time.strftime('%H:%M:%S', time.localtime(figures.at))}"
+                             + (": a shared project's figures follow its sync" if figures.shared else ""))
         self._fill_figures()
         self._fill_matrix()
         self._fill_bars()

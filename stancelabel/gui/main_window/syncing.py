@@ -26,6 +26,7 @@ from stancelabel.gui.saver import LABELS_FIRST
 from stancelabel.store.project import Project
 
 if TYPE_CHECKING:
+    from stancelabel.gui.jobs import Job
     from stancelabel.gui.main_window.window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class Syncing(QObject):
         self.waiting = 0
         self.agreement_due = 0.0  # the open agreement view is recomputed no sooner than this (monotonic)
         self.agreement_stale = False  # labels came while it waited: recompute when it is due
+        self.agreement_job: Job | None = None  # the open agreement view's figures, being computed
 
     @property
     def active(self) -> bool:
@@ -136,6 +138,8 @@ class Syncing(QObject):
     def stop(self) -> None:
         """Stop syncing (another project, or closing): a sync under way is let finish, then the thread ends."""
         self.timer.stop()
+        if self.agreement_job is not None and self.agreement_job.running:
+            self.agreement_job.wait()
         if self._thread is None:
             return
         self._close.emit()
@@ -191,19 +195,36 @@ class Syncing(QObject):
                 w.dialogs.show_assignment()  # the share grew
 
     def _follow_agreement(self, labels_came: bool) -> None:
-        """The lead watching the agreement view sees it move as labels arrive. It is computed on the GUI
-        thread, so after a recomputation it waits fifty times what that took (a sliver of the time on a
-        big project); labels that came meanwhile are shown at the first sync after that."""
-        view = self.w.reviewing.agreement_view
-        if view is None or not view.isVisible() or self.w.project is None:
+        """The lead watching the agreement view sees it move as labels arrive. The figures are computed
+        by a job with its own read-only connection (gui.team_views.agreement_job), one at a time; after
+        one, the next waits ten times what it took, so a project of a million labels is not recomputed
+        without pause. Labels that came meanwhile are shown by the first sync after that."""
+        from stancelabel.gui.team_views import agreement_job
+
+        w = self.w
+        view = w.reviewing.agreement_view
+        if view is None or not view.isVisible() or w.project is None:
             self.agreement_stale = False
             return
         self.agreement_stale = self.agreement_stale or labels_came
-        if self.agreement_stale and time.monotonic() >= self.agreement_due:
-            started = time.monotonic()
-            view.refresh(self.w.project)
-            self.agreement_due = time.monotonic() + 50 * (time.monotonic() - started)
-            self.agreement_stale = False
+        busy = self.agreement_job is not None and self.agreement_job.running
+        if not self.agreement_stale or busy or time.monotonic() < self.agreement_due:
+            return
+        self.agreement_stale = False
+        started, path = time.monotonic(), w.project.path
+        self.agreement_job = job = agreement_job(path, self)
+
+        def finished(figures, error: str) -> None:
+            self.agreement_due = time.monotonic() + 10 * (time.monotonic() - started)
+            if error:
+                log.warning("the agreement view was not brought up to date: %s", error)
+                return
+            shown = w.reviewing.agreement_view
+            if shown is not None and shown.isVisible() and w.project is not None and w.project.path == path:
+                shown.show_figures(figures)
+
+        job.finished.connect(finished)
+        job.start()
 
     def _show(self) -> None:
         waiting = f" · {self.waiting} change(s) waiting" if self.waiting > 0 else ""
