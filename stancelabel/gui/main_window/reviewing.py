@@ -78,9 +78,16 @@ class Reviewing:
                                lambda _r: w.display.show_panel())
 
     def show_agreement(self):
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QApplication
+
         from stancelabel.gui.team_views import AgreementView
 
-        view = AgreementView(self.w.project, self.show_items, self.w)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a big project's figures take a moment
+        try:
+            view = AgreementView(self.w.project, self.show_items, self.w)
+        finally:
+            QApplication.restoreOverrideCursor()
         view.show()
         self.agreement_view = view
         return view
