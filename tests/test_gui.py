@@ -62,6 +62,68 @@ def test_sample_project_is_created_on_first_start(qtbot, tmp_path, monkeypatch):
     assert "Harbourside" in window.view.location_label.text()
 
 
+def test_a_sample_that_could_not_be_made_leaves_nothing_a_later_start_would_take_for_it(tmp_path):
+    """The first start's sample build fails (here the file size limit stands for a full disk): no empty
+    project is left at the sample's name, and the next start builds the whole sample."""
+    import subprocess
+
+    target = tmp_path / "data" / "sample.stance"
+    script = ("import resource, signal, sys; from pathlib import Path; "
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000)); "
+              "from stancelabel.core.errors import StanceLabelError; "
+              "from stancelabel.io.sample import ensure_sample_project\n"
+              "try: ensure_sample_project(Path(sys.argv[1]), 'blank:en')\n"
+              "except StanceLabelError as error: print(error); sys.exit(1)")
+    run = subprocess.run([sys.executable, "-c", script, str(target)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert run.stdout.startswith(f"{target}: cannot write the project file") and run.stdout.count("\n") == 1
+    assert not target.exists() and [p.name for p in target.parent.iterdir()] == []
+    from stancelabel.io.sample import ensure_sample_project
+
+    ensure_sample_project(target, "blank:en")
+    with Project.open(target, readonly=True) as sample:
+        assert sample.stats()["documents"] >= 1
+
+
+def test_a_log_that_cannot_be_written_says_so_once_and_logs_no_more(qtbot, capfd):
+    import logging
+
+    from stancelabel.gui import logs
+
+    path = logs.setup()
+    assert path is not None
+    handler = logs._handler
+    handler.acquire()
+    try:
+        handler.stream.close()
+        handler.stream = open("/dev/full", "w", encoding="utf-8")  # a device that is always full
+    finally:
+        handler.release()
+    for n in range(3):
+        logging.getLogger("stancelabel.gui.test").warning("record %d", n)
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "cannot write the log" in err and "Traceback" not in err
+    assert logs._handler is None and handler not in logging.getLogger("stancelabel").handlers
+    assert logs.setup() == path  # the next window's setup tries again
+
+
+def test_settings_that_cannot_be_saved_say_so_naming_the_file(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from stancelabel.gui.settings import Settings
+
+    (tmp_path / "not-a-folder").write_text("a file where the settings folder should be")
+    broken = Settings(QSettings(str(tmp_path / "not-a-folder" / "StanceLabel.conf"), QSettings.Format.IniFormat))
+    broken.add_recent(tmp_path / "a.stance")
+    problem = broken.sync()
+    assert problem is not None and problem.startswith(str(tmp_path / "not-a-folder" / "StanceLabel.conf"))
+    assert "not saved" in problem and broken.recent == [str((tmp_path / "a.stance").resolve())]  # kept this run
+    fine = Settings(QSettings(str(tmp_path / "ok" / "StanceLabel.conf"), QSettings.Format.IniFormat))
+    fine.add_recent(tmp_path / "a.stance")
+    assert fine.sync() is None and (tmp_path / "ok" / "StanceLabel.conf").is_file()
+
+
 def test_default_sample_location_is_in_user_data(qtbot):
     from stancelabel.gui.app import create_application, sample_project_path
 

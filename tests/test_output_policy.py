@@ -8,6 +8,7 @@ targets are real files, folders, links, FIFOs and read-only folders in a tempora
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import stat
@@ -346,3 +347,73 @@ def test_split_names_leave_room_for_sqlites_files_and_an_empty_folder_name_is_re
     assert all(len(p.name.encode()) + len("-journal") <= 255 for p in (tmp_path / "shares").iterdir())
     code, err = _run(["split", project, "--annotators", "a,b", "-o", ""], capsys)
     assert code == 1 and "empty path" in err
+
+
+# -- names at the file system's limit, failures while a project is built, what split leaves ---------------
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "spacy", "brat"])
+def test_a_record_file_or_folder_may_use_the_whole_name_limit(fmt, originals, tmp_path, capsys):
+    """Only a project needs room beside its name for SQLite's -journal: an export named with 250-255 bytes
+    is written (its -journal name is too long to exist, so there is nothing beside it to clear)."""
+    (tmp_path / "lead.stance").write_bytes(originals[0])
+    name = "é" * 124 + ("" if fmt == "brat" else f".{fmt}")[:7]
+    name = name + "x" * (255 - len(name.encode()))
+    code, err = _run(["export", tmp_path / "lead.stance", "-o", tmp_path / name, "--format", fmt], capsys)
+    assert code == 0, err
+    assert (tmp_path / name).exists() and len(name.encode()) == 255
+
+
+def test_a_new_project_named_too_long_for_its_journal_is_refused_naming_it(originals, tmp_path, capsys):
+    project = tmp_path / ("a" * 244 + ".stance")  # 251 bytes: a file, but no room for NAME-journal
+    text = tmp_path / "in.txt"
+    text.write_text("The minister said the bridge will open in May.\n")
+    code, err = _run(["import", project, text, "--no-detect", "--model", "blank:en"], capsys)
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {project}:") and "too long" in err and "limit is 247" in err
+    assert "-journal:" not in err and not project.exists()
+
+
+def test_a_project_that_fills_the_disk_while_built_names_its_target_and_keeps_the_earlier_file(originals,
+                                                                                                tmp_path):
+    from stancelabel.core.outputs import Kind, OutputError, plan_output
+
+    target = tmp_path / "old.stance"
+    target.write_bytes(originals[0])
+    output = plan_output(target, Kind.PROJECT, replace_project=True)
+    with pytest.raises(OutputError) as failure:
+        with output.building() as partial:
+            with Project.open(partial, create=True) as project:
+                pages = project.connection.execute("PRAGMA page_count").fetchone()[0]
+                project.connection.execute(f"PRAGMA max_page_count = {pages}")  # as a full disk does
+                project.set_guidelines("x" * 200_000)
+    message = str(failure.value)
+    assert message.startswith(f"{target}: cannot write the project file: the disk is full")
+    assert message.endswith("the earlier project file there is unchanged") and ".partial" not in message
+    assert target.read_bytes() == originals[0] and [p.name for p in tmp_path.iterdir()] == ["old.stance"]
+
+
+def test_split_of_a_project_it_cannot_write_makes_no_file_and_leaves_no_folder(originals, tmp_path, capsys):
+    """The assignment is recorded in the project first: a read-only project is refused before any share is
+    written (it once wrote them all, then said nothing was saved)."""
+    from stancelabel.core.errors import StanceLabelError
+    from stancelabel.team.split import split
+
+    path = tmp_path / "lead.stance"
+    path.write_bytes(originals[0])
+    with Project.open(path, readonly=True) as project:
+        with pytest.raises(StanceLabelError, match="read-only"):
+            split(project, ["ann", "bob"], 0.5, 1, tmp_path / "shares")
+    assert not (tmp_path / "shares").exists() and path.read_bytes() == originals[0]
+    with Project.open(path) as project:  # and once it can be written, the same split is done
+        report = split(project, ["ann", "bob"], 0.5, 1, tmp_path / "shares")
+        assert json.loads(project.get_setting("split"))["files"] == {n: Path(f).name for n, f in report.files.items()}
+
+
+def test_only_a_command_that_has_force_suggests_it(originals, tmp_path, capsys):
+    (tmp_path / "lead.stance").write_bytes(originals[0])
+    (tmp_path / "in.stance").write_bytes(originals[1])
+    assert _run(["split", tmp_path / "lead.stance", "--annotators", "a,b", "-o", tmp_path / "s"], capsys)[0] == 0
+    code, err = _run(["split", tmp_path / "lead.stance", "--annotators", "a,b", "-o", tmp_path / "s"], capsys)
+    assert code == 1 and "already exists" in err and "--force" not in err
+    code, err = _run(["merge", "-o", tmp_path / "in.stance", tmp_path / "lead.stance"], capsys)
+    assert code == 1 and "or --force to replace it" in err

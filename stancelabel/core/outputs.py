@@ -44,7 +44,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO
 
-from stancelabel.core.errors import StanceLabelError
+from stancelabel.core.errors import ProjectFileError, StanceLabelError
 from stancelabel.core.filenames import name_max
 from stancelabel.core.inputs import kind_of
 from stancelabel.core.projectfile import COMPANION_SUFFIXES, companions, is_project_file, is_sqlite_file
@@ -216,6 +216,12 @@ class Output:
         except OSError as error:
             _remove_with_companions(temporary)
             raise self.explain(error) from None
+        except ProjectFileError as error:
+            _remove_with_companions(temporary)
+            if Path(error.path) != temporary:
+                raise
+            # SQLite's report on the file being built (the disk is full): the user never named that file
+            raise self.unwritten(error.message.split("; free some space")[0]) from None
         except BaseException:
             _remove_with_companions(temporary)
             raise
@@ -290,8 +296,10 @@ class Output:
         for companion in companions(self.path):
             try:
                 status = os.lstat(companion)
-            except FileNotFoundError:
-                continue
+            except OSError as error:
+                if _cannot_exist(error):
+                    continue
+                raise
             if stat.S_ISDIR(status.st_mode):
                 raise self.fail(f"{companion.name!r} beside it is a folder; SQLite would take it for the "
                                 "output's own file; move it away (nothing was changed)")
@@ -308,6 +316,10 @@ class Output:
             reason = "the name is too long for this file system"
         else:
             reason = (error.strerror or str(error)).lower()
+        return self.unwritten(reason)
+
+    def unwritten(self, reason: str) -> OutputError:
+        """Writing failed for ``reason``: one line naming the target and saying what became of it."""
         what = {Kind.FILE: "file", Kind.FOLDER: "folder", Kind.PROJECT: "project file"}[self.kind]
         if self.replaces and self.stream is None:
             after = f"the earlier {what} there is unchanged"
@@ -375,7 +387,7 @@ def plan_output(named: str | os.PathLike[str], kind: Kind, *, reading: Sequence[
                 reading_role: str = "one of the files this run reads", replace: bool = True,
                 replace_project: bool = False, streams: bool = False,
                 folder_names: Iterable[str] = (), folder_suffixes: Iterable[str] = (),
-                folder_mark: str | None = None) -> Output:
+                folder_mark: str | None = None, force: str | None = None) -> Output:
     """Check a target before anything is written, and say how to write it.
 
     ``reading``: the project and inputs the run reads (never written over), and ``reading_role``
@@ -385,6 +397,8 @@ def plan_output(named: str | os.PathLike[str], kind: Kind, *, reading: Sequence[
     ``streams``: ``-`` (standard output), FIFOs and character devices are written straight through.
     ``folder_names``/``folder_suffixes``: what a folder output may already hold to be replaced;
     ``folder_mark``: the file that shows a non-empty folder is an earlier export of this kind.
+    ``force``: the caller's option that replaces an existing project ("--force"), named in the refusal;
+    None where there is none.
     """
     text = os.fspath(named)
     if not text:
@@ -427,7 +441,7 @@ def plan_output(named: str | os.PathLike[str], kind: Kind, *, reading: Sequence[
     if status is None:
         _check_new(output, target, folder)
     else:
-        _check_existing(output, target, status, reading, reading_role, replace, replace_project, streams)
+        _check_existing(output, target, status, reading, reading_role, replace, replace_project, streams, force)
     if output.stream is None:
         _check_companions(output, target, reading)
         _check_not_companion(output, target, reading)
@@ -477,7 +491,8 @@ def _check_new(output: Output, target: Path, folder: Path) -> None:
 
 
 def _check_existing(output: Output, target: Path, status: os.stat_result, reading: Sequence[Path],
-                    reading_role: str, replace: bool, replace_project: bool, streams: bool) -> None:
+                    reading_role: str, replace: bool, replace_project: bool, streams: bool,
+                    force: str | None = None) -> None:
     mode = status.st_mode
     kind = output.kind
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
@@ -502,13 +517,14 @@ def _check_existing(output: Output, target: Path, status: os.stat_result, readin
             raise output.fail(f"is {reading_role}; write to another file (nothing was written)")
     if is_project_file(target):
         if kind is Kind.PROJECT and not replace_project:
-            raise output.fail("already exists (a StanceLabel project); choose a new name, or --force to replace "
-                              "it (nothing was written)")
+            hint = f", or {force} to replace it" if force else ""
+            raise output.fail(f"already exists (a StanceLabel project); choose a new name{hint} (nothing was "
+                              "written)")
         if kind is not Kind.PROJECT:
             raise output.fail("is a StanceLabel project; writing here would destroy it; choose another name "
                               "(nothing was written)")
     elif not replace:
-        hint = " (or --force to replace it)" if kind is Kind.PROJECT else ""
+        hint = f" (or {force} to replace it)" if kind is Kind.PROJECT and force else ""
         raise output.fail(f"already exists; choose a new name{hint} (nothing was written)")
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise output.fail(f"cannot write in the folder {str(target.parent)!r} (permission denied)")
@@ -521,9 +537,9 @@ def _check_companions(output: Output, target: Path, reading: Sequence[Path]) -> 
     for companion in companions(target):
         try:
             status = os.lstat(companion)
-        except FileNotFoundError:
-            continue
         except OSError as error:
+            if _cannot_exist(error):
+                continue
             raise output.fail(f"cannot check {companion.name!r} beside it ({error.strerror})") from None
         if stat.S_ISDIR(status.st_mode):
             raise output.fail(f"{companion.name!r} beside it is a folder; SQLite would take it for the output's "
@@ -536,6 +552,12 @@ def _check_companions(output: Output, target: Path, reading: Sequence[Path]) -> 
         if output.replaces and output.kind is Kind.PROJECT and companion.name.endswith(("-wal", "-shm")):
             raise output.fail(f"is open in StanceLabel or another program ({companion.name} is beside it); close "
                               "it, or write to a new file")
+
+
+def _cannot_exist(error: OSError) -> bool:
+    """A companion name that is not there, or that is too long to be there: a file or folder whose own name
+    is close to the file system's limit (a record file need not leave room for SQLite's -journal)."""
+    return error.errno in (errno.ENOENT, errno.ENAMETOOLONG)
 
 
 def check_not_companion(path: Path, reading: Sequence[Path] = ()) -> None:

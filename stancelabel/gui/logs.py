@@ -7,8 +7,10 @@ crash dialog points to it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
+import sys
 from pathlib import Path
 
 LOG_NAME = "stancelabel.log"
@@ -25,6 +27,24 @@ def log_path() -> Path:
     return Path(folder) / "logs" / LOG_NAME
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; when a record cannot be written (the disk filled up, the folder became read-only)
+    it says so once on standard error and logs no more, instead of a traceback for every record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        global _handler
+        logging.getLogger("stancelabel").removeHandler(self)
+        if _handler is self:
+            _handler = None
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"stancelabel: {self.baseFilename}: cannot write the log ({reason}); "
+                             "logging is off for this run\n")
+        with contextlib.suppress(OSError, ValueError):
+            self.close()
+
+
 def setup() -> Path | None:
     """Send the package's log records to the file (once per process); returns its path, or None when the
     folder cannot be written (then nothing is logged, and nothing else fails)."""
@@ -39,8 +59,7 @@ def setup() -> Path | None:
         _handler = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                                       encoding="utf-8", delay=True)
+        handler = _LogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")  # opened now
     except OSError:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))

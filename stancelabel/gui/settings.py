@@ -138,5 +138,13 @@ class Settings:
         resolved = str(Path(path).resolve())
         self._s.setValue("files/recent", [resolved, *[x for x in self.recent if x != resolved]][:MAX_RECENT])
 
-    def sync(self) -> None:
+    def sync(self) -> str | None:
+        """Write the settings to their file now; returns why they could not be, in one line naming the file
+        (a read-only or full settings folder), or None. What the window remembers is kept for this run."""
         self._s.sync()
+        status = self._s.status()
+        if status == QSettings.Status.NoError:
+            return None
+        why = "cannot write it" if status == QSettings.Status.AccessError else "the file is not in the settings format"
+        return f"{self._s.fileName()}: the settings were not saved ({why}); recent projects and the layout are " \
+               "remembered for this run only"

@@ -18,6 +18,7 @@ from typing import Any
 
 from stancelabel import __version__
 from stancelabel.core.errors import ProjectFileError, StanceLabelError
+from stancelabel.core.filenames import name_max
 from stancelabel.core.inputs import special_file
 from stancelabel.core.model import Label
 from stancelabel.core.outputs import Kind, check_not_companion, plan_output
@@ -115,6 +116,10 @@ def check_project_path(path: Path) -> None:
     kind = special_file(path)
     if kind is not None:
         raise ProjectFileError(path, f"is {kind}, not a project file")
+    room = name_max(path.parent) - len("-journal")
+    if len(os.fsencode(path.name)) > room:
+        raise ProjectFileError(path, f"the name is too long for this file system ({len(os.fsencode(path.name))} "
+                               f"bytes; a project needs room for SQLite's -journal beside it, so the limit is {room})")
     for companion in companions(path):
         kind = special_file(companion)
         if kind is not None or companion.is_dir():

@@ -81,27 +81,42 @@ def split(project: Project, annotators: list[str], overlap: float, seed: int, fo
         raise StanceLabelError("split needs at least two different annotator names")
     if not 0 <= overlap <= 1:
         raise StanceLabelError(f"--overlap must be between 0 and 1 (got {overlap})")
+    made = not Path(folder).is_dir() if str(folder) else False
     folder = _folder(folder)
-    files = file_names(project.path.stem, names, name_max(folder))
-    targets = {name: plan_output(folder / files[name], Kind.PROJECT, reading=[project.path],
-                                 reading_role="the project being split", replace=False) for name in names}
-    ids = {project.document(i).sha256: i for i in project.document_ids()}
-    share, shared = assign(list(ids), names, overlap, seed)
-    report = SplitReport(shared=len(shared))
-    labels = project.labels()
-    with contextlib.ExitStack() as renames:  # each file is renamed into place when all are built
-        for name, target in targets.items():
-            partial = renames.enter_context(target.building())
-            _write_share(project, partial, name, share[name], len(shared), overlap, seed, ids, labels)
-            report.files[name] = str(target.path)
-            report.documents[name] = len(share[name])
-            plain = f"{project.path.stem}-{name}.stance"
-            if files[name] != plain:
-                report.renamed[name] = files[name]
+    try:
+        files = file_names(project.path.stem, names, name_max(folder))
+        targets = {name: plan_output(folder / files[name], Kind.PROJECT, reading=[project.path],
+                                     reading_role="the project being split", replace=False) for name in names}
+        ids = {project.document(i).sha256: i for i in project.document_ids()}
+        share, shared = assign(list(ids), names, overlap, seed)
+        report = SplitReport(shared=len(shared))
+        labels = project.labels()
+        # The assignment is recorded first: a project that cannot be written (read-only) is refused before
+        # any file is made, and the earlier record comes back if the files cannot all be written.
+        earlier = project.get_setting("split")
+        project.set_setting("split", json.dumps({
+            "annotators": names, "overlap": overlap, "seed": seed, "created_at": utc_now(),
+            "shared": shared, "documents": {name: share[name] for name in names}, "files": files}))
+        try:
+            with contextlib.ExitStack() as renames:  # each file is renamed into place when all are built
+                for name, target in targets.items():
+                    partial = renames.enter_context(target.building())
+                    _write_share(project, partial, name, share[name], len(shared), overlap, seed, ids, labels)
+                    report.files[name] = str(target.path)
+                    report.documents[name] = len(share[name])
+                    plain = f"{project.path.stem}-{name}.stance"
+                    if files[name] != plain:
+                        report.renamed[name] = files[name]
+        except BaseException:
+            with contextlib.suppress(StanceLabelError):
+                project.set_setting("split", earlier or "")  # readers take "" as no split
+            raise
+    except BaseException:
+        if made:  # the folder this split made, left empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     log.info("split %s among %s into %s", project.path, ", ".join(names), folder)
-    project.set_setting("split", json.dumps({
-        "annotators": names, "overlap": overlap, "seed": seed, "created_at": utc_now(),
-        "shared": shared, "documents": {name: share[name] for name in names}, "files": files}))
     return report
 
 

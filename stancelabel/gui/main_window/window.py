@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.lock: ProjectLock | None = None
         self.annotator = annotator or self.settings.annotator
         self.annotator_fixed = False  # True on a shared project's working copy (its annotator's only)
+        self._settings_problem: str | None = None  # why the settings could not be saved, once said
         self.labels = []
         self.label_actions = []
         self.display = Display(self)
@@ -256,7 +257,15 @@ class MainWindow(QMainWindow):
         self.settings.window_state = self.saveState()
         self.settings.set_splitter_state("main", self.view.splitter.saveState())
         self.queuing.remember_position()
-        self.settings.sync()
+        self._settings_saved()
+
+    def _settings_saved(self) -> None:
+        """Write the settings now; if they cannot be written, say so once (status bar and log)."""
+        problem = self.settings.sync()
+        if problem and not self._settings_problem:
+            self._settings_problem = problem
+            logs.logger("window").warning("%s", problem)
+            self.statusBar().showMessage(problem, 15000)
 
     # -- the project -------------------------------------------------------------------------
 
@@ -279,6 +288,7 @@ class MainWindow(QMainWindow):
     def _show_project(self, project: Project, pipeline_note: str | None) -> None:
         self.labelling.start(project)
         self.settings.add_recent(project.path)
+        self._settings_saved()
         fixed = working_copy_annotator(project)
         if fixed:  # a shared project's working copy: the server takes its labels under this name only
             self.annotator = fixed

@@ -270,7 +270,7 @@ def merge(output: Path, inputs: list[Path], blank_nlp=None, replace: bool = Fals
             raise StanceLabelError(f"{path}: refused: it is {special_file(path)}, not a project file or JSONL "
                                    "export; nothing was merged")
     target = plan_output(output, Kind.PROJECT, reading=paths, reading_role="one of the files to merge",
-                         replace=replace, replace_project=replace)
+                         replace=replace, replace_project=replace, force="--force")
     report = MergeReport(output=str(output))
     sweep_stale_folders()  # what merges killed earlier left in the temporary folder
     collecting = gc.isenabled()
