@@ -327,3 +327,35 @@ def _set_event_times(path: Path, stamp: str) -> None:
         for _, sql in triggers:
             conn.execute(sql)
         conn.commit()
+
+
+def test_a_name_given_on_the_command_line_is_checked_before_anything_is_read_or_written(make_project, tmp_path,
+                                                                                         capsys):
+    """An unknown --annotator selected nothing and export then replaced the file with an empty one; a bad
+    import --annotator made the project first; a name given twice to split was "not two different names"."""
+    from helpers import fill_annotation_project
+
+    project = make_project()
+    ids = fill_annotation_project(project)
+    project.set_label(ids[0], "Ana", "denies")
+    project.set_label(ids[0], "Ben", "asserts")
+    out = tmp_path / "good.csv"
+    assert main(["export", str(project.path), "-o", str(out)]) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+    for name in ("ana", "nobody", ""):
+        assert main(["export", str(project.path), "-o", str(out), "--annotator", name]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "unknown annotator" in err and "Ana, Ben" in err
+        assert out.read_bytes() == before
+    assert main(["export", str(project.path), "-o", str(out), "--annotator", " Ana "]) == 0  # stripped, as elsewhere
+    assert out.read_bytes().count(b"\n") == 2  # the header and Ana's label
+    assert main(["agreement", str(project.path), "--annotator", "Ana", "--annotator", "Bobby"]) == 1
+    assert "unknown annotator 'Bobby'" in capsys.readouterr().err
+    text = write(tmp_path / "in.txt", "The minister said the bridge will open in May.\n")
+    new = tmp_path / "new.stance"
+    assert main(["import", str(new), str(text), "--annotator", "a\tb", "--no-detect", "--model", "blank:en"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--annotator" in err and "TAB" in err and not new.exists()
+    assert main(["split", str(project.path), "--annotators", "Alice, Alice ,Bob", "-o", str(tmp_path / "s")]) == 1
+    assert "'Alice' is given twice" in capsys.readouterr().err and not (tmp_path / "s").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stancelabel.cli.main import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from stancelabel.cli.progress import ImportProgressBar
-from stancelabel.core.names import for_terminal, json_for_terminal
+from stancelabel.core.names import clean_name, for_terminal, json_for_terminal
 from stancelabel.store.project import Project
 
 
@@ -67,6 +67,8 @@ def _warn(message: str) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     from stancelabel.io.importer import ImportOptions, ImportReport, import_sources, read_sources
 
+    if args.annotator is not None:  # a usage error: checked before a file is read or the project made
+        args.annotator = clean_name(args.annotator, "--annotator")
     options = ImportOptions(format=args.format, text_column=args.text_column, id_column=args.id_column,
                             annotator=args.annotator, n_process=args.n_process, batch_size=args.batch_size,
                             detect=not args.no_detect, target=args.target, target_column=args.target_column)
@@ -230,7 +232,8 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     from stancelabel.team.agreement import format_agreement, format_span_agreement, project_agreement
 
     with _readable(args.project) as project:
-        report = project_agreement(project, args.annotator or None, by_target=args.by_target)
+        report = project_agreement(project, project.known_annotators(args.annotator or []) or None,
+                                    by_target=args.by_target)
     if args.json:
         out = report.overall.to_json()
         out["attributions"] = report.spans

@@ -148,8 +148,9 @@ def iter_records(project: Project, options: ExportOptions,
     for name in options.labels:
         if name not in known:
             raise StanceLabelError(f"unknown label {name!r} (this project's labels: {', '.join(sorted(known))})")
+    annotators = project.known_annotators(options.annotators)
     document: _Document | None = None
-    rows = project.label_rows(annotators=options.annotators, gold=options.gold, everything=options.all,
+    rows = project.label_rows(annotators=annotators, gold=options.gold, everything=options.all,
                               labels=options.labels, flagged=options.flagged)
     for row in rows:
         if should_stop():

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from stancelabel.core.errors import StanceLabelError
 from stancelabel.core.model import (
     Annotation,
     Attribution,
@@ -37,6 +38,7 @@ from stancelabel.core.model import (
     SourceDocument,
     Spans,
 )
+from stancelabel.core.names import for_terminal
 from stancelabel.store.attributions import Attributions
 from stancelabel.store.connection import MOVED_WHILE_OPEN, Database, check_project_path, default_labels, utc_now
 from stancelabel.store.documents import MAX_GUIDELINES_CHARS, Documents
@@ -137,6 +139,18 @@ class Project:
 
     def annotators(self) -> list[str]:
         return self._vocabulary.annotators()
+
+    def known_annotators(self, names: list[str]) -> list[str]:
+        """``names`` (as a command line gives them) stripped, each one of this project's annotators; else
+        StanceLabelError in one line listing them (an unknown name would select nothing, silently)."""
+        known = set(self.annotators())
+        out = []
+        for name in names:
+            if name.strip() not in known:
+                raise StanceLabelError(f"unknown annotator {for_terminal(repr(name))} (this project's annotators: "
+                                       f"{for_terminal(', '.join(sorted(known))) or 'none yet'})")
+            out.append(name.strip())
+        return out
 
     def add_annotator(self, name: str) -> None:
         self._vocabulary.add_annotator(name)

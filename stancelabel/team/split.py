@@ -77,7 +77,10 @@ def split(project: Project, annotators: list[str], overlap: float, seed: int, fo
     refused); the files are built beside their names and renamed into place together at the end.
     """
     names = [clean_name(a, "annotator name") for a in annotators if a.strip()]
-    if len(names) < 2 or len(set(names)) != len(names):
+    twice = next((name for number, name in enumerate(names) if name in names[:number]), None)
+    if twice is not None:
+        raise StanceLabelError(f"annotator {twice!r} is given twice; give each annotator once")
+    if len(names) < 2:
         raise StanceLabelError("split needs at least two different annotator names")
     if not 0 <= overlap <= 1:
         raise StanceLabelError(f"--overlap must be between 0 and 1 (got {overlap})")
