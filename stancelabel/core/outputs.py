@@ -213,17 +213,13 @@ class Output:
             self._clear_companions()
             os.replace(temporary, self.path)
             sync_folder(self.folder)
-        except OSError as error:
+        except BaseException as error:
             _remove_with_companions(temporary)
-            raise self.explain(error) from None
-        except ProjectFileError as error:
-            _remove_with_companions(temporary)
-            if Path(error.path) != temporary:
-                raise
-            # SQLite's report on the file being built (the disk is full): the user never named that file
-            raise self.unwritten(error.message.split("; free some space")[0]) from None
-        except BaseException:
-            _remove_with_companions(temporary)
+            if isinstance(error, OSError):
+                raise self.explain(error) from None
+            if isinstance(error, ProjectFileError) and Path(error.path) == temporary:
+                # SQLite's report on the file being built (the disk is full): the user never named that file
+                raise self.unwritten(error.message) from None
             raise
 
     # -- folders -------------------------------------------------------------------------------

@@ -50,14 +50,15 @@ def file_names(stem: str, names: list[str], max_bytes: int) -> dict[str, str]:
             for name in names}
 
 
-def _folder(named: str | Path) -> Path:
-    """The output folder, made when missing (its parent must exist); refused in one line otherwise."""
+def _folder(named: str | Path) -> tuple[Path, bool]:
+    """The output folder, made when missing (its parent must exist), and whether it was made; refused in
+    one line otherwise."""
     if not str(named):  # checked before Path(), which takes "" for the current folder
         raise StanceLabelError("no output folder named (an empty path); give the folder for the annotators' files")
     path = Path(named)
     try:
         if path.is_dir():
-            return path
+            return path, False
         if path.exists() or path.is_symlink():
             raise StanceLabelError(f"{path}: is not a folder; give a folder for the annotators' files")
         if not path.parent.is_dir():
@@ -67,7 +68,7 @@ def _folder(named: str | Path) -> Path:
     except OSError as error:
         reason = "the name is too long for this file system" if error.errno == errno.ENAMETOOLONG else error.strerror
         raise StanceLabelError(f"{path}: cannot make the folder ({reason})") from None
-    return path
+    return path, True
 
 
 def split(project: Project, annotators: list[str], overlap: float, seed: int, folder: str | Path) -> SplitReport:
@@ -84,8 +85,7 @@ def split(project: Project, annotators: list[str], overlap: float, seed: int, fo
         raise StanceLabelError("split needs at least two different annotator names")
     if not 0 <= overlap <= 1:
         raise StanceLabelError(f"--overlap must be between 0 and 1 (got {overlap})")
-    made = not Path(folder).is_dir() if str(folder) else False
-    folder = _folder(folder)
+    folder, made = _folder(folder)
     try:
         files = file_names(project.path.stem, names, name_max(folder))
         targets = {name: plan_output(folder / files[name], Kind.PROJECT, reading=[project.path],
